@@ -1,0 +1,140 @@
+"""The `vso` command: thin, over the core and over Dagster. A user's mistake prints
+`file:line: message` and exits 2; nothing here prints a traceback for one."""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import click
+from rich.console import Console
+from rich.table import Table
+
+from ..core.decompose import check_project_spec
+from ..core.errors import VSOError
+from ..core.project import Project
+from ..core.scaffold_project import init_project
+from ..core.state import load_state, public_view
+
+USER_ERROR = 2
+out = Console(highlight=False)
+
+
+class VSOGroup(click.Group):
+    def invoke(self, ctx: click.Context):
+        try:
+            return super().invoke(ctx)
+        except VSOError as error:
+            click.echo(str(error), err=True)
+            ctx.exit(USER_ERROR)
+
+
+@click.group(cls=VSOGroup, context_settings={"help_option_names": ["-h", "--help"]})
+@click.option("--project-root", type=click.Path(file_okay=False, path_type=Path), envvar="VSO_PROJECT_ROOT",
+              default=".", show_default=True, help="The managed project (env: VSO_PROJECT_ROOT).")
+@click.version_option(package_name="vso-dagster")
+@click.pass_context
+def cli(ctx: click.Context, project_root: Path) -> None:
+    """VSO: a master spec, decomposed into vertical slices, built and deployed through Dagster."""
+    ctx.obj = Project.at(project_root)
+
+
+@cli.command()
+@click.option("--title", default=None, help="System name for the master-spec.md skeleton.")
+@click.pass_obj
+def init(project: Project, title: str | None) -> None:
+    """Create the project layout: master-spec.md skeleton, vertical-slices/, deployments/, .gitignore, git repo."""
+    created = init_project(project, title or project.root.name.replace("-", " ").title())
+    for path in created:
+        out.print(f"  created {path}")
+    if not created:
+        out.print("Nothing to do: the project layout is complete.")
+    out.print(f"Next: edit {project.relative(project.master_spec)}, then `vso validate` and `vso decompose`.")
+
+
+@cli.command()
+@click.option("--strict", is_flag=True, help="Treat endpoints, models and requirements no component owns as errors.")
+@click.option("--spec", "spec_path", type=click.Path(dir_okay=False, path_type=Path), default=None,
+              help="Lint this file instead of the project's master-spec.md.")
+@click.pass_obj
+def validate(project: Project, strict: bool, spec_path: Path | None) -> None:
+    """Lint master-spec.md: every problem as file:line; exit 2 if there is one. Writes nothing."""
+    plan = check_project_spec(project, strict=strict, spec_path=spec_path)
+    for item in plan.unassigned:
+        click.echo(f"{plan.master['path']}:{item.line}: warning: {item.kind} {item.label!r} is not assigned "
+                   f"to any component ({item.reason})", err=True)
+    out.print(f"{plan.master['path']}: ok: {len(plan.slices)} slices, {len(plan.unassigned)} unassigned items")
+
+
+@cli.command()
+@click.option("--strict", is_flag=True, help="Refuse endpoints, models and requirements no component owns.")
+@click.option("--verbose", "-v", is_flag=True, help="Show Dagster's run logs.")
+@click.pass_obj
+def decompose(project: Project, strict: bool, verbose: bool) -> None:
+    """Master spec -> vertical-slices/, materialized through Dagster (runs show in `vso ui`)."""
+    import dagster as dg
+
+    from ..decomposition.run import decompose as run_decompose
+    from ..lib.instance import use_project_instance
+
+    use_project_instance(project)
+    with dg.DagsterInstance.get() as instance, out.status("Decomposing the master spec through Dagster…"):
+        report = run_decompose(project, instance, strict=strict, verbose=verbose)
+    plan = report.plan
+    for item in plan["unassigned"]:
+        click.echo(f"{plan['master']['path']}:{item['line']}: warning: {item['kind']} {item['label']!r} is not "
+                   f"assigned to any component ({item['reason']})", err=True)
+    _slice_table(load_state(project), only=[s["slice_id"] for s in plan["slices"]], stale=set(report.stale))
+    out.print(f"{len(plan['slices'])} slices, {len(report.stale)} written or refreshed, "
+              f"{len(plan['retired'])} retired; Dagster runs: {len(report.runs)}. "
+              f"Logs: {project.relative(project.logs_dir / 'decomposition.log')}. Browse: vso ui")
+
+
+@cli.command()
+@click.option("--json", "as_json", is_flag=True, help="Print state.json's shape instead of a table.")
+@click.pass_obj
+def status(project: Project, as_json: bool) -> None:
+    """Slices with their versions, statuses, platforms and dependencies."""
+    state = load_state(project)
+    if as_json:
+        click.echo(json.dumps(public_view(state), indent=2, sort_keys=True))
+        return
+    if not state["slices"]:
+        out.print("No slices yet: run `vso decompose`.")
+        return
+    _slice_table(state)
+    if state["conflicts"]:
+        out.print(f"[yellow]{len(state['conflicts'])} conflicts[/yellow] (edits VSO kept): see `vso status --json`.")
+
+
+@cli.command()
+@click.option("--host", default="127.0.0.1", show_default=True)
+@click.option("--port", default=3000, show_default=True, type=int)
+@click.pass_obj
+def ui(project: Project, host: str, port: int) -> None:
+    """The Dagster web UI (and daemon) on this project's instance."""
+    from ..lib.instance import use_project_instance
+
+    home = use_project_instance(project)
+    out.print(f"Dagster UI on http://{host}:{port} (DAGSTER_HOME={home}); Ctrl-C stops it.")
+    argv = [sys.executable, "-m", "dagster", "dev", "-m", "vso_dagster.definitions", "-h", host, "-p", str(port)]
+    sys.exit(subprocess.call(argv, cwd=project.root, env=os.environ.copy()))
+
+
+def _slice_table(state: dict, only: list[str] | None = None, stale: set[str] | None = None) -> None:
+    table = Table("slice", "component", "version", "status", "platform", "depends on")
+    for slice_id in only or sorted(state["slices"]):
+        entry = state["slices"][slice_id]
+        mark = " *" if stale and slice_id in stale else ""
+        table.add_row(slice_id + mark, entry.get("component", ""), entry.get("version", ""), entry.get("status", ""),
+                      entry.get("platform", ""), ", ".join(entry.get("dependencies", [])) or "-")
+    out.print(table)
+    if stale:
+        out.print("* written or refreshed in this run")
+
+
+def main() -> None:
+    cli(prog_name="vso")

@@ -1,0 +1,77 @@
+"""What a master spec says, as plain frozen dataclasses (parsed once, read everywhere)."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+PLATFORMS = ("hetzner", "modal")
+
+
+@dataclass(frozen=True)
+class LatencyBudget:
+    percentile: float
+    millis: float
+
+    def __str__(self) -> str:
+        return f"p{self.percentile:g} < {self.millis:g}ms"
+
+
+@dataclass(frozen=True)
+class Component:
+    name: str
+    description: str
+    depends_on: tuple[str, ...]
+    platform: str | None
+    notes: tuple[str, ...]
+    line: int
+
+
+@dataclass(frozen=True)
+class Endpoint:
+    method: str
+    path: str
+    description: str
+    tag: str | None
+    line: int
+
+    @property
+    def label(self) -> str:
+        return f"{self.method} {self.path}"
+
+
+@dataclass(frozen=True)
+class DataModel:
+    name: str
+    fields: tuple[str, ...]
+    tag: str | None
+    line: int
+
+
+@dataclass(frozen=True)
+class Requirement:
+    """A functional requirement, or a non-functional one whose `kind` is its label (Performance, ...)."""
+
+    text: str
+    kind: str
+    tag: str | None
+    line: int
+    latency: LatencyBudget | None = None
+
+
+@dataclass(frozen=True)
+class MasterSpec:
+    path: str
+    title: str
+    version: str
+    authors: tuple[str, ...]
+    dependencies: tuple[str, ...]
+    last_updated: str | None
+    overview: str
+    components: tuple[Component, ...]
+    data_models: tuple[DataModel, ...]
+    endpoints: tuple[Endpoint, ...]
+    functional: tuple[Requirement, ...]
+    non_functional: tuple[Requirement, ...]
+    # sha256 of the spec without its generated "Vertical Slices" section: the master's data version.
+    content_hash: str
+    warnings: tuple[str, ...] = field(default=())

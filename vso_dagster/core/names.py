@@ -1,0 +1,57 @@
+"""Names taken from a spec become directory names, branch names and Python identifiers, so they are
+checked here once, strictly, and everything downstream can trust them."""
+
+from __future__ import annotations
+
+import re
+
+# Letters, digits, spaces, '-' and '_' only: nothing that can escape a directory ('/', '..', NUL)
+# or mean something to a shell (`$;&|<>()'"` and friends).
+COMPONENT_NAME = re.compile(r"[A-Za-z][A-Za-z0-9 _-]{0,62}")
+IDENTIFIER = re.compile(r"[A-Za-z_][A-Za-z0-9_]*")
+# Words that name the kind of thing rather than the thing ("User Service" serves /users).
+GENERIC_SUFFIXES = ("service", "services", "api", "manager", "module", "engine", "system", "server", "svc")
+
+
+def component_name_problem(name: str) -> str | None:
+    """Why `name` cannot be a component name, or None if it can."""
+    if not name:
+        return "the component name is empty"
+    if COMPONENT_NAME.fullmatch(name):
+        return None
+    bad = sorted({c for c in name if not re.fullmatch(r"[A-Za-z0-9 _-]", c)})
+    shown = ", ".join(repr(c) for c in bad) if bad else "its first character"
+    if len(name) > 63:
+        return f"component name {name[:40]!r}… is longer than 63 characters; shorten it"
+    return (
+        f"component name {name!r} may only hold letters, digits, spaces, '-' and '_' and must start "
+        f"with a letter (found {shown}); rename it"
+    )
+
+
+def slugify(name: str) -> str:
+    """'User Service' -> 'user-service'."""
+    return re.sub(r"[^a-z0-9]+", "-", name.lower()).strip("-")
+
+
+def match_key(text: str) -> str:
+    """Case, '-', '_', space and plural insensitive form used to match names across the spec."""
+    word = re.sub(r"[\s_-]+", "", text.lower())
+    if word.endswith("ies") and len(word) > 4:
+        return word[:-3] + "y"
+    if word.endswith("s") and not word.endswith("ss") and len(word) > 3:
+        return word[:-1]
+    return word
+
+
+def component_keys(name: str) -> set[str]:
+    """Keys that refer to a component: its whole name, and its name without a generic suffix."""
+    keys = {match_key(name)}
+    words = re.split(r"[\s_-]+", name.strip())
+    if len(words) > 1 and words[-1].lower() in GENERIC_SUFFIXES:
+        keys.add(match_key(" ".join(words[:-1])))
+    return keys
+
+
+def python_identifier(slug: str) -> str:
+    return slug.replace("-", "_")

@@ -1,0 +1,331 @@
+"""Decomposition: a parsed master spec becomes an ordered plan of vertical slices.
+
+The plan is plain JSON-able data. It is written to `.slice-orchestrator/plan.json`, where a person
+can read which slice owns what (and what nobody owns), and it is exactly what the templates render.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import re
+from dataclasses import asdict, dataclass, field
+
+import networkx as nx
+
+from .errors import Diagnostic, SpecError
+from .model import Component, DataModel, Endpoint, LatencyBudget, MasterSpec, Requirement
+from .names import component_keys, match_key, python_identifier, slugify
+
+# A component is compute-heavy, and so goes to Modal unless its platform is explicit, when its name
+# or description mentions one of these (whole words, any case). docs/master-spec.md lists them.
+COMPUTE_HEAVY_WORDS = (
+    "ml", "machine learning", "ai", "llm", "gpu", "inference", "training", "embedding", "embeddings",
+    "recommendation", "recommendations", "recommender", "transcoding", "video processing",
+    "image processing", "vector search", "batch processing", "compute-intensive", "compute-heavy",
+)
+_COMPUTE_HEAVY = re.compile(r"\b(" + "|".join(re.escape(w) for w in COMPUTE_HEAVY_WORDS) + r")\b", re.I)
+_WORD = re.compile(r"[A-Za-z][A-Za-z0-9_-]*")
+_PATH_SKIP = re.compile(r"api|v\d+|\{.*\}")
+DEFAULT_PLATFORM = "hetzner"
+
+
+@dataclass(frozen=True)
+class Unassigned:
+    kind: str
+    label: str
+    line: int
+    reason: str
+
+
+@dataclass
+class PlannedSlice:
+    slice_id: str
+    number: int
+    slug: str
+    module: str
+    name: str
+    description: str
+    notes: list[str]
+    dependencies: list[str]
+    dependency_names: list[str]
+    platform: str
+    platform_reason: str
+    endpoints: list[dict]
+    models: list[dict]
+    functional: list[str]
+    non_functional: list[dict]
+    latency: dict | None
+    line: int
+    input_hash: str = ""
+
+
+@dataclass
+class Plan:
+    master: dict
+    slices: list[PlannedSlice]
+    retired: list[str]
+    unassigned: list[Unassigned]
+    edges: list[tuple[str, str]] = field(default_factory=list)
+
+    def to_json(self) -> str:
+        return json.dumps(asdict(self), indent=1, sort_keys=True) + "\n"
+
+    def mermaid(self, limit: int = 300) -> str:
+        """The slice dependency graph as a Mermaid flowchart (arrows point from a dependency)."""
+        lines = ["graph TD"]
+        for s in self.slices[:limit]:
+            lines.append(f'  {s.slice_id.replace("-", "_")}["{s.slice_id}"]')
+        shown = {s.slice_id for s in self.slices[:limit]}
+        for dep, sid in self.edges:
+            if dep in shown and sid in shown:
+                lines.append(f"  {dep.replace('-', '_')} --> {sid.replace('-', '_')}")
+        if len(self.slices) > limit:
+            lines.append(f'  more["… {len(self.slices) - limit} more slices"]')
+        return "\n".join(lines)
+
+
+def build_plan(spec: MasterSpec, known_slices: dict[str, dict], generator: str = "") -> Plan:
+    """`known_slices` is state.json's `slices`: it keeps IDs stable across runs."""
+    errors: list[Diagnostic] = []
+    by_name = _component_lookup(spec.components)
+    graph = _dependency_graph(spec, by_name, errors)
+    _raise(errors)
+    order = list(nx.lexicographical_topological_sort(graph, key=lambda n: f"{graph.nodes[n]['index']:09d}"))
+    ids = assign_slice_ids([by_name[n].name for n in order], known_slices)
+
+    owners = _Owners(spec, by_name, errors)
+    _raise(errors)
+    slices = [
+        _planned_slice(spec, by_name[name], ids, owners, graph) for name in order
+    ]
+    for s in slices:
+        s.input_hash = _hash({"slice": asdict(s), "master_version": spec.version, "generator": generator})
+    live = set(ids.values())
+    retired = sorted(sid for sid in known_slices if sid not in live)
+    edges = [(ids[a], ids[b]) for a, b in graph.edges]
+    master = {"title": spec.title, "version": spec.version, "path": spec.path, "content_hash": spec.content_hash,
+              "overview": spec.overview}
+    return Plan(master, slices, retired, owners.unassigned, sorted(edges))
+
+
+def assign_slice_ids(names_in_order: list[str], known_slices: dict[str, dict]) -> dict[str, str]:
+    """`slice-NNN-slug`, numbered on first sight; a known slug keeps its number forever."""
+    by_slug = {sid.split("-", 2)[2]: sid for sid in known_slices}
+    next_number = max((int(sid.split("-", 2)[1]) for sid in known_slices), default=0) + 1
+    ids = {}
+    for name in names_in_order:
+        slug = slugify(name)
+        if slug not in by_slug:
+            by_slug[slug] = f"slice-{next_number:03d}-{slug}"
+            next_number += 1
+        ids[name] = by_slug[slug]
+    return ids
+
+
+def unassigned_errors(plan: Plan, path: str) -> list[Diagnostic]:
+    """What `--strict` refuses: every item no slice owns."""
+    return [Diagnostic(path, u.line, f"{u.kind} {u.label!r} is not assigned to any component ({u.reason}); "
+                                     "add a trailing [Component] tag") for u in plan.unassigned]
+
+
+def _raise(errors: list[Diagnostic]) -> None:
+    if errors:
+        raise SpecError(sorted(errors, key=lambda d: d.line or 0))
+
+
+def _hash(data: object) -> str:
+    return hashlib.sha256(json.dumps(data, sort_keys=True).encode()).hexdigest()
+
+
+def _component_lookup(components: tuple[Component, ...]) -> dict[str, Component]:
+    return {c.name: c for c in components}
+
+
+def _resolve(name: str, by_name: dict[str, Component], by_key: dict[str, str]) -> str | None:
+    if name in by_name:
+        return name
+    return by_key.get(match_key(name))
+
+
+def _key_index(components) -> dict[str, str]:
+    """match key -> component name; the first component in spec order wins a shared key."""
+    index: dict[str, str] = {}
+    for comp in components:
+        for key in sorted(component_keys(comp.name)):
+            index.setdefault(key, comp.name)
+    return index
+
+
+def _dependency_graph(spec: MasterSpec, by_name: dict[str, Component], errors: list[Diagnostic]) -> nx.DiGraph:
+    graph = nx.DiGraph()
+    by_key = _key_index(spec.components)
+    for index, comp in enumerate(spec.components):
+        graph.add_node(comp.name, index=index)
+    for comp in spec.components:
+        for dep in comp.depends_on:
+            target = _resolve(dep, by_name, by_key)
+            if target is None:
+                known = ", ".join(c.name for c in spec.components[:12])
+                errors.append(Diagnostic(spec.path, comp.line, f"component {comp.name!r} depends on {dep!r}, "
+                                                               f"which is not a component (known: {known}); "
+                                                               "fix the name or add the component"))
+            elif target == comp.name:
+                errors.append(Diagnostic(spec.path, comp.line, f"component {comp.name!r} depends on itself; "
+                                                               "remove that dependency"))
+            else:
+                graph.add_edge(target, comp.name)
+    if not errors:
+        try:
+            cycle = nx.find_cycle(graph)
+        except nx.NetworkXNoCycle:
+            cycle = None
+        if cycle:
+            names = [a for a, _ in cycle] + [cycle[0][0]]
+            first = min((by_name[n] for n in names), key=lambda c: c.line)
+            errors.append(Diagnostic(spec.path, first.line, "dependency cycle: " + " → ".join(names) +
+                                     " (each is needed by the next); remove one of these dependencies"))
+    return graph
+
+
+class _Owners:
+    """Decides which component owns each endpoint, data model and requirement (see docs/master-spec.md)."""
+
+    def __init__(self, spec: MasterSpec, by_name: dict[str, Component], errors: list[Diagnostic]):
+        self.spec, self.by_name, self.errors = spec, by_name, errors
+        self.by_key = _key_index(spec.components)
+        self.unassigned: list[Unassigned] = []
+        self.endpoints: dict[str, list[Endpoint]] = {c.name: [] for c in spec.components}
+        self.models: dict[str, list[DataModel]] = {c.name: [] for c in spec.components}
+        self.functional: dict[str, list[Requirement]] = {c.name: [] for c in spec.components}
+        self.non_functional: dict[str, list[Requirement]] = {c.name: [] for c in spec.components}
+        self.global_nfr: list[Requirement] = []
+        segment_owner: dict[str, str] = {}
+        for ep in spec.endpoints:
+            owner = self._tag(ep.tag, ep.line) if ep.tag else self._by_path(ep.path)
+            if owner:
+                self.endpoints[owner].append(ep)
+                for seg in _segments(ep.path):
+                    segment_owner.setdefault(match_key(seg), owner)
+            elif not ep.tag:
+                self.unassigned.append(Unassigned("endpoint", ep.label, ep.line, "no path segment names a component"))
+        description_owner = self._description_index()
+        head_noun_owner: dict[str, str] = {}
+        for comp in spec.components:
+            head_noun_owner.setdefault(match_key(_WORD.findall(comp.name)[-1]), comp.name)
+        self.model_owner: dict[str, str] = {}
+        for model in spec.data_models:
+            key = match_key(model.name)
+            owner = (self._tag(model.tag, model.line) if model.tag else
+                     self.by_key.get(key) or segment_owner.get(key) or description_owner.get(key)
+                     or head_noun_owner.get(key))
+            if owner:
+                self.models[owner].append(model)
+                self.model_owner.setdefault(key, owner)
+            elif not model.tag:
+                self.unassigned.append(Unassigned("data model", model.name, model.line,
+                                                  "no component, endpoint path or description names it"))
+        for req in spec.functional:
+            owners = [self._tag(req.tag, req.line)] if req.tag else self._mentioned(req.text)
+            for owner in filter(None, owners):
+                self.functional[owner].append(req)
+            if not owners and not req.tag:
+                self.unassigned.append(Unassigned("requirement", req.text, req.line,
+                                                  "it names no component and no data model"))
+        for req in spec.non_functional:
+            if req.tag:
+                if owner := self._tag(req.tag, req.line):
+                    self.non_functional[owner].append(req)
+            else:
+                self.global_nfr.append(req)
+
+    def _tag(self, tag: str, line: int) -> str | None:
+        owner = _resolve(tag, self.by_name, self.by_key)
+        if owner is None:
+            self.errors.append(Diagnostic(self.spec.path, line, f"tag [{tag}] names no component; use one of "
+                                                                f"the names under ### Components"))
+        return owner
+
+    def _by_path(self, path: str) -> str | None:
+        for seg in _segments(path):
+            if owner := self.by_key.get(match_key(seg)):
+                return owner
+        return None
+
+    def _mentioned(self, text: str) -> list[str]:
+        found: dict[str, None] = {}
+        for key in _window_keys(text):
+            if owner := self.by_key.get(key) or self.model_owner.get(key):
+                found.setdefault(owner)
+        return list(found)
+
+    def _description_index(self) -> dict[str, str]:
+        index: dict[str, str] = {}
+        for comp in self.spec.components:
+            for key in _window_keys(comp.description):
+                index.setdefault(key, comp.name)
+        return index
+
+
+def _segments(path: str) -> list[str]:
+    return [s for s in path.split("/") if s and not _PATH_SKIP.fullmatch(s)]
+
+
+def _window_keys(text: str, width: int = 3) -> list[str]:
+    words = _WORD.findall(text)
+    return [match_key(" ".join(words[i:i + n])) for n in range(width, 0, -1) for i in range(len(words) - n + 1)]
+
+
+def _platform(comp: Component) -> tuple[str, str]:
+    if comp.platform:
+        return comp.platform, "set in the master spec"
+    if m := _COMPUTE_HEAVY.search(f"{comp.name} {comp.description}"):
+        return "modal", f"compute-heavy: mentions {m.group(0).lower()!r}"
+    return DEFAULT_PLATFORM, "default for services"
+
+
+def _latency(reqs: list[Requirement]) -> LatencyBudget | None:
+    budgets = [r.latency for r in reqs if r.latency]
+    return min(budgets, key=lambda b: b.millis) if budgets else None
+
+
+def _endpoint_dict(ep: Endpoint) -> dict:
+    params = re.findall(r"\{([A-Za-z_][A-Za-z0-9_]*)\}", ep.path)
+    name = "_".join([ep.method.lower()] + [re.sub(r"[^a-z0-9]+", "_", s.lower()).strip("_")
+                                           for s in ep.path.split("/") if s and not s.startswith("{")] +
+                    [f"by_{p}" for p in params]) or ep.method.lower()
+    return {"method": ep.method, "path": ep.path, "description": ep.description, "params": params,
+            "function": name, "line": ep.line}
+
+
+def _planned_slice(spec: MasterSpec, comp: Component, ids: dict[str, str], owners: _Owners,
+                   graph: nx.DiGraph) -> PlannedSlice:
+    slice_id = ids[comp.name]
+    number, slug = int(slice_id.split("-", 2)[1]), slice_id.split("-", 2)[2]
+    deps = sorted(graph.predecessors(comp.name), key=lambda n: graph.nodes[n]["index"])
+    platform, reason = _platform(comp)
+    nfr = owners.global_nfr + owners.non_functional[comp.name]
+    latency = _latency(owners.non_functional[comp.name]) or _latency(owners.global_nfr)
+    endpoints = [_endpoint_dict(ep) for ep in owners.endpoints[comp.name]]
+    _dedupe_functions(endpoints)
+    return PlannedSlice(
+        slice_id=slice_id, number=number, slug=slug, module=python_identifier(slug), name=comp.name,
+        description=comp.description, notes=list(comp.notes),
+        dependencies=[ids[d] for d in deps], dependency_names=deps,
+        platform=platform, platform_reason=reason,
+        endpoints=endpoints,
+        models=[{"name": m.name, "fields": list(m.fields), "line": m.line} for m in owners.models[comp.name]],
+        functional=[r.text for r in owners.functional[comp.name]],
+        non_functional=[{"kind": r.kind, "text": r.text} for r in nfr],
+        latency=asdict(latency) if latency else None,
+        line=comp.line,
+    )
+
+
+def _dedupe_functions(endpoints: list[dict]) -> None:
+    seen: dict[str, int] = {}
+    for ep in endpoints:
+        count = seen.get(ep["function"], 0)
+        seen[ep["function"]] = count + 1
+        if count:
+            ep["function"] = f"{ep['function']}_{count + 1}"

@@ -1,0 +1,119 @@
+"""The managed project's layout, and the only way VSO writes into it: atomically, inside the root."""
+
+from __future__ import annotations
+
+import fcntl
+import hashlib
+import os
+import tempfile
+from collections.abc import Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass
+from pathlib import Path
+
+from .errors import Diagnostic, VSOError
+
+MASTER_SPEC = "master-spec.md"
+SLICES_DIR = "vertical-slices"
+STATE_DIR = ".slice-orchestrator"
+# Files VSO writes get the mode a plain open() would give them (mkstemp alone would give 0600).
+_UMASK = os.umask(0o022)
+os.umask(_UMASK)
+
+
+class OutsideProjectError(VSOError):
+    """A path resolved outside the project root: refused before anything is written."""
+
+
+@dataclass(frozen=True)
+class Project:
+    root: Path
+
+    @classmethod
+    def at(cls, root: str | os.PathLike[str]) -> Project:
+        return cls(Path(root).resolve())
+
+    @property
+    def master_spec(self) -> Path:
+        return self.root / MASTER_SPEC
+
+    @property
+    def slices_dir(self) -> Path:
+        return self.root / SLICES_DIR
+
+    @property
+    def state_dir(self) -> Path:
+        return self.root / STATE_DIR
+
+    @property
+    def state_file(self) -> Path:
+        return self.state_dir / "state.json"
+
+    @property
+    def plan_file(self) -> Path:
+        return self.state_dir / "plan.json"
+
+    @property
+    def logs_dir(self) -> Path:
+        return self.state_dir / "logs"
+
+    @property
+    def dagster_home(self) -> Path:
+        return self.state_dir / "dagster"
+
+    def slice_dir(self, slice_id: str) -> Path:
+        return self.inside(self.slices_dir / slice_id)
+
+    def relative(self, path: Path) -> str:
+        try:
+            return str(path.relative_to(self.root))
+        except ValueError:
+            return str(path)
+
+    def inside(self, path: Path) -> Path:
+        """`path`, after checking that it (and every symlink on the way) stays inside the root."""
+        resolved = Path(os.path.realpath(path))
+        if resolved != self.root and self.root not in resolved.parents:
+            raise OutsideProjectError(Diagnostic(str(path), None, f"resolves to {resolved}, outside the project "
+                                                                  f"root {self.root}; refusing to write there"))
+        return path
+
+    def write(self, path: Path, data: str | bytes) -> None:
+        atomic_write(self.inside(path), data)
+
+    @contextmanager
+    def lock(self) -> Iterator[None]:
+        """Serializes read-modify-write of state.json between concurrent runs."""
+        self.state_dir.mkdir(parents=True, exist_ok=True)
+        with open(self.state_dir / "state.lock", "a") as handle:
+            fcntl.flock(handle, fcntl.LOCK_EX)
+            try:
+                yield
+            finally:
+                fcntl.flock(handle, fcntl.LOCK_UN)
+
+
+def atomic_write(path: Path, data: str | bytes) -> None:
+    """Temp file in the same directory, then rename: a reader sees the old file or the new one."""
+    payload = data.encode() if isinstance(data, str) else data
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".vso-tmp", dir=path.parent)
+    try:
+        with os.fdopen(fd, "wb") as handle:
+            handle.write(payload)
+        os.chmod(tmp, 0o666 & ~_UMASK)
+        os.replace(tmp, path)
+    except BaseException:
+        Path(tmp).unlink(missing_ok=True)
+        raise
+
+
+def sha256_bytes(data: bytes) -> str:
+    return hashlib.sha256(data).hexdigest()
+
+
+def file_hash(path: Path) -> str | None:
+    try:
+        return sha256_bytes(path.read_bytes())
+    except FileNotFoundError:
+        return None

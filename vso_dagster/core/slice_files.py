@@ -1,0 +1,121 @@
+"""Everything under `vertical-slices/<id>/`, rendered from templates for one planned slice."""
+
+from __future__ import annotations
+
+from .. import __version__
+from .names import match_key
+from .templating import render
+
+# What a correct implementation may answer, by the shape of the endpoint. The skeleton answers 501.
+_EXPECT = {
+    ("GET", False): [200],
+    ("GET", True): [200, 404],
+    ("HEAD", False): [200],
+    ("HEAD", True): [200, 404],
+    ("POST", False): [200, 201, 202, 204, 400, 401, 403, 404, 409, 422],
+    ("POST", True): [200, 201, 202, 204, 400, 401, 403, 404, 409, 422],
+    ("PUT", False): [200, 201, 204, 400, 404, 422],
+    ("PUT", True): [200, 201, 204, 400, 404, 422],
+    ("PATCH", False): [200, 204, 400, 404, 422],
+    ("PATCH", True): [200, 204, 400, 404, 422],
+    ("DELETE", False): [200, 202, 204, 404],
+    ("DELETE", True): [200, 202, 204, 404],
+    ("OPTIONS", False): [200, 204],
+    ("OPTIONS", True): [200, 204],
+}
+DEFAULT_LATENCY = {"percentile": 95.0, "millis": 1000.0}
+
+
+def slice_files(master: dict, s: dict, version: str, status: str) -> dict[str, str]:
+    """Relative path -> file content for one slice."""
+    ctx = _context(master, s, version, status)
+    module = s["module"]
+    files = {
+        "spec.md": render("slice/spec.md.j2", **ctx),
+        "metadata.json": render("slice/metadata.json.j2", **ctx),
+        "service/main.py": render("slice/service/main.py.j2", **ctx),
+        "service/requirements.txt": render("slice/service/requirements.txt.j2", **ctx),
+        f"tests/unit/test_{module}_contract.py": render("slice/tests/unit/test_contract.py.j2", **ctx),
+        f"tests/integration/test_{module}_integration.py": render("slice/tests/integration/test_integration.py.j2", **ctx),
+        f"tests/integration/test_{module}_performance.py": render("slice/tests/integration/test_performance.py.j2", **ctx),
+        "terraform/main.tf": render("slice/terraform/main.tf.j2", **ctx),
+        "terraform/variables.tf": render("slice/terraform/variables.tf.j2", **ctx),
+        "terraform/outputs.tf": render("slice/terraform/outputs.tf.j2", **ctx),
+        "terraform/user-data.sh": render("slice/terraform/user-data.sh.j2", **ctx),
+    }
+    if s["platform"] == "modal":
+        files["modal/app.py"] = render("slice/modal/app.py.j2", **ctx)
+    return files
+
+
+def _context(master: dict, s: dict, version: str, status: str) -> dict:
+    cases = [_case(s, ep) for ep in s["endpoints"]]
+    return {
+        "master": master,
+        "s": s,
+        "version": version,
+        "status": status,
+        "vso_version": __version__,
+        "cases": cases,
+        "endpoint_pairs": [(ep["method"], ep["path"]) for ep in s["endpoints"]],
+        "round_trips": _round_trips(s, cases),
+        "has_health": any(ep["method"] == "GET" and ep["path"].rstrip("/") == "/health" for ep in s["endpoints"]),
+        "latency": s["latency"] or DEFAULT_LATENCY,
+        "latency_from_spec": s["latency"] is not None,
+        "unit_tests": [f"test_{s['module']}_contract.py"],
+        "integration_tests": [f"test_{s['module']}_integration.py", f"test_{s['module']}_performance.py"],
+    }
+
+
+def _model_for(s: dict, path: str) -> dict | None:
+
+    segments = {match_key(seg) for seg in path.split("/") if seg and not seg.startswith("{")}
+    for model in s["models"]:
+        if match_key(model["name"]) in segments:
+            return model
+    return None
+
+
+def sample_value(field: str) -> object:
+    """A plausible value for a field, chosen by its name, so a validating implementation accepts it."""
+    f = field.lower()
+    if "email" in f:
+        return "user@example.com"
+    if "password" in f:
+        return "s3cret-Passw0rd!"
+    if f.endswith(("_at", "date", "time")):
+        return "2026-01-01T00:00:00Z"
+    if f.startswith(("is_", "has_")) or f in ("done", "active", "enabled", "completed"):
+        return False
+    if any(word in f for word in ("count", "amount", "price", "quantity", "total", "age", "score", "rating")):
+        return 1
+    return f"sample {field}"
+
+
+def _case(s: dict, ep: dict) -> dict:
+    model = _model_for(s, ep["path"])
+    body = None
+    if ep["method"] in ("POST", "PUT", "PATCH"):
+        body = {f: sample_value(f) for f in (model["fields"] if model else []) if f != "id"}
+    url = ep["path"]
+    for param in ep["params"]:
+        url = url.replace("{" + param + "}", "vso-missing-" + param)
+    return {**ep, "url": url, "body": body, "model": model["name"] if model else None,
+            "expect": _EXPECT[(ep["method"], bool(ep["params"]))]}
+
+
+def _round_trips(s: dict, cases: list[dict]) -> list[dict]:
+    """POST /things then GET /things/{id}: what is created can be read back (needs a model with `id`)."""
+    trips = []
+    for create in cases:
+        if create["method"] != "POST" or create["params"] or not create["model"]:
+            continue
+        model = next(m for m in s["models"] if m["name"] == create["model"])
+        if "id" not in model["fields"]:
+            continue
+        for read in cases:
+            if (read["method"] == "GET" and len(read["params"]) == 1
+                    and read["path"].rsplit("/", 1)[0] == create["path"].rstrip("/")):
+                trips.append({"create": create, "read": read, "param": read["params"][0],
+                              "fields": [f for f in model["fields"] if f != "id"]})
+    return trips

@@ -1,0 +1,64 @@
+"""`.slice-orchestrator/state.json`: the seed's shape (slices, deployments, conflicts,
+nightly_last_run), extended with what keeps slice IDs stable and writes incremental."""
+
+from __future__ import annotations
+
+import copy
+import datetime as dt
+import json
+
+from .project import Project
+
+STATE_FORMAT = "1.0.0"
+# Kept per slice for VSO's own bookkeeping; `vso status --json` leaves them out.
+INTERNAL_SLICE_KEYS = ("files", "input_hash")
+
+EMPTY_STATE = {
+    "version": STATE_FORMAT,
+    "master_spec": None,
+    "slices": {},
+    "deployments": {"test": {"slices_deployed": []}, "production": {"slices_deployed": []}},
+    "conflicts": [],
+    "nightly_last_run": None,
+}
+
+
+def now() -> str:
+    return dt.datetime.now(dt.timezone.utc).replace(microsecond=0).isoformat()
+
+
+def load_state(project: Project) -> dict:
+    try:
+        text = project.state_file.read_text()
+    except FileNotFoundError:
+        return copy.deepcopy(EMPTY_STATE)
+    state = json.loads(text)
+    for key, value in EMPTY_STATE.items():
+        state.setdefault(key, copy.deepcopy(value))
+    return state
+
+
+def save_state(project: Project, state: dict) -> bool:
+    """Writes only when something changed, so an unchanged run leaves the file untouched."""
+    before = project.state_file.read_text() if project.state_file.exists() else None
+    body = {k: v for k, v in state.items() if k != "last_updated"}
+    previous = json.loads(before) if before else None
+    if previous is not None and {k: v for k, v in previous.items() if k != "last_updated"} == body:
+        return False
+    state["last_updated"] = now()
+    project.write(project.state_file, json.dumps(state, indent=2, sort_keys=True) + "\n")
+    return True
+
+
+def public_view(state: dict) -> dict:
+    view = copy.deepcopy(state)
+    for entry in view.get("slices", {}).values():
+        for key in INTERNAL_SLICE_KEYS:
+            entry.pop(key, None)
+    return view
+
+
+def bump_patch(version: str) -> str:
+    core, _, _ = version.partition("-")
+    major, minor, patch = (int(p) for p in core.split("+")[0].split("."))
+    return f"{major}.{minor}.{patch + 1}"

@@ -1,0 +1,101 @@
+import hashlib
+
+import dagster as dg
+
+from ..core.decompose import load_plan, plan_project, read_project_spec, write_slices
+from ..core.errors import VSOError
+from ..core.model import MasterSpec
+from ..lib.partitions import slices_partitions
+from ..lib.resources import VSOProject
+
+GROUP = "decomposition"
+
+
+class PlanConfig(dg.Config):
+    strict: bool = False
+    """Refuse endpoints, data models and requirements that no component owns, instead of listing them."""
+
+
+def _user_error(error: VSOError) -> dg.Failure:
+    """A spec mistake shows in the UI as `file:line: message`, not as a Python traceback."""
+    return dg.Failure(description=str(error), allow_retries=False)
+
+
+@dg.asset(group_name=GROUP, kinds={"markdown"})
+def master_spec(context: dg.AssetExecutionContext, vso: VSOProject) -> dg.Output[MasterSpec]:
+    """The master spec, parsed. Its data version hashes the spec without its generated
+    "Vertical Slices" section, so regenerating that section never makes the slices stale."""
+    with vso.log_to("decomposition") as project:
+        try:
+            spec = read_project_spec(project)
+        except VSOError as error:
+            raise _user_error(error) from None
+    return dg.Output(
+        spec,
+        data_version=dg.DataVersion(spec.content_hash),
+        metadata={
+            "title": spec.title,
+            "version": spec.version,
+            "path": dg.MetadataValue.path(str(project.master_spec)),
+            "components": len(spec.components),
+            "endpoints": len(spec.endpoints),
+            "data_models": len(spec.data_models),
+            "requirements": len(spec.functional) + len(spec.non_functional),
+        },
+    )
+
+
+@dg.asset(group_name=GROUP, kinds={"networkx"})
+def slice_plan(context: dg.AssetExecutionContext, config: PlanConfig, vso: VSOProject,
+               master_spec: MasterSpec) -> dg.MaterializeResult:
+    """Slices in dependency order with stable IDs; new IDs become `slices` partitions (none are removed)."""
+    with vso.log_to("decomposition") as project:
+        try:
+            plan = plan_project(project, master_spec, strict=config.strict)
+        except VSOError as error:
+            raise _user_error(error) from None
+    known = set(context.instance.get_dynamic_partitions(slices_partitions.name))
+    new_keys = [s.slice_id for s in plan.slices if s.slice_id not in known]
+    if new_keys:
+        context.instance.add_dynamic_partitions(slices_partitions.name, new_keys)
+    unassigned = "\n".join(f"| {u.kind} | {u.label} | {u.line} | {u.reason} |" for u in plan.unassigned)
+    return dg.MaterializeResult(
+        data_version=dg.DataVersion(hashlib.sha256(plan.to_json().encode()).hexdigest()),
+        metadata={
+            "slices": len(plan.slices),
+            "new_partitions": len(new_keys),
+            "retired": dg.MetadataValue.json(plan.retired),
+            "order": dg.MetadataValue.json([s.slice_id for s in plan.slices[:200]]),
+            "dependency_graph": dg.MetadataValue.md(f"```mermaid\n{plan.mermaid()}\n```"),
+            "unassigned": dg.MetadataValue.md(
+                f"| kind | item | line | why |\n|---|---|---|---|\n{unassigned}" if unassigned else "none"
+            ),
+            "plan": dg.MetadataValue.path(str(project.plan_file)),
+        },
+    )
+
+
+@dg.asset(
+    group_name=GROUP,
+    kinds={"markdown", "python", "terraform"},
+    partitions_def=slices_partitions,
+    deps=[slice_plan],
+    backfill_policy=dg.BackfillPolicy.single_run(),
+)
+def slice_spec(context: dg.AssetExecutionContext, vso: VSOProject) -> dg.MaterializeResult:
+    """`vertical-slices/<id>/`: spec.md, tests, service skeleton, Terraform, Modal app, metadata.json.
+    One run writes many partitions; a file whose content is unchanged is not rewritten, and a file
+    edited after VSO wrote it is kept (a conflict is recorded in state.json instead)."""
+    keys = context.partition_keys
+    with vso.log_to("decomposition") as project:
+        try:
+            results = write_slices(project, load_plan(project), keys)
+        except VSOError as error:
+            raise _user_error(error) from None
+    written = sum(len(r.written) for r in results)
+    kept = [f"{r.slice_id}/{path}" for r in results for path in r.kept_edits]
+    context.log.info(f"{len(keys)} slices: {written} files written, {len(kept)} edits kept")
+    metadata: dict = {"slices": len(keys), "files_written": written, "edits_kept": dg.MetadataValue.json(kept)}
+    if len(keys) == 1:
+        metadata["path"] = dg.MetadataValue.path(str(project.slices_dir / keys[0]))
+    return dg.MaterializeResult(metadata=metadata)

@@ -1,0 +1,12 @@
+import dagster as dg
+
+from ..lib.partitions import slices_partitions
+
+# `vso decompose` runs these two in process: the plan first, then only the slices whose inputs changed.
+plan_job = dg.define_asset_job(
+    "vso_plan", selection=["master_spec", "slice_plan"], tags={"vso/stage": "decomposition"}
+)
+slice_spec_job = dg.define_asset_job(
+    "vso_slice_specs", selection=["slice_spec"], partitions_def=slices_partitions,
+    tags={"vso/stage": "decomposition"},
+)

@@ -1,0 +1,74 @@
+"""`vso decompose`: materialize the plan, then only the stale slice partitions, in this process so
+the runs and their lineage show in the UI like any other run."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import dagster as dg
+
+from ..core.decompose import load_plan, stale_slice_ids
+from ..core.errors import VSOError
+from ..core.project import Project
+from ..lib.partitions import slices_partitions
+
+QUIET = {"loggers": {"console": {"config": {"log_level": "WARNING"}}}}
+
+
+@dataclass
+class DecomposeReport:
+    plan: dict
+    stale: list[str]
+    runs: list[str]
+
+
+def decompose(project: Project, instance: dg.DagsterInstance, *, strict: bool = False,
+              verbose: bool = False) -> DecomposeReport:
+    from ..definitions import defs
+
+    run_config = {"ops": {"slice_plan": {"config": {"strict": strict}}}, **({} if verbose else QUIET)}
+    result = defs.resolve_job_def("vso_plan").execute_in_process(
+        instance=instance, run_config=run_config, raise_on_error=False
+    )
+    _raise_on_failure(result)
+    plan = load_plan(project)
+    stale = stale_slice_ids(project, plan)
+    order = instance.get_dynamic_partitions(slices_partitions.name)
+    runs = [result.run_id]
+    job = defs.resolve_job_def("vso_slice_specs")
+    for first, last in contiguous_ranges(stale, order):
+        tags = {"dagster/asset_partition_range_start": first, "dagster/asset_partition_range_end": last}
+        spec_result = job.execute_in_process(instance=instance, tags=tags, raise_on_error=False,
+                                             run_config={} if verbose else QUIET)
+        _raise_on_failure(spec_result)
+        runs.append(spec_result.run_id)
+    return DecomposeReport(plan, stale, runs)
+
+
+def contiguous_ranges(keys: list[str], order: list[str]) -> list[tuple[str, str]]:
+    """Stale keys grouped into as few partition-range runs as the partition order allows."""
+    wanted = set(keys)
+    ranges: list[tuple[str, str]] = []
+    start = prev = None
+    for key in order:
+        if key in wanted:
+            start = start or key
+            prev = key
+        elif start:
+            ranges.append((start, prev))
+            start = None
+    if start:
+        ranges.append((start, prev))
+    return ranges
+
+
+def _raise_on_failure(result: dg.ExecuteInProcessResult) -> None:
+    if result.success:
+        return
+    for event in result.all_events:
+        if event.is_step_failure:
+            data = event.step_failure_data
+            if data.user_failure_data and data.user_failure_data.description:
+                raise VSOError(data.user_failure_data.description)
+            raise RuntimeError(f"Dagster run {result.run_id} failed: {data.error.to_string() if data.error else ''}")
+    raise RuntimeError(f"Dagster run {result.run_id} failed")

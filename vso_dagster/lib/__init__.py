@@ -1,0 +1,1 @@
+"""Pieces the Dagster concern folders share: the slice partitions, the project resource, logging."""

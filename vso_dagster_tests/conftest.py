@@ -1,0 +1,99 @@
+from __future__ import annotations
+
+import hashlib
+import os
+import textwrap
+from pathlib import Path
+
+import pytest
+from click.testing import CliRunner
+
+from vso_dagster.cli.main import cli
+from vso_dagster.core.project import Project
+
+REPO = Path(__file__).resolve().parents[1]
+EXAMPLES = REPO / "examples"
+
+TODO_SPEC = textwrap.dedent("""\
+    ---
+    title: "Todo"
+    version: "1.0.0"
+    authors: ["Team"]
+    last_updated: 2026-01-01
+    ---
+
+    # Todo Master Specification
+
+    ## Overview
+    A small todo app.
+
+    ## Requirements
+    ### Functional
+    - Users can sign up and log in [Auth]
+    - A user can create and list todos
+
+    ### Non-Functional
+    - Performance: p95 < 200ms for reads
+    - Availability: 99.9%
+
+    ## Architecture
+    ### Components
+    - **Auth**: Sign-up, login and tokens
+    - **Todos**: Todo items (depends on: Auth)
+    - **Reports**: Weekly summaries. Depends on: Todos
+
+    ### Data Models
+    - User: {id, email, password_hash} [Auth]
+    - Todo: {id, title, done}
+
+    ## API Endpoints
+    - POST /auth/login → Log in
+    - POST /todos → Create a todo
+    - GET /todos → List todos
+    - GET /todos/{todo_id} → Read a todo
+    - GET /reports/weekly -> Weekly report
+
+    ## Vertical Slices
+    <!-- generated -->
+    """)
+
+
+def tree_digest(root: Path) -> dict[str, tuple[str, int]]:
+    """Every file under root with its content hash and mtime: equal digests mean nothing was written."""
+    if not root.exists():
+        return {}
+    return {
+        str(p.relative_to(root)): (hashlib.sha256(p.read_bytes()).hexdigest(), p.stat().st_mtime_ns)
+        for p in sorted(root.rglob("*")) if p.is_file()
+    }
+
+
+@pytest.fixture
+def project(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Project:
+    """An empty managed project whose Dagster home (set by the CLI) is restored after the test."""
+    monkeypatch.delenv("DAGSTER_HOME", raising=False)
+    monkeypatch.delenv("VSO_PROJECT_ROOT", raising=False)
+    root = tmp_path / "proj"
+    root.mkdir()
+    return Project.at(root)
+
+
+@pytest.fixture
+def todo_project(project: Project) -> Project:
+    project.master_spec.write_text(TODO_SPEC)
+    return project
+
+
+@pytest.fixture
+def vso(project: Project):
+    """Runs `vso --project-root <project> ARGS...` in process and returns click's result."""
+    runner = CliRunner()
+
+    def run(*args: str):
+        return runner.invoke(cli, ["--project-root", str(project.root), *args], catch_exceptions=True)
+
+    return run
+
+
+def venv_bin(name: str) -> str:
+    return str(Path(os.sys.executable).parent / name)

@@ -1,0 +1,137 @@
+"""Decomposition: order, stable IDs, platforms, and who owns which endpoint, model and requirement."""
+
+from __future__ import annotations
+
+import pytest
+
+from vso_dagster.core.errors import SpecError
+from vso_dagster.core.master_spec import parse_master_spec
+from vso_dagster.core.plan import assign_slice_ids, build_plan, unassigned_errors
+
+HEADER = '---\ntitle: "S"\nversion: "1.0.0"\n---\n'
+
+
+def plan_of(components: str, rest: str = "", known: dict | None = None):
+    text = HEADER + "## Architecture\n### Components\n" + components + rest
+    return build_plan(parse_master_spec(text.encode(), "master-spec.md"), known or {})
+
+
+def ids(plan) -> list[str]:
+    return [s.slice_id for s in plan.slices]
+
+
+def test_dependencies_come_first_and_ties_keep_spec_order():
+    plan = plan_of("- **Web**: ui (depends on: Api)\n- **Zeta**: z\n- **Api**: api (depends on: Db)\n- **Db**: db\n")
+    assert ids(plan) == ["slice-001-zeta", "slice-002-db", "slice-003-api", "slice-004-web"]
+    assert plan.slices[3].dependencies == ["slice-003-api"]
+    assert ("slice-002-db", "slice-003-api") in plan.edges
+
+
+def test_order_is_deterministic():
+    comps = "".join(f"- **C{i}**: c (depends on: C0)\n" for i in range(1, 30)) + "- **C0**: root\n"
+    assert ids(plan_of(comps)) == ids(plan_of(comps))
+
+
+def known_from(plan) -> dict:
+    return {s.slice_id: {"component": s.name} for s in plan.slices}
+
+
+def test_ids_survive_adding_and_removing_components():
+    first = plan_of("- **Auth**: a\n- **Users**: u (depends on: Auth)\n- **Billing**: b\n")
+    assert ids(first) == ["slice-001-auth", "slice-002-users", "slice-003-billing"]
+    grown = plan_of("- **Auth**: a\n- **Search**: s\n- **Users**: u (depends on: Auth)\n- **Billing**: b\n",
+                    known=known_from(first))
+    assert dict(zip([s.name for s in grown.slices], ids(grown))) == {
+        "Auth": "slice-001-auth", "Search": "slice-004-search", "Users": "slice-002-users", "Billing": "slice-003-billing"}
+    shrunk = plan_of("- **Auth**: a\n- **Billing**: b\n", known=known_from(grown))
+    assert ids(shrunk) == ["slice-001-auth", "slice-003-billing"]
+    assert shrunk.retired == ["slice-002-users", "slice-004-search"]
+    back = plan_of("- **Auth**: a\n- **Users**: u\n", known={**known_from(grown)})
+    assert "slice-002-users" in ids(back)
+
+
+def test_new_numbers_never_reuse_a_retired_one():
+    assigned = assign_slice_ids(["New"], {"slice-007-old": {}})
+    assert assigned == {"New": "slice-008-new"}
+
+
+@pytest.mark.parametrize(
+    ("component", "platform", "why"),
+    [
+        ("- **Recommender**: ML inference for suggestions\n", "modal", "compute-heavy"),
+        ("- **Thumbs**: Image processing of uploads\n", "modal", "compute-heavy"),
+        ("- **Email**: Sends mail\n", "hetzner", "default"),
+        ("- **Trainer**: Model training (platform: hetzner)\n", "hetzner", "set in the master spec"),
+        ("- **Mailer**: Sends email (platform: modal)\n", "modal", "set in the master spec"),
+    ],
+)
+def test_platform_rule(component, platform, why):
+    s = plan_of(component).slices[0]
+    assert s.platform == platform and why in s.platform_reason
+
+
+ENDPOINTS = (
+    "### Data Models\n- UserProfile: {id, bio}\n- Invoice: {id, total}\n- Ghost: {id}\n"
+    "## API Endpoints\n"
+    "- GET /api/v1/user_profiles/{id} → by plural, underscore and prefix\n"
+    "- GET /user-profile → by singular and dash\n"
+    "- POST /charge → explicit tag [Billing Service]\n"
+    "- GET /billing/invoices → by a component name without its 'Service' suffix\n"
+    "- GET /nowhere → no owner\n"
+    "## Requirements\n### Functional\n- Invoices are emailed monthly\n- The moon is made of cheese\n"
+)
+
+
+def test_endpoints_models_and_requirements_are_assigned_by_the_documented_rules():
+    plan = plan_of("- **User Profiles**: profiles\n- **Billing Service**: money\n", ENDPOINTS)
+    profiles, billing = plan.slices
+    assert [e["path"] for e in profiles.endpoints] == ["/api/v1/user_profiles/{id}", "/user-profile"]
+    assert [e["path"] for e in billing.endpoints] == ["/charge", "/billing/invoices"]
+    assert [m["name"] for m in profiles.models] == ["UserProfile"]
+    assert [m["name"] for m in billing.models] == ["Invoice"]
+    assert billing.functional == ["Invoices are emailed monthly"]
+    assert {(u.kind, u.label) for u in plan.unassigned} == {
+        ("endpoint", "GET /nowhere"), ("data model", "Ghost"), ("requirement", "The moon is made of cheese")}
+
+
+def test_strict_turns_unassigned_items_into_errors_at_their_lines():
+    plan = plan_of("- **Billing**: money\n", "## API Endpoints\n- GET /nowhere → x\n")
+    [error] = unassigned_errors(plan, "master-spec.md")
+    assert str(error).startswith("master-spec.md:9: endpoint 'GET /nowhere' is not assigned")
+
+
+def test_non_functional_requirements_apply_to_every_slice_unless_tagged():
+    plan = plan_of("- **A**: a\n- **B**: b\n",
+                   "## Requirements\n### Non-Functional\n- Performance: p95 < 300ms\n- Performance: p95 < 50ms [B]\n")
+    a, b = plan.slices
+    assert a.latency == {"percentile": 95.0, "millis": 300.0}
+    assert b.latency == {"percentile": 95.0, "millis": 50.0}
+    assert len(a.non_functional) == 1 and len(b.non_functional) == 2
+
+
+def error_text(components: str, rest: str = "") -> str:
+    with pytest.raises(SpecError) as info:
+        plan_of(components, rest)
+    return str(info.value)
+
+
+def test_a_cycle_is_named():
+    text = error_text("- **A**: a (depends on: C)\n- **B**: b (depends on: A)\n- **C**: c (depends on: B)\n")
+    assert text.startswith("master-spec.md:7: dependency cycle: ")
+    assert all(name in text for name in "ABC") and "remove one of these dependencies" in text
+
+
+def test_an_unknown_dependency_is_named():
+    text = error_text("- **A**: a\n- **B**: b (depends on: Billing)\n")
+    assert text.startswith("master-spec.md:8: component 'B' depends on 'Billing', which is not a component")
+
+
+def test_an_unknown_tag_is_an_error():
+    text = error_text("- **A**: a\n", "## API Endpoints\n- GET /x → x [Nope]\n")
+    assert text.startswith("master-spec.md:9: tag [Nope] names no component")
+
+
+def test_mermaid_graph_lists_every_slice_and_edge():
+    plan = plan_of("- **A**: a\n- **B**: b (depends on: A)\n")
+    assert plan.mermaid().splitlines() == [
+        "graph TD", '  slice_001_a["slice-001-a"]', '  slice_002_b["slice-002-b"]', "  slice_001_a --> slice_002_b"]

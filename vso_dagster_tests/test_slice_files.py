@@ -1,0 +1,190 @@
+"""What decomposition generates must work with the real tools: terraform, Python, pytest, uvicorn."""
+
+from __future__ import annotations
+
+import importlib.util
+import os
+import shutil
+import socket
+import subprocess
+import sys
+import textwrap
+import time
+from pathlib import Path
+
+import hcl2
+import httpx
+import pytest
+
+from vso_dagster.core.decompose import load_plan, plan_project, read_project_spec, stale_slice_ids, write_slices
+from vso_dagster.core.project import Project
+
+from .conftest import EXAMPLES
+
+# A correct implementation of the Todo example's Todos slice, as an agent would write it.
+TODOS_IMPLEMENTATION = textwrap.dedent('''\
+    from typing import Any
+    from fastapi import Body, FastAPI, HTTPException
+
+    app = FastAPI()
+    todos: dict[str, dict] = {}
+
+    @app.get("/health")
+    def health():
+        return {"status": "ok"}
+
+    @app.post("/todos", status_code=201)
+    def post_todos(payload: dict[str, Any] = Body(default_factory=dict)):
+        todo = {"id": str(len(todos) + 1), "title": payload.get("title", ""), "done": bool(payload.get("done", False)),
+                "owner_id": payload.get("owner_id"), "created_at": payload.get("created_at")}
+        todos[todo["id"]] = todo
+        return todo
+
+    @app.get("/todos")
+    def get_todos():
+        return list(todos.values())
+
+    @app.get("/todos/{todo_id}")
+    def get_todos_by_todo_id(todo_id: str):
+        if todo_id not in todos:
+            raise HTTPException(404, "no such todo")
+        return todos[todo_id]
+
+    @app.delete("/todos/{todo_id}", status_code=204)
+    def delete_todos_by_todo_id(todo_id: str):
+        if todos.pop(todo_id, None) is None:
+            raise HTTPException(404, "no such todo")
+''')
+
+
+@pytest.fixture(scope="module")
+def generated(tmp_path_factory) -> Project:
+    """The realistic example and the small one, decomposed by the core into one project each."""
+    root = tmp_path_factory.mktemp("generated")
+    for name in ("marketplace", "todo-small"):
+        project = Project.at(root / name)
+        project.root.mkdir()
+        shutil.copy(EXAMPLES / f"{name}.md", project.master_spec)
+        plan_project(project, read_project_spec(project))
+        plan = load_plan(project)
+        write_slices(project, plan, stale_slice_ids(project, plan))
+    return Project.at(root)
+
+
+def slice_dirs(root: Project) -> list[Path]:
+    return sorted(root.root.glob("*/vertical-slices/slice-*"))
+
+
+def run_pytest(*args: str, env: dict | None = None, cwd: Path | None = None) -> subprocess.CompletedProcess:
+    return subprocess.run([sys.executable, "-m", "pytest", "-p", "no:cacheprovider", *args], capture_output=True,
+                          text=True, cwd=cwd, env={**os.environ, **(env or {})}, timeout=300)
+
+
+def test_every_slice_has_the_documented_files(generated):
+    dirs = slice_dirs(generated)
+    assert len(dirs) == 13
+    for d in dirs:
+        module = d.name.split("-", 2)[2].replace("-", "_")
+        for rel in ("spec.md", "metadata.json", "service/main.py", f"tests/unit/test_{module}_contract.py",
+                    f"tests/integration/test_{module}_integration.py", f"tests/integration/test_{module}_performance.py",
+                    "terraform/main.tf", "terraform/variables.tf", "terraform/outputs.tf", "terraform/user-data.sh"):
+            assert (d / rel).is_file(), f"{d.name}/{rel}"
+    modal = {d.name for d in dirs if (d / "modal/app.py").exists()}
+    assert modal == {"slice-009-recommendations", "slice-010-analytics"}
+
+
+def test_slice_spec_has_the_seed_frontmatter_and_sections(generated):
+    import frontmatter
+
+    post = frontmatter.loads((generated.root / "marketplace/vertical-slices/slice-006-payments/spec.md").read_text())
+    assert post.metadata == {"slice_id": "slice-006-payments", "version": "1.0.0", "master_version": "2.3.0",
+                             "dependencies": ["slice-001-identity"], "platform": "hetzner", "status": "draft"}
+    for heading in ("## Overview", "## Acceptance Criteria (TDD)", "### As a user, I can:", "### As a system, I must:",
+                    "## API Specification", "## Data Models", "## Tests", "## Deployment"):
+        assert heading in post.content
+    assert "Payment capture, refunds and seller payouts" in post.content
+    assert "- POST /payments/{payment_id}/refund" in post.content
+
+
+def test_terraform_passes_fmt_check_and_parses_as_hcl(generated):
+    result = subprocess.run(["terraform", "fmt", "-check", "-recursive", "-list=true", str(generated.root)],
+                            capture_output=True, text=True)
+    assert result.returncode == 0, result.stdout + result.stderr
+    for tf in generated.root.glob("*/vertical-slices/*/terraform/*.tf"):
+        parsed = hcl2.loads(tf.read_text())
+        assert parsed, tf
+    variables = hcl2.loads((slice_dirs(generated)[0] / "terraform/variables.tf").read_text())
+    declared = [name.strip('"') for block in variables["variable"] for name in block]
+    assert len(declared) == len(set(declared)) and "hcloud_token" in declared
+
+
+def test_generated_python_imports(generated):
+    for path in generated.root.glob("*/vertical-slices/*/**/*.py"):
+        spec = importlib.util.spec_from_file_location(f"generated_{abs(hash(path))}", path)
+        module = importlib.util.module_from_spec(spec)
+        spec.loader.exec_module(module)
+        if path.name == "app.py":
+            assert module.app.name.startswith("vso-slice-")
+
+
+@pytest.mark.parametrize(("example", "at_least"), [("marketplace", 60), ("todo-small", 15)])
+def test_generated_tests_are_collected(generated, example, at_least):
+    result = run_pytest("--collect-only", "-q", str(generated.root / example))
+    assert result.returncode == 0, result.stdout[-3000:]
+    summary = result.stdout.strip().splitlines()[-1]
+    assert "error" not in summary and int(summary.split()[0]) >= at_least, summary
+
+
+def test_contract_tests_fail_against_the_skeleton(generated):
+    tests = generated.root / "todo-small/vertical-slices/slice-002-todos/tests/unit"
+    result = run_pytest("-q", str(tests))
+    assert result.returncode == 1
+    assert "5 failed, 2 passed" in result.stdout, result.stdout[-2000:]
+    assert "is not implemented yet" in result.stdout
+
+
+def test_contract_and_integration_tests_pass_against_a_correct_implementation(generated, tmp_path):
+    slice_dir = tmp_path / "slice-002-todos"
+    shutil.copytree(generated.root / "todo-small/vertical-slices/slice-002-todos", slice_dir)
+    (slice_dir / "service/main.py").write_text(TODOS_IMPLEMENTATION)
+    unit = run_pytest("-q", str(slice_dir / "tests/unit"))
+    assert unit.returncode == 0, unit.stdout[-3000:]
+    assert "7 passed" in unit.stdout
+
+    port = _free_port()
+    server = subprocess.Popen([sys.executable, "-m", "uvicorn", "main:app", "--port", str(port), "--log-level",
+                               "warning"], cwd=slice_dir / "service")
+    try:
+        _wait_healthy(f"http://127.0.0.1:{port}/health")
+        integration = run_pytest("-q", str(slice_dir / "tests/integration"),
+                                 env={"VSO_BASE_URL": f"http://127.0.0.1:{port}"})
+    finally:
+        server.terminate()
+        server.wait(timeout=10)
+    assert integration.returncode == 0, integration.stdout[-3000:]
+    assert "6 passed" in integration.stdout
+
+
+def test_integration_tests_skip_with_a_reason_when_nothing_is_deployed(generated):
+    result = run_pytest("-q", "-rs", str(generated.root / "todo-small/vertical-slices/slice-001-auth/tests/integration"),
+                        env={"VSO_BASE_URL": ""})
+    assert result.returncode == 0
+    assert "VSO_BASE_URL is not set" in result.stdout
+
+
+def _free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
+
+
+def _wait_healthy(url: str, timeout: float = 20.0) -> None:
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        try:
+            if httpx.get(url, timeout=1.0).status_code == 200:
+                return
+        except httpx.HTTPError:
+            pass
+        time.sleep(0.05)
+    raise AssertionError(f"{url} did not become healthy in {timeout}s")
