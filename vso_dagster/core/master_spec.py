@@ -65,7 +65,7 @@ def parse_master_spec(data: bytes, path: str) -> MasterSpec:
     parsed = _BodyParser(path, body_first_line, errors).parse(body)
     if not parsed.components and not errors:
         errors.append(
-            Diagnostic(path, parsed.components_line or body_first_line,
+            Diagnostic(path, parsed.components_line or body_first_line + 1,
                        "no components found; list them under `## Architecture` / `### Components` "
                        "as `- **Name**: description`")
         )

@@ -12,7 +12,8 @@ from ..core.errors import VSOError
 from ..core.project import Project
 from ..lib.partitions import slices_partitions
 
-QUIET = {"loggers": {"console": {"config": {"log_level": "WARNING"}}}}
+# VSO reports failures itself (as file:line for spec mistakes), so Dagster's console stays silent.
+QUIET = {"loggers": {"console": {"config": {"log_level": "CRITICAL"}}}}
 
 
 @dataclass

@@ -1,0 +1,106 @@
+"""Incremental, atomic, edit-preserving writes, straight through the core (no Dagster)."""
+
+from __future__ import annotations
+
+import json
+import os
+
+import pytest
+
+from vso_dagster.core.decompose import load_plan, plan_project, read_project_spec, stale_slice_ids, write_slices
+from vso_dagster.core.project import OutsideProjectError, Project
+
+from .conftest import TODO_SPEC, tree_digest
+
+
+def decompose(project: Project) -> list[str]:
+    plan_project(project, read_project_spec(project))
+    plan = load_plan(project)
+    stale = stale_slice_ids(project, plan)
+    write_slices(project, plan, stale)
+    return stale
+
+
+def state(project: Project) -> dict:
+    return json.loads(project.state_file.read_text())
+
+
+def test_an_unchanged_spec_writes_no_file(todo_project):
+    assert decompose(todo_project) == ["slice-001-auth", "slice-002-todos", "slice-003-reports"]
+    before = tree_digest(todo_project.root)
+    assert decompose(todo_project) == []
+    assert tree_digest(todo_project.root) == before
+
+
+def test_a_changed_component_rewrites_only_its_slice_and_bumps_its_version(todo_project):
+    decompose(todo_project)
+    auth_before = tree_digest(todo_project.slice_dir("slice-001-auth"))
+    todo_project.master_spec.write_text(TODO_SPEC.replace("Todo items (depends", "Todo items with due dates (depends"))
+    assert decompose(todo_project) == ["slice-002-todos"]
+    assert tree_digest(todo_project.slice_dir("slice-001-auth")) == auth_before
+    assert "Todo items with due dates" in (todo_project.slice_dir("slice-002-todos") / "spec.md").read_text()
+    slices = state(todo_project)["slices"]
+    assert slices["slice-002-todos"]["version"] == "1.0.1" and slices["slice-001-auth"]["version"] == "1.0.0"
+
+
+def test_a_file_edited_downstream_is_kept_and_the_conflict_recorded(todo_project):
+    decompose(todo_project)
+    service = todo_project.slice_dir("slice-002-todos") / "service/main.py"
+    service.write_text(service.read_text() + "\n# implemented by an agent\n")
+    todo_project.master_spec.write_text(TODO_SPEC.replace("- GET /todos → List todos", "- GET /todos → List all todos"))
+    assert decompose(todo_project) == ["slice-002-todos"]
+    assert service.read_text().endswith("# implemented by an agent\n")
+    assert "List all todos" in (todo_project.slice_dir("slice-002-todos") / "spec.md").read_text()
+    [conflict] = state(todo_project)["conflicts"]
+    assert conflict["path"] == "vertical-slices/slice-002-todos/service/main.py"
+    assert conflict["resolution"] == "manual"
+
+
+def test_a_deleted_file_is_regenerated(todo_project):
+    decompose(todo_project)
+    (todo_project.slice_dir("slice-001-auth") / "spec.md").unlink()
+    assert decompose(todo_project) == ["slice-001-auth"]
+    assert (todo_project.slice_dir("slice-001-auth") / "spec.md").exists()
+
+
+def test_a_removed_component_is_retired_not_deleted(todo_project):
+    decompose(todo_project)
+    todo_project.master_spec.write_text(TODO_SPEC.replace("- **Reports**: Weekly summaries. Depends on: Todos\n", "")
+                                        .replace("- GET /reports/weekly -> Weekly report\n", ""))
+    decompose(todo_project)
+    assert state(todo_project)["slices"]["slice-003-reports"]["status"] == "retired"
+    assert (todo_project.slice_dir("slice-003-reports") / "spec.md").exists()
+
+
+def test_platform_change_removes_the_unedited_modal_app(todo_project):
+    todo_project.master_spec.write_text(TODO_SPEC.replace("Weekly summaries.", "Weekly summaries (platform: modal)."))
+    decompose(todo_project)
+    modal_app = todo_project.slice_dir("slice-003-reports") / "modal/app.py"
+    assert modal_app.exists()
+    todo_project.master_spec.write_text(TODO_SPEC)
+    decompose(todo_project)
+    assert not modal_app.exists()
+
+
+def test_writes_are_atomic_and_leave_no_temp_files(todo_project):
+    decompose(todo_project)
+    leftovers = [p for p in todo_project.root.rglob("*") if p.name.endswith(".vso-tmp")]
+    assert leftovers == []
+    mode = (todo_project.slice_dir("slice-001-auth") / "spec.md").stat().st_mode & 0o777
+    assert mode == 0o666 & ~_umask()
+
+
+def _umask() -> int:
+    current = os.umask(0)
+    os.umask(current)
+    return current
+
+
+def test_nothing_is_written_through_a_symlink_out_of_the_project(todo_project, tmp_path):
+    outside = tmp_path / "outside"
+    outside.mkdir()
+    todo_project.slices_dir.mkdir()
+    (todo_project.slices_dir / "slice-001-auth").symlink_to(outside)
+    with pytest.raises(OutsideProjectError):
+        decompose(todo_project)
+    assert list(outside.iterdir()) == []
