@@ -88,6 +88,8 @@ def decompose(project: Project, strict: bool, verbose: bool) -> None:
         click.echo(f"{plan['master']['path']}:{item['line']}: warning: {item['kind']} {item['label']!r} is not "
                    f"assigned to any component ({item['reason']})", err=True)
     _slice_table(load_state(project), only=[s["slice_id"] for s in plan["slices"]], stale=set(report.stale))
+    if not report.runs:
+        out.print("Nothing changed since the last decomposition: no run started.")
     out.print(f"{len(plan['slices'])} slices, {len(report.stale)} written or refreshed, "
               f"{len(plan['retired'])} retired; Dagster runs: {len(report.runs)}. "
               f"Logs: {project.relative(project.logs_dir / 'decomposition.log')}. Browse: vso ui")

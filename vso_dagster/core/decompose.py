@@ -12,7 +12,7 @@ from .errors import SpecError, VSOError
 from .master_spec import read_master_spec
 from .model import MasterSpec
 from .plan import Plan, build_plan, unassigned_errors
-from .project import Project, file_hash, sha256_bytes
+from .project import BatchWriter, Project, file_hash, sha256_bytes
 from .slice_files import slice_files
 from .state import bump_patch, load_state, now, save_state
 from .templating import fingerprint
@@ -68,7 +68,15 @@ def _record_plan(state: dict, plan: Plan, spec: MasterSpec) -> None:
         if slices[slice_id].get("status") != "retired":
             slices[slice_id]["status"] = "retired"
             log.info("slice %s retired: its component left the master spec (its files stay)", slice_id)
-    state["master_spec"] = {"title": spec.title, "version": spec.version, "hash": spec.content_hash}
+    state["master_spec"] = {"title": spec.title, "version": spec.version, "hash": spec.content_hash,
+                            "generator": fingerprint()}
+
+
+def plan_is_current(project: Project, spec: MasterSpec) -> bool:
+    """The recorded plan came from this very spec (and these templates): planning again changes nothing."""
+    recorded = load_state(project).get("master_spec") or {}
+    return (recorded.get("hash") == spec.content_hash and recorded.get("generator") == fingerprint()
+            and project.plan_file.exists())
 
 
 def load_plan(project: Project) -> dict:
@@ -103,16 +111,17 @@ def write_slices(project: Project, plan: dict, slice_ids: list[str]) -> list[Sli
     results = []
     with project.lock():
         state = load_state(project)
+        writer = BatchWriter(project)
         for slice_id in slice_ids:
             if slice_id not in by_id:
                 log.warning("%s is not in the current plan (retired or unknown); nothing to write", slice_id)
                 continue
-            results.append(_write_slice(project, plan["master"], by_id[slice_id], state))
+            results.append(_write_slice(project, writer, plan["master"], by_id[slice_id], state))
         save_state(project, state)
     return results
 
 
-def _write_slice(project: Project, master: dict, s: dict, state: dict) -> SliceWrite:
+def _write_slice(project: Project, writer: BatchWriter, master: dict, s: dict, state: dict) -> SliceWrite:
     entry = state["slices"][s["slice_id"]]
     if entry.get("input_hash") not in (None, s["input_hash"]) and entry.get("files"):
         entry["version"] = bump_patch(entry["version"])
@@ -121,20 +130,20 @@ def _write_slice(project: Project, master: dict, s: dict, state: dict) -> SliceW
     slice_dir = project.slice_dir(s["slice_id"])
     result, hashes = SliceWrite(s["slice_id"]), {}
     for rel, content in files.items():
-        target = project.inside(slice_dir / rel)
+        target = slice_dir / rel
         data = content.encode()
         new, on_disk = sha256_bytes(data), file_hash(target)
         if on_disk == new:
             hashes[rel] = new
         elif on_disk is None or on_disk == recorded.get(rel):
-            project.write(target, data)
+            writer.write(target, data)
             hashes[rel] = new
             result.written.append(rel)
         else:
             hashes[rel] = recorded.get(rel, on_disk)
             result.kept_edits.append(rel)
     for rel in sorted(set(recorded) - set(files)):
-        target = project.inside(slice_dir / rel)
+        target = project.inside(slice_dir / rel)  # about to unlink: check the whole path
         if file_hash(target) == recorded[rel]:
             target.unlink()
             result.removed.append(rel)

@@ -72,8 +72,9 @@ class Project:
 
     def inside(self, path: Path) -> Path:
         """`path`, after checking that it (and every symlink on the way) stays inside the root."""
-        resolved = Path(os.path.realpath(path))
-        if resolved != self.root and self.root not in resolved.parents:
+        resolved = os.path.realpath(path)
+        root = str(self.root)
+        if resolved != root and not resolved.startswith(root + os.sep):
             raise OutsideProjectError(Diagnostic(str(path), None, f"resolves to {resolved}, outside the project "
                                                                   f"root {self.root}; refusing to write there"))
         return path
@@ -93,10 +94,28 @@ class Project:
                 fcntl.flock(handle, fcntl.LOCK_UN)
 
 
-def atomic_write(path: Path, data: str | bytes) -> None:
-    """Temp file in the same directory, then rename: a reader sees the old file or the new one."""
+class BatchWriter:
+    """Writes many files into the project, checking and creating each directory once per batch."""
+
+    def __init__(self, project: Project):
+        self.project = project
+        self._ready: set[Path] = set()
+
+    def write(self, path: Path, data: str | bytes) -> None:
+        parent = path.parent
+        if parent not in self._ready:
+            self.project.inside(parent)  # before mkdir: a symlinked ancestor must not be followed
+            parent.mkdir(parents=True, exist_ok=True)
+            self._ready.add(parent)
+        atomic_write(path, data, make_parents=False)
+
+
+def atomic_write(path: Path, data: str | bytes, *, make_parents: bool = True) -> None:
+    """Temp file in the same directory, then rename: a reader sees the old file or the new one.
+    Renaming also replaces a symlink at `path` instead of writing through it."""
     payload = data.encode() if isinstance(data, str) else data
-    path.parent.mkdir(parents=True, exist_ok=True)
+    if make_parents:
+        path.parent.mkdir(parents=True, exist_ok=True)
     fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".vso-tmp", dir=path.parent)
     try:
         with os.fdopen(fd, "wb") as handle:

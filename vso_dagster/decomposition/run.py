@@ -7,7 +7,7 @@ from dataclasses import dataclass
 
 import dagster as dg
 
-from ..core.decompose import load_plan, stale_slice_ids
+from ..core.decompose import load_plan, plan_is_current, read_project_spec, stale_slice_ids
 from ..core.errors import VSOError
 from ..core.project import Project
 from ..lib.partitions import slices_partitions
@@ -27,15 +27,18 @@ def decompose(project: Project, instance: dg.DagsterInstance, *, strict: bool = 
               verbose: bool = False) -> DecomposeReport:
     from ..definitions import defs
 
-    run_config = {"ops": {"slice_plan": {"config": {"strict": strict}}}, **({} if verbose else QUIET)}
-    result = defs.resolve_job_def("vso_plan").execute_in_process(
-        instance=instance, run_config=run_config, raise_on_error=False
-    )
-    _raise_on_failure(result)
+    runs = []
+    spec = read_project_spec(project)  # a spec mistake stops here, before any run is recorded
+    if strict or not plan_is_current(project, spec):
+        run_config = {"ops": {"slice_plan": {"config": {"strict": strict}}}, **({} if verbose else QUIET)}
+        result = defs.resolve_job_def("vso_plan").execute_in_process(
+            instance=instance, run_config=run_config, raise_on_error=False
+        )
+        _raise_on_failure(result)
+        runs.append(result.run_id)
     plan = load_plan(project)
     stale = stale_slice_ids(project, plan)
     order = instance.get_dynamic_partitions(slices_partitions.name)
-    runs = [result.run_id]
     job = defs.resolve_job_def("vso_slice_specs")
     for first, last in contiguous_ranges(stale, order):
         tags = {"dagster/asset_partition_range_start": first, "dagster/asset_partition_range_end": last}

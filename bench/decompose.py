@@ -1,0 +1,160 @@
+"""Benchmark: decomposition of a synthetic master spec of N components.
+
+    .venv/bin/python bench/decompose.py 1000            # core steps, whole `vso decompose`, Dagster's floor
+    .venv/bin/python bench/decompose.py 10000 --core-only
+
+Reports parse, plan, render+write (and its ratio to a bare loop writing the same bytes), the whole
+`vso decompose` through Dagster cold and on an unchanged spec, and Dagster's own floor: a single run
+over the same number of partitions of an asset that does nothing. Figures go in bench/README.md.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import random
+import shutil
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+from vso_dagster.core.decompose import load_plan, plan_project, read_project_spec, stale_slice_ids, write_slices
+from vso_dagster.core.plan import build_plan
+from vso_dagster.core.project import Project
+from vso_dagster.core.slice_files import slice_files
+
+WORDS = ["alpha", "beta", "gamma", "delta", "omega", "kappa", "sigma", "theta", "lambda", "zeta"]
+
+
+def synthetic_spec(n: int, seed: int = 7) -> str:
+    """N components with up to 3 random earlier dependencies, 2 endpoints and 1 data model each."""
+    rng = random.Random(seed)
+    names = [f"Comp{i:05d} {rng.choice(WORDS).title()}" for i in range(n)]
+    lines = ["---", 'title: "Synthetic"', 'version: "1.0.0"', "---", "", "## Overview", f"{n} components.", "",
+             "## Requirements", "### Functional"]
+    lines += [f"- {names[i]} keeps its records [{names[i]}]" for i in range(0, n, 10)]
+    lines += ["### Non-Functional", "- Performance: p95 < 250ms", "", "## Architecture", "### Components"]
+    for i, name in enumerate(names):
+        deps = sorted({names[j] for j in rng.sample(range(i), min(i, rng.randint(0, 3)))})
+        suffix = f" (depends on: {', '.join(deps)})" if deps else ""
+        lines.append(f"- **{name}**: Handles {rng.choice(WORDS)} records{suffix}")
+    lines += ["", "### Data Models"]
+    lines += [f"- Rec{i:05d}: {{id, name, value, created_at}} [{name}]" for i, name in enumerate(names)]
+    lines += ["", "## API Endpoints"]
+    for i, name in enumerate(names):
+        lines.append(f"- POST /c{i:05d}/items → Create an item [{name}]")
+        lines.append(f"- GET /c{i:05d}/items/{{item_id}} → Read an item [{name}]")
+    return "\n".join(lines) + "\n"
+
+
+def timed(fn):
+    started = time.perf_counter()
+    value = fn()
+    return value, time.perf_counter() - started
+
+
+def core(n: int, workdir: Path) -> dict:
+    project = Project.at(workdir / "core")
+    project.root.mkdir(parents=True)
+    project.master_spec.write_text(synthetic_spec(n))
+    spec, parse_s = timed(lambda: read_project_spec(project))
+    _, plan_only_s = timed(lambda: build_plan(spec, {}))
+    _, plan_s = timed(lambda: plan_project(project, spec))
+    plan = load_plan(project)
+    written, write_s = timed(lambda: write_slices(project, plan, stale_slice_ids(project, plan)))
+    files = sum(len(r.written) for r in written)
+
+    # The same bytes, written by a bare loop with no templating, hashing or state: the ratio's base.
+    payload = [(s["slice_id"], rel, text.encode()) for s in plan["slices"]
+               for rel, text in slice_files(plan["master"], s, "1.0.0", "draft").items()]
+    bare_root = workdir / "bare"
+
+    def bare_loop():
+        for slice_id, rel, data in payload:
+            path = bare_root / slice_id / rel
+            path.parent.mkdir(parents=True, exist_ok=True)
+            path.write_bytes(data)
+
+    _, bare_s = timed(bare_loop)
+    _, rerun_s = timed(lambda: write_slices(project, load_plan(project), stale_slice_ids(project, load_plan(project))))
+    return {"n": n, "spec_mb": round(project.master_spec.stat().st_size / 1e6, 2), "files": files,
+            "parse_s": parse_s, "plan_s": plan_only_s, "plan_and_record_s": plan_s, "render_write_s": write_s,
+            "core_total_s": parse_s + plan_s + write_s, "bare_write_s": bare_s,
+            "render_write_vs_bare": write_s / bare_s, "unchanged_rerun_s": rerun_s}
+
+
+def mtimes(root: Path) -> dict[str, int]:
+    return {str(p): p.stat().st_mtime_ns for p in root.rglob("*") if p.is_file()}
+
+
+def whole(n: int, workdir: Path) -> dict:
+    root = workdir / "whole"
+    root.mkdir()
+    (root / "master-spec.md").write_text(synthetic_spec(n))
+    vso = str(Path(sys.executable).parent / "vso")
+    env = {**os.environ, "DAGSTER_HOME": "", "VSO_PROJECT_ROOT": ""}
+
+    def decompose():
+        subprocess.run([vso, "decompose"], cwd=root, env=env, check=True, capture_output=True)
+
+    _, cold_s = timed(decompose)
+    before = mtimes(root / "vertical-slices") | {"state": (root / ".slice-orchestrator/state.json").stat().st_mtime_ns}
+    _, warm_s = timed(decompose)
+    after = mtimes(root / "vertical-slices") | {"state": (root / ".slice-orchestrator/state.json").stat().st_mtime_ns}
+    return {"vso_decompose_cold_s": cold_s, "vso_decompose_unchanged_s": warm_s,
+            "unchanged_run_wrote_files": sum(1 for k in after if before.get(k) != after[k])}
+
+
+FLOOR = """
+import sys, time, dagster as dg
+parts = dg.DynamicPartitionsDefinition(name="slices")
+
+@dg.asset(partitions_def=parts, backfill_policy=dg.BackfillPolicy.single_run())
+def nothing(context) -> None:
+    return None
+
+n = int(sys.argv[1])
+with dg.DagsterInstance.get() as instance:
+    keys = [f"slice-{i:05d}-x" for i in range(n)]
+    instance.add_dynamic_partitions("slices", keys)
+    job = dg.Definitions(assets=[nothing], jobs=[dg.define_asset_job("j", partitions_def=parts)]).resolve_job_def("j")
+    started = time.perf_counter()
+    job.execute_in_process(instance=instance, tags={"dagster/asset_partition_range_start": keys[0],
+                                                    "dagster/asset_partition_range_end": keys[-1]},
+                           run_config={"loggers": {"console": {"config": {"log_level": "CRITICAL"}}}})
+    print(time.perf_counter() - started)
+"""
+
+
+def dagster_floor(n: int, workdir: Path) -> dict:
+    home = workdir / "floor-home"
+    home.mkdir()
+    out = subprocess.run([sys.executable, "-c", FLOOR, str(n)], env={**os.environ, "DAGSTER_HOME": str(home)},
+                         check=True, capture_output=True, text=True)
+    return {"dagster_floor_s": float(out.stdout.strip().splitlines()[-1])}
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("n", type=int, help="number of components")
+    parser.add_argument("--core-only", action="store_true", help="skip the Dagster measurements")
+    parser.add_argument("--workdir", type=Path, default=None, help="where to build (default: the system temp dir)")
+    args = parser.parse_args()
+    workdir = Path(tempfile.mkdtemp(prefix="vso-bench-", dir=args.workdir))
+    try:
+        figures = core(args.n, workdir)
+        if not args.core_only:
+            figures |= whole(args.n, workdir)
+            figures |= dagster_floor(args.n, workdir)
+            figures["vso_decompose_vs_floor"] = figures["vso_decompose_cold_s"] / figures["dagster_floor_s"]
+        figures["workdir"] = str(workdir.parent)
+        print(json.dumps({k: round(v, 3) if isinstance(v, float) else v for k, v in figures.items()}, indent=2))
+    finally:
+        shutil.rmtree(workdir, ignore_errors=True)
+
+
+if __name__ == "__main__":
+    main()
