@@ -35,6 +35,7 @@ def test_three_ways_to_write_dependencies_and_two_for_platform():
         "- **B**: second (depends on: A) (platform: modal)\n"
         "- **C**: third. Depends on: A, B\n"
         "- **D**: fourth\n  - Depends on: C\n  - Platform: hetzner\n  - Keeps an audit trail\n"
+        "- **E**: fifth (requires: A). Requires: B\n  - requires: C and D\n"
     )
     by_name = {c.name: c for c in spec.components}
     assert by_name["B"].depends_on == ("A",) and by_name["B"].platform == "modal"
@@ -42,6 +43,7 @@ def test_three_ways_to_write_dependencies_and_two_for_platform():
     assert by_name["C"].depends_on == ("A", "B") and by_name["C"].description == "third"
     assert by_name["D"].depends_on == ("C",) and by_name["D"].platform == "hetzner"
     assert by_name["D"].notes == ("Keeps an audit trail",)
+    assert by_name["E"].depends_on == ("A", "B", "C", "D") and by_name["E"].description == "fifth"
 
 
 def test_components_carry_their_line_numbers():

@@ -20,7 +20,8 @@ from ..core.scaffold_project import init_project
 from ..core.state import load_state, public_view
 
 USER_ERROR = 2
-out = Console(highlight=False)
+# Piped or captured output keeps whole slice IDs on one line instead of rich's 80-column default.
+out = Console(highlight=False, width=None if sys.stdout.isatty() else 200)
 
 
 class VSOGroup(click.Group):
@@ -127,15 +128,16 @@ def ui(project: Project, host: str, port: int) -> None:
 
 
 def _slice_table(state: dict, only: list[str] | None = None, stale: set[str] | None = None) -> None:
-    table = Table("slice", "component", "version", "status", "platform", "depends on")
+    columns = ["slice", "component", "version", "status", "platform", "depends on"]
+    table = Table(*columns, *(["this run"] if stale is not None else []))
     for slice_id in only or sorted(state["slices"]):
         entry = state["slices"][slice_id]
-        mark = " *" if stale and slice_id in stale else ""
-        table.add_row(slice_id + mark, entry.get("component", ""), entry.get("version", ""), entry.get("status", ""),
-                      entry.get("platform", ""), ", ".join(entry.get("dependencies", [])) or "-")
+        row = [slice_id, entry.get("component", ""), entry.get("version", ""), entry.get("status", ""),
+               entry.get("platform", ""), ", ".join(entry.get("dependencies", [])) or "-"]
+        if stale is not None:
+            row.append("written" if slice_id in stale else "unchanged")
+        table.add_row(*row)
     out.print(table)
-    if stale:
-        out.print("* written or refreshed in this run")
 
 
 def main() -> None:
