@@ -8,7 +8,7 @@ BIN    := $(VENV)/bin
 DEMO   ?= demo
 DEMO_SPEC ?= examples/marketplace.md
 
-.PHONY: install test demo bench clean
+.PHONY: install lint test demo bench clean
 
 install: $(BIN)/.installed
 
@@ -18,7 +18,10 @@ $(BIN)/.installed: pyproject.toml
 	$(BIN)/python -m pip install --quiet -e ".[dev]"
 	touch $@
 
-test: install
+lint: install
+	$(BIN)/ruff check vso_dagster vso_dagster_tests bench
+
+test: lint
 	$(BIN)/python -m pytest
 
 demo: install

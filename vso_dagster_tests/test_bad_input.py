@@ -16,7 +16,8 @@ def alias_bomb() -> bytes:
     lines = ['a: &a ["lol","lol","lol","lol","lol","lol","lol","lol","lol"]']
     lines += [f"{chr(98 + i)}: &{chr(98 + i)} [*{chr(97 + i)},*{chr(97 + i)},*{chr(97 + i)},*{chr(97 + i)}]"
               for i in range(8)]
-    return b"---\n" + "\n".join(lines).encode() + b'\ntitle: "T"\nversion: "1.0.0"\n---\n' + COMPONENTS + b"- **A**: a\n"
+    header = "\n".join(lines).encode() + b'\ntitle: "T"\nversion: "1.0.0"\n'
+    return b"---\n" + header + b"---\n" + COMPONENTS + b"- **A**: a\n"
 
 
 CASES = {
@@ -42,8 +43,10 @@ CASES = {
     "NUL in name": (HEADER + COMPONENTS + b"- **A\x00B**: nul\n", "master-spec.md:7: the file holds a NUL byte"),
     "shell metacharacters": (HEADER + COMPONENTS + b"- **Auth; rm -rf ~**: x\n",
                              "master-spec.md:7: component name 'Auth; rm -rf ~'"),
-    "command substitution": (HEADER + COMPONENTS + b"- **$(reboot)**: x\n", "master-spec.md:7: component name '$(reboot)'"),
-    "10 MB spec": (HEADER + COMPONENTS + b"- **A**: a\n" + b"x" * (10 * 1024 * 1024), "master-spec.md:1: the file is 10.0 MiB"),
+    "command substitution": (HEADER + COMPONENTS + b"- **$(reboot)**: x\n",
+                             "master-spec.md:7: component name '$(reboot)'"),
+    "10 MB spec": (HEADER + COMPONENTS + b"- **A**: a\n" + b"x" * (10 * 1024 * 1024),
+                   "master-spec.md:1: the file is 10.0 MiB"),
 }
 
 

@@ -86,7 +86,8 @@ def test_every_slice_has_the_documented_files(generated):
     for d in dirs:
         module = d.name.split("-", 2)[2].replace("-", "_")
         for rel in ("spec.md", "metadata.json", "service/main.py", f"tests/unit/test_{module}_contract.py",
-                    f"tests/integration/test_{module}_integration.py", f"tests/integration/test_{module}_performance.py",
+                    f"tests/integration/test_{module}_integration.py",
+                    f"tests/integration/test_{module}_performance.py",
                     "terraform/main.tf", "terraform/variables.tf", "terraform/outputs.tf", "terraform/user-data.sh"):
             assert (d / rel).is_file(), f"{d.name}/{rel}"
     modal = {d.name for d in dirs if (d / "modal/app.py").exists()}
@@ -166,8 +167,8 @@ def test_contract_and_integration_tests_pass_against_a_correct_implementation(ge
 
 
 def test_integration_tests_skip_with_a_reason_when_nothing_is_deployed(generated):
-    result = run_pytest("-q", "-rs", str(generated.root / "todo-small/vertical-slices/slice-001-auth/tests/integration"),
-                        env={"VSO_BASE_URL": ""})
+    tests = generated.root / "todo-small/vertical-slices/slice-001-auth/tests/integration"
+    result = run_pytest("-q", "-rs", str(tests), env={"VSO_BASE_URL": ""})
     assert result.returncode == 0
     assert "VSO_BASE_URL is not set" in result.stdout
 

@@ -13,6 +13,7 @@ from .master_spec import read_master_spec
 from .model import MasterSpec
 from .plan import Plan, build_plan, unassigned_errors
 from .project import BatchWriter, Project, file_hash, sha256_bytes
+from .scaffold_project import ensure_deployment_configs
 from .slice_files import slice_files
 from .state import bump_patch, load_state, now, save_state
 from .templating import fingerprint
@@ -44,6 +45,8 @@ def plan_project(project: Project, spec: MasterSpec, *, strict: bool = False) ->
             log.warning("%s:%s: %s %r is not assigned to any component (%s)",
                         spec.path, item.line, item.kind, item.label, item.reason)
         _record_plan(state, plan, spec)
+        for path in ensure_deployment_configs(project):
+            log.info("created %s", path)
         text = plan.to_json()
         if not project.plan_file.exists() or project.plan_file.read_text() != text:
             project.write(project.plan_file, text)

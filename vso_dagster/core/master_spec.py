@@ -33,7 +33,8 @@ _PLATFORM_PAREN = re.compile(r"\(\s*platform\s*:\s*(?P<value>[^)]*)\)", re.I)
 _DEPS_INLINE = re.compile(r"(?:^|(?<=[\s.;,]))(?:depends on|requires)\s*:\s*(?P<list>.*)$", re.I | re.S)
 _NESTED = re.compile(r"(?P<key>depends on|requires|platform)\s*:\s*(?P<value>.*)", re.I | re.S)
 _ENDPOINT = re.compile(r"`?(?P<method>[A-Za-z]+)\s+(?P<path>/[^\s`]*)`?\s*(?:→|->)\s*(?P<desc>.*)", re.S)
-_ENDPOINT_PATH = re.compile(r"/(?:[A-Za-z0-9._~:-]+|\{[A-Za-z_][A-Za-z0-9_]*\})?(?:/(?:[A-Za-z0-9._~:-]+|\{[A-Za-z_][A-Za-z0-9_]*\}))*/?")
+_PATH_SEGMENT = r"(?:[A-Za-z0-9._~:-]+|\{[A-Za-z_][A-Za-z0-9_]*\})"
+_ENDPOINT_PATH = re.compile(rf"/{_PATH_SEGMENT}?(?:/{_PATH_SEGMENT})*/?")
 _MODEL = re.compile(r"(?P<name>[^:{]+?)\s*:\s*\{(?P<fields>[^}]*)\}\s*(?P<after>.*)", re.S)
 _TRAILING_TAG = re.compile(r"\s*\[(?P<tag>[^\[\]]+)\]\s*$")
 _KIND = re.compile(r"(?P<kind>[A-Za-z][A-Za-z /-]{0,30}?)\s*:\s*(?P<text>.+)", re.S)
@@ -43,7 +44,8 @@ _LATENCY = re.compile(r"\bp(?P<pct>\d{1,2}(?:\.\d+)?)\s*(?:<=|<|≤)\s*(?P<num>\
 def read_master_spec(path: Path, shown_as: str | None = None) -> MasterSpec:
     shown = shown_as or str(path)
     if not path.exists():
-        raise fail(shown, None, "master spec not found; create one with `vso init` (or `vso validate --spec FILE` for another file)")
+        raise fail(shown, None, "master spec not found; create one with `vso init` "
+                                "(or `vso validate --spec FILE` for another file)")
     if not path.is_file():
         raise fail(shown, None, "is not a file; point --spec at the master spec Markdown file")
     size = path.stat().st_size

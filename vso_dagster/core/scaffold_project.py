@@ -22,20 +22,11 @@ def init_project(project: Project, title: str, author: str = "Team") -> list[str
     if _inside_git_repo(project.root) is None:
         git.Repo.init(project.root)
         created.append(".git/")
-    files = {
-        project.master_spec: lambda: render("project/master-spec.md.j2", title=title, author=author,
-                                            today=dt.date.today().isoformat()),
-    }
-    for env, server_type in SERVER_TYPES.items():
-        base = project.root / "deployments" / env
-        files[base / "terraform.tfvars"] = lambda e=env, t=server_type: render(
-            "project/terraform.tfvars.j2", environment=e, server_type=t)
-        files[base / "modal_config.json"] = lambda e=env: render(
-            "project/modal_config.json.j2", environment=e, min_containers=1 if e == "production" else 0)
-    for path, content in files.items():
-        if not path.exists():
-            project.write(path, content())
-            created.append(project.relative(path))
+    if not project.master_spec.exists():
+        project.write(project.master_spec, render("project/master-spec.md.j2", title=title, author=author,
+                                                  today=dt.date.today().isoformat()))
+        created.append(project.relative(project.master_spec))
+    created += ensure_deployment_configs(project)
     for directory in (project.slices_dir, project.logs_dir):
         if not directory.exists():
             project.inside(directory).mkdir(parents=True)
@@ -60,3 +51,20 @@ def _extend_gitignore(project: Project) -> bool:
     separator = "" if not existing or existing.endswith("\n") else "\n"
     project.write(path, existing + separator + render("project/gitignore.j2"))
     return True
+
+
+def ensure_deployment_configs(project: Project) -> list[str]:
+    """`deployments/{test,production}/`: Terraform variables and Modal settings per environment,
+    created when missing and never overwritten (they hold no secrets, so they belong in git)."""
+    created = []
+    for env, server_type in SERVER_TYPES.items():
+        wanted = {
+            "terraform.tfvars": ("project/terraform.tfvars.j2", {"server_type": server_type}),
+            "modal_config.json": ("project/modal_config.json.j2", {"min_containers": int(env == "production")}),
+        }
+        for name, (template, context) in wanted.items():
+            path = project.root / "deployments" / env / name
+            if not path.exists():
+                project.write(path, render(template, environment=env, **context))
+                created.append(project.relative(path))
+    return created

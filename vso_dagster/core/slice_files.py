@@ -30,14 +30,15 @@ def slice_files(master: dict, s: dict, version: str, status: str) -> dict[str, s
     """Relative path -> file content for one slice."""
     ctx = _context(master, s, version, status)
     module = s["module"]
+    tests = "slice/tests"
     files = {
         "spec.md": render("slice/spec.md.j2", **ctx),
         "metadata.json": render("slice/metadata.json.j2", **ctx),
         "service/main.py": render("slice/service/main.py.j2", **ctx),
         "service/requirements.txt": render("slice/service/requirements.txt.j2", **ctx),
-        f"tests/unit/test_{module}_contract.py": render("slice/tests/unit/test_contract.py.j2", **ctx),
-        f"tests/integration/test_{module}_integration.py": render("slice/tests/integration/test_integration.py.j2", **ctx),
-        f"tests/integration/test_{module}_performance.py": render("slice/tests/integration/test_performance.py.j2", **ctx),
+        f"tests/unit/test_{module}_contract.py": render(f"{tests}/unit/test_contract.py.j2", **ctx),
+        f"tests/integration/test_{module}_integration.py": render(f"{tests}/integration/test_integration.py.j2", **ctx),
+        f"tests/integration/test_{module}_performance.py": render(f"{tests}/integration/test_performance.py.j2", **ctx),
         "terraform/main.tf": render("slice/terraform/main.tf.j2", **ctx),
         "terraform/variables.tf": render("slice/terraform/variables.tf.j2", **ctx),
         "terraform/outputs.tf": render("slice/terraform/outputs.tf.j2", **ctx),

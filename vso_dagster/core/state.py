@@ -24,7 +24,7 @@ EMPTY_STATE = {
 
 
 def now() -> str:
-    return dt.datetime.now(dt.timezone.utc).replace(microsecond=0).isoformat()
+    return dt.datetime.now(dt.UTC).replace(microsecond=0).isoformat()
 
 
 def load_state(project: Project) -> dict:

@@ -5,8 +5,8 @@ import warnings
 # Single-run backfills and data versions are marked beta; VSO relies on both on purpose.
 warnings.filterwarnings("ignore", message=r".* is currently in beta")
 
-from .assets import master_spec, slice_plan, slice_spec
-from .jobs import plan_job, slice_spec_job
+from .assets import master_spec, slice_plan, slice_spec  # noqa: E402
+from .jobs import plan_job, slice_spec_job  # noqa: E402
 
 assets = [master_spec, slice_plan, slice_spec]
 jobs = [plan_job, slice_spec_job]

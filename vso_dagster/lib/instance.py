@@ -14,20 +14,17 @@ def use_project_instance(project: Project) -> Path:
     """Points this process (and what it starts) at the project's Dagster instance.
 
     DAGSTER_HOME defaults to `.slice-orchestrator/dagster` inside the project; a DAGSTER_HOME the
-    user exported wins. The instance's dagster.yaml is written once from the template and never
-    overwritten, so a user's edits to it stay.
+    user exported wins and is used as it is (VSO writes nothing outside the project). The project's
+    own dagster.yaml is written once from the template and never overwritten, so edits to it stay.
     """
-    home = Path(os.environ.get("DAGSTER_HOME") or project.dagster_home).resolve()
-    home.mkdir(parents=True, exist_ok=True)
-    config = home / "dagster.yaml"
-    if not config.exists():
-        text = render("project/dagster.yaml.j2", dagster_home=project.relative(home),
-                      max_concurrent_runs=DEFAULT_MAX_CONCURRENT_RUNS,
-                      implementation_limit=DEFAULT_IMPLEMENTATION_LIMIT)
-        if project.root in home.parents:
-            project.write(config, text)
-        else:
-            config.write_text(text)
+    exported = os.environ.get("DAGSTER_HOME")
+    home = Path(exported).resolve() if exported else project.dagster_home
+    if not exported:
+        config = home / "dagster.yaml"
+        if not config.exists():
+            project.write(config, render("project/dagster.yaml.j2", dagster_home=project.relative(home),
+                                         max_concurrent_runs=DEFAULT_MAX_CONCURRENT_RUNS,
+                                         implementation_limit=DEFAULT_IMPLEMENTATION_LIMIT))
     os.environ["DAGSTER_HOME"] = str(home)
     os.environ["VSO_PROJECT_ROOT"] = str(project.root)
     return home
