@@ -136,3 +136,12 @@ def test_mermaid_graph_lists_every_slice_and_edge():
     plan = plan_of("- **A**: a\n- **B**: b (depends on: A)\n")
     assert plan.mermaid().splitlines() == [
         "graph TD", '  slice_001_a["slice-001-a"]', '  slice_002_b["slice-002-b"]', "  slice_001_a --> slice_002_b"]
+
+
+def test_a_requirement_goes_to_the_components_it_names_before_model_owners():
+    plan = plan_of("- **Auth**: a\n- **Todos**: t\n- **Reports**: r\n",
+                   "### Data Models\n- User: {id, email} [Auth]\n"
+                   "## Requirements\n### Functional\n- A user can create todos and reports\n- Each user has an email\n")
+    auth, todos, reports = plan.slices
+    assert todos.functional == reports.functional == ["A user can create todos and reports"]
+    assert auth.functional == ["Each user has an email"]

@@ -253,11 +253,12 @@ class _Owners:
         return None
 
     def _mentioned(self, text: str) -> list[str]:
-        found: dict[str, None] = {}
-        for key in _window_keys(text):
-            if owner := self.by_key.get(key) or self.model_owner.get(key):
-                found.setdefault(owner)
-        return list(found)
+        """Every component the text names; failing that, the owners of every data model it names."""
+        keys = _window_keys(text)
+        for index in (self.by_key, self.model_owner):
+            if found := list(dict.fromkeys(index[key] for key in keys if key in index)):
+                return found
+        return []
 
     def _description_index(self) -> dict[str, str]:
         index: dict[str, str] = {}

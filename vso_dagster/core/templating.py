@@ -33,6 +33,7 @@ def environment() -> jinja2.Environment:
     env.filters["pyrepr"] = repr
     env.filters["tojson"] = lambda value, indent=None: json.dumps(value, indent=indent, sort_keys=True)
     env.filters["oneline"] = lambda text: " ".join(str(text).split())
+    env.filters["lowerfirst"] = lambda text: text[:1].lower() + text[1:]
     return env
 
 

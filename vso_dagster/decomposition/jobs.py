@@ -4,9 +4,11 @@ from ..lib.partitions import slices_partitions
 
 # `vso decompose` runs these two in process: the plan first, then only the slices whose inputs changed.
 plan_job = dg.define_asset_job(
-    "vso_plan", selection=["master_spec", "slice_plan"], tags={"vso/stage": "decomposition"}
+    "vso_plan", selection=["master_spec", "slice_plan"], tags={"vso/stage": "decomposition"},
+    description="Parse the master spec and plan its slices (stable IDs, new partitions).",
 )
 slice_spec_job = dg.define_asset_job(
     "vso_slice_specs", selection=["slice_spec"], partitions_def=slices_partitions,
     tags={"vso/stage": "decomposition"},
+    description="Write vertical-slices/<id>/ for the selected slice partitions, in one run.",
 )
