@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import json
 import logging
-from dataclasses import asdict, dataclass, field
+from dataclasses import dataclass, field
 from pathlib import Path
 
 from .errors import SpecError, VSOError
@@ -88,10 +88,6 @@ def load_plan(project: Project) -> dict:
     except FileNotFoundError:
         raise VSOError(f"{project.relative(project.plan_file)}: no slice plan yet; materialize "
                        "slice_plan first (`vso decompose`)") from None
-
-
-def plan_dict(plan: Plan) -> dict:
-    return asdict(plan)
 
 
 def stale_slice_ids(project: Project, plan: dict) -> list[str]:

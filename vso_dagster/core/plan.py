@@ -75,7 +75,7 @@ class Plan:
         """The slice dependency graph as a Mermaid flowchart (arrows point from a dependency)."""
         lines = ["graph TD"]
         for s in self.slices[:limit]:
-            lines.append(f'  {s.slice_id.replace("-", "_")}["{s.slice_id}"]')
+            lines.append(f'  {s.slice_id.replace("-", "_")}["{s.slice_id}: {s.name}"]')
         shown = {s.slice_id for s in self.slices[:limit]}
         for dep, sid in self.edges:
             if dep in shown and sid in shown:
