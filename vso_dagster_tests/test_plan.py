@@ -135,7 +135,8 @@ def test_an_unknown_tag_is_an_error():
 def test_mermaid_graph_lists_every_slice_and_edge():
     plan = plan_of("- **A**: a\n- **B**: b (depends on: A)\n")
     assert plan.mermaid().splitlines() == [
-        "graph TD", '  slice_001_a["slice-001-a: A"]', '  slice_002_b["slice-002-b: B"]', "  slice_001_a --> slice_002_b"]
+        "graph TD", '  slice_001_a["slice-001-a: A"]', '  slice_002_b["slice-002-b: B"]',
+        "  slice_001_a --> slice_002_b"]
 
 
 def test_a_requirement_goes_to_the_components_it_names_before_model_owners():

@@ -80,13 +80,18 @@ class Project:
         return path
 
     def write(self, path: Path, data: str | bytes) -> None:
-        atomic_write(self.inside(path), data)
+        self.make_dir(path.parent)
+        atomic_write(path, data)
+
+    def make_dir(self, path: Path) -> Path:
+        """mkdir -p, after checking the path: a symlinked ancestor must not lead mkdir outside."""
+        self.inside(path).mkdir(parents=True, exist_ok=True)
+        return path
 
     @contextmanager
     def lock(self) -> Iterator[None]:
         """Serializes read-modify-write of state.json between concurrent runs."""
-        self.state_dir.mkdir(parents=True, exist_ok=True)
-        with open(self.state_dir / "state.lock", "a") as handle:
+        with open(self.make_dir(self.state_dir) / "state.lock", "a") as handle:
             fcntl.flock(handle, fcntl.LOCK_EX)
             try:
                 yield
@@ -104,18 +109,15 @@ class BatchWriter:
     def write(self, path: Path, data: str | bytes) -> None:
         parent = path.parent
         if parent not in self._ready:
-            self.project.inside(parent)  # before mkdir: a symlinked ancestor must not be followed
-            parent.mkdir(parents=True, exist_ok=True)
-            self._ready.add(parent)
-        atomic_write(path, data, make_parents=False)
+            self._ready.add(self.project.make_dir(parent))
+        atomic_write(path, data)
 
 
-def atomic_write(path: Path, data: str | bytes, *, make_parents: bool = True) -> None:
+def atomic_write(path: Path, data: str | bytes) -> None:
     """Temp file in the same directory, then rename: a reader sees the old file or the new one.
-    Renaming also replaces a symlink at `path` instead of writing through it."""
+    Renaming also replaces a symlink at `path` instead of writing through it. The directory must
+    exist (Project.make_dir checks it first)."""
     payload = data.encode() if isinstance(data, str) else data
-    if make_parents:
-        path.parent.mkdir(parents=True, exist_ok=True)
     fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".vso-tmp", dir=path.parent)
     try:
         with os.fdopen(fd, "wb") as handle:

@@ -29,7 +29,7 @@ def init_project(project: Project, title: str, author: str = "Team") -> list[str
     created += ensure_deployment_configs(project)
     for directory in (project.slices_dir, project.logs_dir):
         if not directory.exists():
-            project.inside(directory).mkdir(parents=True)
+            project.make_dir(directory)
             created.append(project.relative(directory) + "/")
     if _extend_gitignore(project):
         created.append(".gitignore")

@@ -9,6 +9,7 @@ import dagster as dg
 
 from ..core.decompose import load_plan, plan_is_current, read_project_spec, stale_slice_ids
 from ..core.errors import VSOError
+from ..core.logs import log_to_file
 from ..core.project import Project
 from ..lib.partitions import slices_partitions
 
@@ -25,6 +26,15 @@ class DecomposeReport:
 
 def decompose(project: Project, instance: dg.DagsterInstance, *, strict: bool = False,
               verbose: bool = False) -> DecomposeReport:
+    try:
+        return _decompose(project, instance, strict=strict, verbose=verbose)
+    except VSOError as error:
+        with log_to_file(project, "decomposition") as log:
+            log.error("decomposition refused; nothing was changed:\n%s", error)
+        raise
+
+
+def _decompose(project: Project, instance: dg.DagsterInstance, *, strict: bool, verbose: bool) -> DecomposeReport:
     from ..definitions import defs
 
     runs = []

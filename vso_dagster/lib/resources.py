@@ -1,12 +1,12 @@
 from __future__ import annotations
 
-import logging
 import os
 from collections.abc import Iterator
 from contextlib import contextmanager
 
 import dagster as dg
 
+from ..core.logs import log_to_file
 from ..core.project import Project
 
 
@@ -22,16 +22,5 @@ class VSOProject(dg.ConfigurableResource):
     def log_to(self, name: str) -> Iterator[Project]:
         """Also writes VSO's own log lines to `.slice-orchestrator/logs/<name>.log` while the step runs."""
         project = self.project()
-        project.logs_dir.mkdir(parents=True, exist_ok=True)
-        handler = logging.FileHandler(project.inside(project.logs_dir / f"{name}.log"))
-        handler.setFormatter(logging.Formatter("%(asctime)s %(levelname)s %(message)s"))
-        logger = logging.getLogger("vso")
-        logger.addHandler(handler)
-        previous_level = logger.level
-        logger.setLevel(logging.INFO)
-        try:
+        with log_to_file(project, name):
             yield project
-        finally:
-            logger.removeHandler(handler)
-            logger.setLevel(previous_level)
-            handler.close()
