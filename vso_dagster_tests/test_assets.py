@@ -71,6 +71,10 @@ def test_retired_slices_keep_their_partition(todo_project, tmp_path, instance):
                                         .replace("- GET /reports/weekly -> Weekly report\n", ""))
     materialize(todo_project, tmp_path, instance, [master_spec, slice_plan])
     assert "slice-003-reports" in instance.get_dynamic_partitions("slices")
+    result = materialize(todo_project, tmp_path, instance, [slice_spec], partition_key="slice-003-reports")
+    [mat] = result.asset_materializations_for_node("slice_spec")
+    assert mat.metadata["skipped_retired"].value == ["slice-003-reports"]
+    assert not todo_project.slice_dir("slice-003-reports").exists()
 
 
 def test_decompose_writes_all_slices_in_one_run_then_nothing(todo_project, instance, monkeypatch):

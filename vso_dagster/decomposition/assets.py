@@ -94,8 +94,11 @@ def slice_spec(context: dg.AssetExecutionContext, vso: VSOProject) -> dg.Materia
             raise _user_error(error) from None
     written = sum(len(r.written) for r in results)
     kept = [f"{r.slice_id}/{path}" for r in results for path in r.kept_edits]
-    context.log.info(f"{len(keys)} slices: {written} files written, {len(kept)} edits kept")
-    metadata: dict = {"slices": len(keys), "files_written": written, "edits_kept": dg.MetadataValue.json(kept)}
+    skipped = sorted(set(keys) - {r.slice_id for r in results})
+    context.log.info(f"{len(results)} slices: {written} files written, {len(kept)} edits kept"
+                     + (f"; not in the current plan (retired): {', '.join(skipped)}" if skipped else ""))
+    metadata: dict = {"slices": len(results), "files_written": written, "edits_kept": dg.MetadataValue.json(kept),
+                      "skipped_retired": dg.MetadataValue.json(skipped)}
     if len(keys) == 1:
         metadata["path"] = dg.MetadataValue.path(str(project.slices_dir / keys[0]))
     return dg.MaterializeResult(metadata=metadata)
