@@ -131,15 +131,17 @@ def _write_slice(project: Project, writer: BatchWriter, master: dict, s: dict, s
     for rel, content in files.items():
         target = slice_dir / rel
         data = content.encode()
-        new, on_disk = sha256_bytes(data), file_hash(target)
+        new, on_disk, before = sha256_bytes(data), file_hash(target), recorded.get(rel)
         if on_disk == new:
             hashes[rel] = new
-        elif on_disk is None or on_disk == recorded.get(rel):
+        elif new == before and on_disk is not None:
+            hashes[rel] = before  # VSO has nothing new for this file: the edit on disk simply stands
+        elif on_disk is None or on_disk == before:
             writer.write(target, data)
             hashes[rel] = new
             result.written.append(rel)
         else:
-            hashes[rel] = recorded.get(rel, on_disk)
+            hashes[rel] = before or on_disk
             result.kept_edits.append(rel)
     for rel in sorted(set(recorded) - set(files)):
         target = project.inside(slice_dir / rel)  # about to unlink: check the whole path
@@ -158,14 +160,18 @@ def _write_slice(project: Project, writer: BatchWriter, master: dict, s: dict, s
 
 
 def _record_conflicts(state: dict, slice_id: str, paths: list[str]) -> None:
-    """An edited file is never overwritten: the master's new version waits here for a merge."""
-    conflicts = [c for c in state["conflicts"] if c.get("slice_id") != slice_id or c.get("path") not in paths]
+    """An edited file is never overwritten: the master's new version waits here for a merge.
+    The slice's conflicts are exactly the files kept in this write; one already known keeps its date."""
+    known = {c["path"]: c for c in state["conflicts"] if c.get("slice_id") == slice_id}
+    others = [c for c in state["conflicts"] if c.get("slice_id") != slice_id]
+    current = []
     for rel in paths:
-        log.warning("%s/%s was edited after VSO wrote it; kept the edit, recorded a conflict", slice_id, rel)
-        conflicts.append({"slice_id": slice_id, "path": f"vertical-slices/{slice_id}/{rel}",
-                          "reason": "edited downstream; the regenerated version was not applied",
-                          "resolution": "manual", "detected_at": now()})
-    state["conflicts"] = conflicts
+        path = f"vertical-slices/{slice_id}/{rel}"
+        log.warning("%s was edited after VSO wrote it; kept the edit, recorded a conflict", path)
+        current.append(known.get(path) or {"slice_id": slice_id, "path": path, "resolution": "manual",
+                                           "reason": "edited downstream; the regenerated version was not applied",
+                                           "detected_at": now()})
+    state["conflicts"] = others + current
 
 
 def check_project_spec(project: Project, *, strict: bool = False, spec_path: Path | None = None) -> Plan:
