@@ -43,6 +43,14 @@ def test_a_changed_component_rewrites_only_its_slice_and_bumps_its_version(todo_
     assert slices["slice-002-todos"]["version"] == "1.0.1" and slices["slice-001-auth"]["version"] == "1.0.0"
 
 
+def test_moving_text_in_the_master_rewrites_nothing(todo_project):
+    decompose(todo_project)
+    before = tree_digest(todo_project.slices_dir)
+    todo_project.master_spec.write_text(TODO_SPEC.replace("A small todo app.", "A small todo app.\n\nIt is small."))
+    assert decompose(todo_project) == []
+    assert tree_digest(todo_project.slices_dir) == before
+
+
 def test_a_file_edited_downstream_is_kept_and_the_conflict_recorded(todo_project):
     decompose(todo_project)
     service = todo_project.slice_dir("slice-002-todos") / "service/main.py"

@@ -40,6 +40,9 @@ class Unassigned:
 
 @dataclass
 class PlannedSlice:
+    """Everything a slice's files are rendered from, and nothing else: its hash decides staleness,
+    so positions in the master spec (line numbers) stay out and moving text around rewrites nothing."""
+
     slice_id: str
     number: int
     slug: str
@@ -56,7 +59,6 @@ class PlannedSlice:
     functional: list[str]
     non_functional: list[dict]
     latency: dict | None
-    line: int
     input_hash: str = ""
 
 
@@ -296,7 +298,7 @@ def _endpoint_dict(ep: Endpoint) -> dict:
                                            for s in ep.path.split("/") if s and not s.startswith("{")] +
                     [f"by_{p}" for p in params]) or ep.method.lower()
     return {"method": ep.method, "path": ep.path, "description": ep.description, "params": params,
-            "function": name, "line": ep.line}
+            "function": name}
 
 
 def _planned_slice(spec: MasterSpec, comp: Component, ids: dict[str, str], owners: _Owners,
@@ -315,11 +317,10 @@ def _planned_slice(spec: MasterSpec, comp: Component, ids: dict[str, str], owner
         dependencies=[ids[d] for d in deps], dependency_names=deps,
         platform=platform, platform_reason=reason,
         endpoints=endpoints,
-        models=[{"name": m.name, "fields": list(m.fields), "line": m.line} for m in owners.models[comp.name]],
+        models=[{"name": m.name, "fields": list(m.fields)} for m in owners.models[comp.name]],
         functional=[r.text for r in owners.functional[comp.name]],
         non_functional=[{"kind": r.kind, "text": r.text} for r in nfr],
         latency=asdict(latency) if latency else None,
-        line=comp.line,
     )
 
 
