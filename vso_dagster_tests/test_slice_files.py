@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import importlib.util
+import json
 import os
 import shutil
 import socket
@@ -105,6 +106,10 @@ def test_slice_spec_has_the_seed_frontmatter_and_sections(generated):
         assert heading in post.content
     assert "Payment capture, refunds and seller payouts" in post.content
     assert "- POST /payments/{payment_id}/refund" in post.content
+    metadata = json.loads((generated.root / "marketplace/vertical-slices/slice-006-payments/metadata.json").read_text())
+    assert metadata["endpoints"] == ["POST /payments", "POST /payments/{payment_id}/refund"]
+    assert (metadata["slice_id"], metadata["platform"], metadata["latency_budget_ms"]) == (
+        "slice-006-payments", "hetzner", 250.0)
 
 
 def test_terraform_passes_fmt_check_and_parses_as_hcl(generated):
