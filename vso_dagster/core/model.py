@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 
 PLATFORMS = ("hetzner", "modal")
 
@@ -74,4 +74,3 @@ class MasterSpec:
     non_functional: tuple[Requirement, ...]
     # sha256 of the spec without its generated "Vertical Slices" section: the master's data version.
     content_hash: str
-    warnings: tuple[str, ...] = field(default=())

@@ -90,7 +90,7 @@ class Plan:
 def build_plan(spec: MasterSpec, known_slices: dict[str, dict], generator: str = "") -> Plan:
     """`known_slices` is state.json's `slices`: it keeps IDs stable across runs."""
     errors: list[Diagnostic] = []
-    by_name = _component_lookup(spec.components)
+    by_name = {c.name: c for c in spec.components}
     graph = _dependency_graph(spec, by_name, errors)
     _raise(errors)
     order = list(nx.lexicographical_topological_sort(graph, key=lambda n: f"{graph.nodes[n]['index']:09d}"))
@@ -138,10 +138,6 @@ def _raise(errors: list[Diagnostic]) -> None:
 
 def _hash(data: object) -> str:
     return hashlib.sha256(json.dumps(data, sort_keys=True).encode()).hexdigest()
-
-
-def _component_lookup(components: tuple[Component, ...]) -> dict[str, Component]:
-    return {c.name: c for c in components}
 
 
 def _resolve(name: str, by_name: dict[str, Component], by_key: dict[str, str]) -> str | None:
