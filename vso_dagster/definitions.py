@@ -2,11 +2,12 @@
 
 import dagster as dg
 
-from . import decomposition
+from . import decomposition, implementation
 from .lib.resources import VSOProject
 
 defs = dg.Definitions(
-    assets=[*decomposition.assets],
+    assets=[*decomposition.assets, *implementation.assets],
+    asset_checks=[*implementation.asset_checks],
     jobs=[*decomposition.jobs],
     resources={
         "vso": VSOProject(),

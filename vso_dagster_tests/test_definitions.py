@@ -26,8 +26,14 @@ def graph_snapshot() -> dict:
             "backfill_policy": str(node.backfill_policy.policy_type.value) if node.backfill_policy else None,
             "kinds": sorted(node.kinds),
         }
+    checks = {}
+    for key in sorted(graph.asset_check_keys, key=lambda k: k.to_user_string()):
+        spec = graph.get_check_spec(key)
+        checks[key.to_user_string()] = {"blocking": spec.blocking,
+                                         "partitions": getattr(spec.partitions_def, "name", None)}
     return {
         "assets": assets,
+        "checks": checks,
         "jobs": sorted(job.name for job in repo.get_all_jobs() if not job.name.startswith("__")),
         "resources": sorted(repo.get_top_level_resources()),
     }
@@ -43,6 +49,6 @@ def test_asset_graph_matches_snapshot():
 def test_slice_assets_share_the_slices_partitions():
     graph = defs.get_repository_def().asset_graph
     partitioned = [k.to_user_string() for k in graph.get_all_asset_keys() if graph.get(k).partitions_def]
-    assert partitioned == ["slice_spec"]
+    assert sorted(partitioned) == ["slice_implementation", "slice_spec"]
     assert graph.get(next(k for k in graph.get_all_asset_keys() if k.to_user_string() == "slice_spec")
                      ).partitions_def.name == "slices"

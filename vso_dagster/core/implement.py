@@ -1,0 +1,71 @@
+"""Implementing one slice: on its own branch and worktree, by an agent, done only when its unit
+tests pass. This increment drives the built-in `scaffold` agent; agent teams in tmux come next."""
+
+from __future__ import annotations
+
+import logging
+from dataclasses import dataclass
+
+from .errors import VSOError
+from .project import Project
+from .scaffold_agent import implement
+from .state import load_state, now, save_state
+from .unit_tests import TestRun, run_tests
+from .worktrees import Worktree, commit_all, diff_stats, ensure_worktree, head
+
+log = logging.getLogger("vso.implement")
+# A dependency counts as built once its implementation passed its unit tests.
+BUILT = ("implemented", "tested", "deployed")
+
+
+@dataclass(frozen=True)
+class Implementation:
+    slice_id: str
+    agent: str
+    worktree: Worktree
+    commit: str | None
+    head: str
+    diff: dict[str, int]
+    tests: TestRun
+
+
+def blockers(state: dict, s: dict) -> list[str]:
+    return [dep for dep in s["dependencies"] if state["slices"].get(dep, {}).get("status") not in BUILT]
+
+
+def planned_slice(plan: dict, slice_id: str) -> dict:
+    for s in plan["slices"]:
+        if s["slice_id"] == slice_id:
+            return s
+    raise VSOError(f"{slice_id}: not a slice of the current plan; `vso status` lists them")
+
+
+def implement_slice(project: Project, plan: dict, slice_id: str) -> Implementation:
+    s = planned_slice(plan, slice_id)
+    state = load_state(project)
+    if waiting := blockers(state, s):
+        raise VSOError(f"{slice_id}: blocked by: {', '.join(waiting)}; implement those slices first")
+    worktree = ensure_worktree(project, slice_id, state["slices"][slice_id]["version"])
+    service = worktree.slice_dir / "service" / "main.py"
+    project.write(service, implement(s))
+    commit = commit_all(worktree, f"{slice_id}: implementation by the scaffold agent")
+    log.info("%s: scaffold agent %s on %s", slice_id, f"committed {commit[:12]}" if commit else "changed nothing",
+             worktree.branch)
+    tests = unit_tests(worktree)
+    log.info("%s: unit tests %s", slice_id, tests.summary())
+    if tests.green:
+        mark_implemented(project, slice_id)
+    return Implementation(slice_id, "scaffold", worktree, commit, head(worktree), diff_stats(worktree), tests)
+
+
+def unit_tests(worktree: Worktree) -> TestRun:
+    return run_tests(worktree.slice_dir / "tests" / "unit", cwd=worktree.slice_dir)
+
+
+def mark_implemented(project: Project, slice_id: str) -> None:
+    with project.lock():
+        state = load_state(project)
+        entry = state["slices"][slice_id]
+        if entry.get("status") not in BUILT:
+            entry.update(status="implemented", last_modified=now())
+            save_state(project, state)

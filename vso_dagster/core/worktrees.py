@@ -1,0 +1,101 @@
+"""One git branch and worktree per slice, so two teams never share a working directory.
+
+The branch is named as the seed names it, `slice-NNN-name-vX.Y.Z`, and starts from the project's
+HEAD, which must hold the slice's committed spec and tests. git runs with argv lists only.
+"""
+
+from __future__ import annotations
+
+import subprocess
+from dataclasses import dataclass
+from pathlib import Path
+
+from .errors import VSOError
+from .project import Project
+
+
+@dataclass(frozen=True)
+class Worktree:
+    slice_id: str
+    branch: str
+    path: Path
+    base: str  # the commit the branch started from
+
+    @property
+    def slice_dir(self) -> Path:
+        return self.path / "vertical-slices" / self.slice_id
+
+
+def branch_name(slice_id: str, version: str) -> str:
+    return f"{slice_id}-v{version}"
+
+
+def git(cwd: Path, *args: str, check: bool = True) -> str:
+    done = subprocess.run(["git", "-C", str(cwd), *args], capture_output=True, text=True)
+    if check and done.returncode != 0:
+        raise VSOError(f"git {' '.join(args[:2])} failed in {cwd}: {done.stderr.strip() or done.stdout.strip()}")
+    return done.stdout.strip()
+
+
+def ensure_worktree(project: Project, slice_id: str, version: str) -> Worktree:
+    """The slice's worktree on its branch, created from HEAD the first time."""
+    top = git(project.root, "rev-parse", "--show-toplevel", check=False)
+    if not top or Path(top).resolve() != project.root:
+        raise VSOError(f"{project.root}: not the top of a git repository; run `vso init` (or `git init`) there")
+    head = git(project.root, "rev-parse", "--verify", "--quiet", "HEAD^{commit}", check=False)
+    if not head:
+        raise VSOError(f"{project.root}: the git repository has no commit yet; commit master-spec.md and "
+                       "vertical-slices/ so the slice's branch can start from them")
+    rel = f"vertical-slices/{slice_id}"
+    if not git(project.root, "ls-tree", "--name-only", "HEAD", rel, check=False):
+        raise VSOError(f"{rel}: not committed; commit the slice (git add {rel} && git commit) so its branch "
+                       "starts from its spec and tests")
+    branch = branch_name(slice_id, version)
+    path = project.make_dir(project.state_dir / "worktrees") / slice_id
+    project.inside(path)
+    if (path / ".git").exists():
+        current = git(path, "rev-parse", "--abbrev-ref", "HEAD")
+        if current != branch:
+            raise VSOError(f"{project.relative(path)} is on branch {current}, not {branch}; the slice's spec "
+                           "changed since its team started (re-syncing a team to a new spec is not built yet)")
+    elif git(project.root, "rev-parse", "--verify", "--quiet", f"refs/heads/{branch}", check=False):
+        git(project.root, "worktree", "add", str(path), branch)
+    else:
+        git(project.root, "worktree", "add", "-b", branch, str(path), "HEAD")
+    base = git(project.root, "merge-base", "HEAD", branch)
+    return Worktree(slice_id, branch, path, base)
+
+
+def existing_worktree(project: Project, slice_id: str) -> Worktree | None:
+    """The slice's worktree if a team has started on it, without creating anything."""
+    path = project.state_dir / "worktrees" / slice_id
+    if not (path / ".git").exists():
+        return None
+    branch = git(path, "rev-parse", "--abbrev-ref", "HEAD")
+    return Worktree(slice_id, branch, path, git(project.root, "merge-base", "HEAD", branch))
+
+
+def commit_all(worktree: Worktree, message: str) -> str | None:
+    """Commits everything changed in the slice's directory; returns the new head, or None if nothing changed."""
+    rel = f"vertical-slices/{worktree.slice_id}"
+    git(worktree.path, "add", "--all", "--", rel)
+    if not git(worktree.path, "status", "--porcelain", "--", rel):
+        return None
+    git(worktree.path, "-c", "user.name=VSO", "-c", "user.email=vso@localhost", "commit", "--quiet",
+        "--no-verify", "-m", message)
+    return git(worktree.path, "rev-parse", "HEAD")
+
+
+def head(worktree: Worktree) -> str:
+    return git(worktree.path, "rev-parse", "HEAD")
+
+
+def diff_stats(worktree: Worktree) -> dict[str, int]:
+    """Files, insertions and deletions on the branch since it left the base."""
+    files = insertions = deletions = 0
+    for line in git(worktree.path, "diff", "--numstat", f"{worktree.base}..HEAD").splitlines():
+        added, removed, _ = line.split("\t", 2)
+        files += 1
+        insertions += int(added) if added.isdigit() else 0
+        deletions += int(removed) if removed.isdigit() else 0
+    return {"files": files, "insertions": insertions, "deletions": deletions}

@@ -1,0 +1,64 @@
+import dagster as dg
+
+from ..core.decompose import load_plan
+from ..core.errors import VSOError
+from ..core.implement import implement_slice
+from ..core.implement import unit_tests as run_unit_tests
+from ..core.unit_tests import TestRun
+from ..core.worktrees import existing_worktree
+from ..decomposition import slice_spec
+from ..lib.partitions import slices_partitions
+from ..lib.resources import VSOProject
+
+GROUP = "implementation"
+
+
+def _test_metadata(tests: TestRun) -> dict:
+    return {
+        "passed": tests.passed,
+        "failed": tests.failed,
+        "errors": tests.errors,
+        "skipped": tests.skipped,
+        "duration_s": round(tests.duration_s, 2),
+        "failing": dg.MetadataValue.json(tests.failing),
+    }
+
+
+@dg.asset(group_name=GROUP, kinds={"git", "python"}, partitions_def=slices_partitions, deps=[slice_spec])
+def slice_implementation(context: dg.AssetExecutionContext, vso: VSOProject) -> dg.MaterializeResult:
+    """The slice built by an agent on branch `slice-NNN-name-vX.Y.Z` in its own worktree; done only
+    when its unit tests pass. A slice whose dependencies are not built fails fast: `blocked by: ...`."""
+    slice_id = context.partition_key
+    with vso.log_to("implementation") as project:
+        try:
+            done = implement_slice(project, load_plan(project), slice_id)
+        except VSOError as error:
+            raise dg.Failure(description=str(error), allow_retries=False) from None
+    metadata = {
+        "agent": done.agent,
+        "branch": done.worktree.branch,
+        "head": done.head,
+        "worktree": dg.MetadataValue.path(str(done.worktree.path)),
+        "diff_files": done.diff["files"],
+        "diff_insertions": done.diff["insertions"],
+        "diff_deletions": done.diff["deletions"],
+        "unit_tests": done.tests.summary(),
+    }
+    if not done.tests.green:
+        raise dg.Failure(description=f"{slice_id}: unit tests are red ({done.tests.summary()}); "
+                                     f"failing: {', '.join(done.tests.failing[:10])}",
+                         metadata={**metadata, **_test_metadata(done.tests)}, allow_retries=False)
+    return dg.MaterializeResult(metadata=metadata)
+
+
+@dg.asset_check(asset=slice_implementation, partitions_def=slices_partitions, blocking=True)
+def unit_tests(context: dg.AssetCheckExecutionContext, vso: VSOProject) -> dg.AssetCheckResult:
+    """The slice's unit tests, run with pytest in its worktree. Blocking: nothing downstream of a red
+    slice runs, and other slices are not affected."""
+    project = vso.project()
+    worktree = existing_worktree(project, context.partition_key)
+    if worktree is None:
+        return dg.AssetCheckResult(passed=False, description="not implemented yet: no worktree for this slice")
+    tests = run_unit_tests(worktree)
+    return dg.AssetCheckResult(passed=tests.green, metadata=_test_metadata(tests),
+                               description=tests.summary())

@@ -1,0 +1,88 @@
+"""slice_implementation and its unit_tests check, on real git worktrees and a real Dagster instance."""
+
+from __future__ import annotations
+
+import subprocess
+
+import dagster as dg
+import pytest
+
+from vso_dagster.core.decompose import load_plan, plan_project, read_project_spec, stale_slice_ids, write_slices
+from vso_dagster.core.errors import VSOError
+from vso_dagster.core.implement import implement_slice
+from vso_dagster.core.scaffold_project import init_project
+from vso_dagster.core.state import load_state
+from vso_dagster.core.worktrees import git
+from vso_dagster.implementation import slice_implementation, unit_tests
+from vso_dagster.lib.resources import VSOProject
+
+
+def commit(root, message="spec"):
+    subprocess.run(["git", "-C", str(root), "add", "-A"], check=True)
+    subprocess.run(["git", "-C", str(root), "-c", "user.name=T", "-c", "user.email=t@t", "commit", "-qm", message],
+                   check=True)
+
+
+@pytest.fixture
+def committed(todo_project):
+    init_project(todo_project, "Todo")
+    plan_project(todo_project, read_project_spec(todo_project))
+    plan = load_plan(todo_project)
+    write_slices(todo_project, plan, stale_slice_ids(todo_project, plan))
+    commit(todo_project.root)
+    return todo_project
+
+
+def test_scaffold_implements_a_slice_on_its_own_branch_and_worktree(committed):
+    done = implement_slice(committed, load_plan(committed), "slice-001-auth")
+    assert done.tests.green, done.tests.summary()
+    assert done.worktree.branch == "slice-001-auth-v1.0.0"
+    assert done.worktree.path == committed.state_dir / "worktrees/slice-001-auth"
+    assert git(done.worktree.path, "rev-parse", "--abbrev-ref", "HEAD") == "slice-001-auth-v1.0.0"
+    assert git(committed.root, "log", "-1", "--format=%s", "slice-001-auth-v1.0.0") == (
+        "slice-001-auth: implementation by the scaffold agent")
+    assert done.diff["files"] == 1 and done.diff["insertions"] > 50
+    assert load_state(committed)["slices"]["slice-001-auth"]["status"] == "implemented"
+    # The project's own working tree and branch are untouched; only the state records the new status.
+    assert "501" in (committed.slice_dir("slice-001-auth") / "service/main.py").read_text()
+    assert git(committed.root, "status", "--porcelain") == "M .slice-orchestrator/state.json"
+
+
+def test_a_slice_with_unbuilt_dependencies_is_blocked(committed):
+    with pytest.raises(VSOError, match="slice-002-todos: blocked by: slice-001-auth"):
+        implement_slice(committed, load_plan(committed), "slice-002-todos")
+    assert not (committed.state_dir / "worktrees/slice-002-todos").exists()
+
+
+def test_an_uncommitted_slice_is_refused_with_the_fix(todo_project):
+    subprocess.run(["git", "init", "-q", str(todo_project.root)], check=True)
+    (todo_project.root / "README").write_text("x")
+    commit(todo_project.root, "first")
+    plan_project(todo_project, read_project_spec(todo_project))
+    plan = load_plan(todo_project)
+    write_slices(todo_project, plan, stale_slice_ids(todo_project, plan))
+    with pytest.raises(VSOError, match=r"vertical-slices/slice-001-auth: not committed; commit the slice"):
+        implement_slice(todo_project, plan, "slice-001-auth")
+
+
+def materialize(project, instance, key: str):
+    return dg.materialize([slice_implementation, unit_tests], partition_key=key, instance=instance,
+                          resources={"vso": VSOProject(root=str(project.root))}, raise_on_error=False)
+
+
+def test_asset_and_blocking_check_per_partition(committed):
+    with dg.DagsterInstance.ephemeral() as instance:
+        instance.add_dynamic_partitions("slices", ["slice-001-auth", "slice-002-todos", "slice-003-reports"])
+        blocked = materialize(committed, instance, "slice-002-todos")
+        assert not blocked.success
+        failure = next(e for e in blocked.all_events if e.is_step_failure)
+        assert "blocked by: slice-001-auth" in failure.step_failure_data.user_failure_data.description
+
+        first = materialize(committed, instance, "slice-001-auth")
+        assert first.success
+        [mat] = first.asset_materializations_for_node("slice_implementation")
+        assert mat.metadata["branch"].value == "slice-001-auth-v1.0.0"
+        [check] = first.get_asset_check_evaluations()
+        assert check.passed and check.metadata["failed"].value == 0 and check.metadata["passed"].value >= 3
+
+        assert materialize(committed, instance, "slice-002-todos").success
