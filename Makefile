@@ -1,5 +1,6 @@
 # make test  : fresh machine -> .venv with VSO and its test tools -> the whole test suite
-# make demo  : fresh machine -> .venv -> a demo project decomposed from examples/marketplace.md
+# make demo  : fresh machine -> .venv -> a demo project from examples/marketplace.md, decomposed and
+#              implemented by the built-in scaffold agent, every slice's unit tests green
 # make bench : the decomposition benchmark (figures in bench/README.md)
 
 PYTHON ?= python3
@@ -24,14 +25,21 @@ lint: install
 test: lint
 	$(BIN)/python -m pytest
 
+GIT_DEMO = git -C $(DEMO) -c user.name="VSO demo" -c user.email=demo@localhost
+
 demo: install
 	rm -rf $(DEMO)
+	mkdir -p $(DEMO) && git -C $(DEMO) init --quiet
 	$(BIN)/vso --project-root $(DEMO) init --title "Craft Marketplace"
 	cp $(DEMO_SPEC) $(DEMO)/master-spec.md
 	$(BIN)/vso --project-root $(DEMO) validate
 	$(BIN)/vso --project-root $(DEMO) decompose
+	$(GIT_DEMO) add --all && $(GIT_DEMO) commit --quiet -m "Master spec and its vertical slices"
+	$(BIN)/vso --project-root $(DEMO) orchestrate --all
+	$(BIN)/vso --project-root $(DEMO) status
 	@echo
-	@echo "Demo project: $(DEMO)/  (slices in $(DEMO)/vertical-slices/, state in $(DEMO)/.slice-orchestrator/)"
+	@echo "Demo project: $(DEMO)/  (slices in $(DEMO)/vertical-slices/, each slice's implementation on its"
+	@echo "branch slice-NNN-name-v1.0.0 in $(DEMO)/.slice-orchestrator/worktrees/, state in $(DEMO)/.slice-orchestrator/)"
 	@echo "Open the Dagster UI:  $(BIN)/vso --project-root $(DEMO) ui   then browse http://127.0.0.1:3000"
 
 bench: install

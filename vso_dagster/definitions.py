@@ -8,7 +8,7 @@ from .lib.resources import VSOProject
 defs = dg.Definitions(
     assets=[*decomposition.assets, *implementation.assets],
     asset_checks=[*implementation.asset_checks],
-    jobs=[*decomposition.jobs],
+    jobs=[*decomposition.jobs, *implementation.jobs],
     resources={
         "vso": VSOProject(),
         # Explicit, so in-process runs (`vso decompose`) persist outputs for later CLI/UI runs too.

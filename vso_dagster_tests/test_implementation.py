@@ -86,3 +86,31 @@ def test_asset_and_blocking_check_per_partition(committed):
         assert check.passed and check.metadata["failed"].value == 0 and check.metadata["passed"].value >= 3
 
         assert materialize(committed, instance, "slice-002-todos").success
+
+
+def test_orchestrate_and_test_commands(committed, vso):
+    assert vso("orchestrate").exit_code == 2
+    blocked = vso("orchestrate", "--slice-id", "slice-002-todos")
+    assert blocked.exit_code == 1 and "blocked by: slice-001-auth" in blocked.output
+
+    everything = vso("orchestrate", "--all")
+    assert everything.exit_code == 0, everything.output
+    statuses = {sid: e["status"] for sid, e in load_state(committed)["slices"].items()}
+    assert statuses == dict.fromkeys(["slice-001-auth", "slice-002-todos", "slice-003-reports"], "implemented")
+    again = vso("orchestrate", "--all")
+    assert again.exit_code == 0 and again.output.count("unchanged") == 3
+
+    tested = vso("test", "--slice-id", "slice-002-todos")
+    assert tested.exit_code == 0 and "passed" in tested.output
+    with dg.DagsterInstance.from_config(str(committed.dagster_home)) as instance:
+        [latest] = instance.get_runs(limit=1)
+        assert latest.tags["dagster/partition"] == "slice-002-todos"
+        [evaluation] = instance.all_logs(latest.run_id, of_type=dg.DagsterEventType.ASSET_CHECK_EVALUATION)
+        data = evaluation.dagster_event.event_specific_data
+        assert data.passed and data.partition == "slice-002-todos"
+
+    # A red implementation on the branch turns the check red.
+    service = committed.state_dir / "worktrees/slice-002-todos/vertical-slices/slice-002-todos/service/main.py"
+    service.write_text(service.read_text().replace('"create"', '"nothing"'))
+    red = vso("test", "--slice-id", "slice-002-todos")
+    assert red.exit_code == 1 and "failed" in red.output

@@ -97,6 +97,52 @@ def decompose(project: Project, strict: bool, verbose: bool) -> None:
 
 
 @cli.command()
+@click.option("--slice-id", "slice_ids", multiple=True, help="A slice to implement (repeatable).")
+@click.option("--all", "all_slices", is_flag=True, help="Every slice of the plan, dependencies first.")
+@click.option("--force", is_flag=True, help="With --all: also rebuild slices that are already implemented.")
+@click.option("--verbose", "-v", is_flag=True, help="Show Dagster's run logs.")
+@click.pass_obj
+def orchestrate(project: Project, slice_ids: tuple[str, ...], all_slices: bool, force: bool, verbose: bool) -> None:
+    """Implement slices on their own branches and worktrees (built-in scaffold agent), each gated by its unit tests.
+
+    The project must be a git repository whose HEAD holds the slices (commit after `vso decompose`).
+    """
+    import dagster as dg
+
+    from ..implementation.run import orchestrate as run_orchestrate
+    from ..lib.instance import use_project_instance
+
+    if bool(slice_ids) == all_slices:
+        raise click.UsageError("give --slice-id SLICE (one or more) or --all")
+    use_project_instance(project)
+    with dg.DagsterInstance.get() as instance, out.status("Implementing slices through Dagster…"):
+        outcomes = run_orchestrate(project, instance, None if all_slices else list(slice_ids), force=force,
+                                   verbose=verbose)
+    _outcome_table(outcomes)
+    if any(o.result in ("failed", "blocked") for o in outcomes):
+        sys.exit(1)
+
+
+@cli.command(name="test")
+@click.option("--slice-id", required=True, help="The slice whose unit tests to run.")
+@click.option("--verbose", "-v", is_flag=True, help="Show Dagster's run logs.")
+@click.pass_obj
+def test_command(project: Project, slice_id: str, verbose: bool) -> None:
+    """Run a slice's unit tests in its worktree, recorded in Dagster as its unit_tests check."""
+    import dagster as dg
+
+    from ..implementation.run import run_unit_tests
+    from ..lib.instance import use_project_instance
+
+    use_project_instance(project)
+    with dg.DagsterInstance.get() as instance:
+        outcome = run_unit_tests(project, instance, slice_id, verbose=verbose)
+    _outcome_table([outcome])
+    if outcome.result != "passed":
+        sys.exit(1)
+
+
+@cli.command()
 @click.option("--json", "as_json", is_flag=True, help="Print state.json's shape instead of a table.")
 @click.pass_obj
 def status(project: Project, as_json: bool) -> None:
@@ -137,6 +183,14 @@ def _slice_table(state: dict, only: list[str] | None = None, stale: set[str] | N
         if stale is not None:
             row.append("written" if slice_id in stale else "unchanged")
         table.add_row(*row)
+    out.print(table)
+
+
+def _outcome_table(outcomes) -> None:
+    table = Table("slice", "result", "detail", "Dagster run")
+    colours = {"implemented": "green", "passed": "green", "unchanged": "dim", "blocked": "yellow", "failed": "red"}
+    for o in outcomes:
+        table.add_row(o.slice_id, f"[{colours[o.result]}]{o.result}[/]", o.detail, (o.run_id or "-")[:8])
     out.print(table)
 
 

@@ -5,7 +5,7 @@ import dagster as dg
 from ..core.decompose import load_plan, plan_project, read_project_spec, write_slices
 from ..core.errors import VSOError
 from ..core.model import MasterSpec
-from ..lib.partitions import slices_partitions
+from ..lib.partitions import ensure_slice_partitions, slices_partitions
 from ..lib.resources import VSOProject
 
 GROUP = "decomposition"
@@ -56,8 +56,7 @@ def slice_plan(context: dg.AssetExecutionContext, config: PlanConfig, vso: VSOPr
             raise _user_error(error) from None
     known = set(context.instance.get_dynamic_partitions(slices_partitions.name))
     new_keys = [s.slice_id for s in plan.slices if s.slice_id not in known]
-    if new_keys:
-        context.instance.add_dynamic_partitions(slices_partitions.name, new_keys)
+    ensure_slice_partitions(context.instance, new_keys)
     unassigned = "\n".join(f"| {u.kind} | {u.label} | {u.line} | {u.reason} |" for u in plan.unassigned)
     return dg.MaterializeResult(
         data_version=dg.DataVersion(hashlib.sha256(plan.to_json().encode()).hexdigest()),
