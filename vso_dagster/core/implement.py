@@ -1,15 +1,17 @@
-"""Implementing one slice: on its own branch and worktree, by an agent, done only when its unit
-tests pass. This increment drives the built-in `scaffold` agent; agent teams in tmux come next."""
+"""Implementing one slice: on its own branch and worktree, by an agent (the built-in scaffold
+generator, or a team of coding agents in tmux), done only when its unit tests pass."""
 
 from __future__ import annotations
 
 import logging
 from dataclasses import dataclass
 
+from .config import load_config
 from .errors import VSOError
 from .project import Project
 from .scaffold_agent import implement
 from .state import load_state, now, save_state
+from .team_run import run_team
 from .unit_tests import TestRun, run_tests
 from .worktrees import Worktree, commit_all, diff_stats, ensure_worktree, head
 
@@ -46,16 +48,22 @@ def implement_slice(project: Project, plan: dict, slice_id: str) -> Implementati
     if waiting := blockers(state, s):
         raise VSOError(f"{slice_id}: blocked by: {', '.join(waiting)}; implement those slices first")
     worktree = ensure_worktree(project, slice_id, state["slices"][slice_id]["version"])
-    service = worktree.slice_dir / "service" / "main.py"
-    project.write(service, implement(s))
-    commit = commit_all(worktree, f"{slice_id}: implementation by the scaffold agent")
-    log.info("%s: scaffold agent %s on %s", slice_id, f"committed {commit[:12]}" if commit else "changed nothing",
+    config = load_config(project)
+    if config.agent is None:
+        project.write(worktree.slice_dir / "service" / "main.py", implement(s))
+        commit = commit_all(worktree, f"{slice_id}: implementation by the scaffold agent")
+        agent = "scaffold"
+    else:
+        run_team(project, s, worktree, config)
+        commit = commit_all(worktree, f"{slice_id}: work the {config.agent.name} team left uncommitted")
+        agent = config.agent.name
+    log.info("%s: %s agent%s on %s", slice_id, agent, f" committed {commit[:12]}" if commit else "",
              worktree.branch)
     tests = unit_tests(worktree)
     log.info("%s: unit tests %s", slice_id, tests.summary())
     if tests.green:
         mark_implemented(project, slice_id)
-    return Implementation(slice_id, "scaffold", worktree, commit, head(worktree), diff_stats(worktree), tests)
+    return Implementation(slice_id, agent, worktree, commit, head(worktree), diff_stats(worktree), tests)
 
 
 def unit_tests(worktree: Worktree) -> TestRun:

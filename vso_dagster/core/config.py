@@ -1,0 +1,108 @@
+"""`.slice-orchestrator/config.toml`: which agent builds slices, team size, limits, tmux socket."""
+
+from __future__ import annotations
+
+import re
+import tomllib
+from dataclasses import dataclass, field
+
+from .errors import Diagnostic, VSOError
+from .names import IDENTIFIER
+from .project import Project
+
+ROLES = ("orchestrator", "developer", "tester", "testrunner")
+TEAM_SIZES = {"small": ROLES[:2], "medium": ROLES[:3], "large": ROLES}
+
+
+@dataclass(frozen=True)
+class AgentSpec:
+    """How to start one coding agent. Each argv element is one argument: nothing reaches a shell."""
+
+    name: str
+    argv: tuple[str, ...]
+    mode: str  # interactive | batch
+    ready_pattern: str | None = None
+
+
+# Built-in adapters: argv templates a user can override in config.toml.
+ADAPTERS = {
+    "claude": AgentSpec("claude", ("claude", "--dangerously-skip-permissions"), "interactive", r"^\s*>\s"),
+    "codex": AgentSpec("codex", ("codex", "--full-auto"), "interactive", None),
+    "aider": AgentSpec("aider", ("aider", "--yes-always", "--message-file", "{briefing}"), "batch", None),
+}
+
+
+@dataclass(frozen=True)
+class Limits:
+    timeout_s: float = 3600
+    idle_s: float = 600
+    max_restarts: int = 2
+    usage_limit_patterns: tuple[str, ...] = ("usage limit", "rate limit", "credit balance is too low")
+    usage_limit_wait_s: float = 900
+
+
+@dataclass(frozen=True)
+class Config:
+    agent: AgentSpec | None  # None: the built-in scaffold agent
+    roles: tuple[str, ...] = ROLES
+    limits: Limits = field(default_factory=Limits)
+    socket: str | None = "vso"
+
+
+def load_config(project: Project) -> Config:
+    path = project.state_dir / "config.toml"
+    shown = project.relative(path)
+    try:
+        raw = tomllib.loads(path.read_text())
+    except FileNotFoundError:
+        return Config(agent=None)
+    except tomllib.TOMLDecodeError as exc:
+        line = int(m[1]) if (m := re.search(r"line (\d+)", str(exc))) else None
+        raise VSOError(Diagnostic(shown, line, f"not valid TOML ({exc}); fix the syntax")) from None
+    try:
+        return Config(agent=_agent(raw.get("agent", {})), roles=_roles(raw.get("team", {})),
+                      limits=_limits(raw.get("limits", {})), socket=raw.get("tmux", {}).get("socket") or None)
+    except (TypeError, ValueError) as exc:
+        raise VSOError(Diagnostic(shown, None, str(exc))) from None
+
+
+def _agent(section: dict) -> AgentSpec | None:
+    name = section.get("name", "scaffold")
+    if name == "scaffold":
+        return None
+    base = ADAPTERS.get(name)
+    if base is None and name != "custom":
+        raise ValueError(f"[agent] name {name!r} is not one of scaffold, {', '.join(ADAPTERS)}, custom")
+    argv = section.get("argv", base.argv if base else None)
+    if not argv or not isinstance(argv, list | tuple) or not all(isinstance(a, str) for a in argv):
+        raise ValueError("[agent] argv must be a list of strings, such as [\"my-agent\", \"{briefing}\"]")
+    mode = section.get("mode", base.mode if base else "interactive")
+    if mode not in ("interactive", "batch"):
+        raise ValueError(f"[agent] mode must be \"interactive\" or \"batch\", not {mode!r}")
+    ready = section.get("ready_pattern", base.ready_pattern if base else None)
+    if ready is not None:
+        re.compile(ready)
+    return AgentSpec(name, tuple(argv), mode, ready)
+
+
+def _roles(section: dict) -> tuple[str, ...]:
+    if "roles" in section:
+        roles = tuple(section["roles"])
+        if not roles or not all(isinstance(r, str) and IDENTIFIER.fullmatch(r) for r in roles):
+            raise ValueError("[team] roles must be a non-empty list of names (letters, digits, '_')")
+        return roles
+    size = section.get("size", "large")
+    if size not in TEAM_SIZES:
+        raise ValueError(f"[team] size must be one of {', '.join(TEAM_SIZES)}, not {size!r}")
+    return TEAM_SIZES[size]
+
+
+def _limits(section: dict) -> Limits:
+    defaults = Limits()
+    return Limits(
+        timeout_s=float(section.get("timeout_minutes", defaults.timeout_s / 60)) * 60,
+        idle_s=float(section.get("idle_minutes", defaults.idle_s / 60)) * 60,
+        max_restarts=int(section.get("max_restarts", defaults.max_restarts)),
+        usage_limit_patterns=tuple(section.get("usage_limit_patterns", defaults.usage_limit_patterns)),
+        usage_limit_wait_s=float(section.get("usage_limit_wait_minutes", defaults.usage_limit_wait_s / 60)) * 60,
+    )

@@ -1,0 +1,85 @@
+"""Runs a slice's agent team in tmux until the team says it is done (the marker file)."""
+
+from __future__ import annotations
+
+import logging
+from pathlib import Path
+
+import libtmux
+
+from .config import Config
+from .project import Project
+from .templating import render
+from .tmux_team import Team, TeamError
+from .worktrees import Worktree, head
+
+log = logging.getLogger("vso.implement")
+MARKER = ".vso-done.md"
+
+
+def briefings(project: Project, s: dict, worktree: Worktree, config: Config) -> dict[str, Path]:
+    """One briefing per role, from templates/agents/briefing.md.j2, kept under .slice-orchestrator/briefings/."""
+    spec = (worktree.slice_dir / "spec.md").read_text()
+    paths = {}
+    for role in config.roles:
+        path = project.state_dir / "briefings" / s["slice_id"] / f"{role}.md"
+        project.write(path, render(
+            "agents/briefing.md.j2", s=s, role=role, roles=config.roles, spec=spec, workdir=worktree.path,
+            branch=worktree.branch, slice_dir=f"vertical-slices/{s['slice_id']}", marker=worktree.path / MARKER,
+            service=f"vertical-slices/{s['slice_id']}/service/main.py",
+            test_command=f"python -m pytest vertical-slices/{s['slice_id']}/tests/unit"))
+        paths[role] = path
+    return paths
+
+
+def agent_argv(template: tuple[str, ...], **values: str) -> list[str]:
+    """Fills {briefing}, {role}, {slice_id} and {workdir}; anything else in braces stays as written."""
+    argv = []
+    for arg in template:
+        for key, value in values.items():
+            arg = arg.replace("{" + key + "}", value)
+        argv.append(arg)
+    return argv
+
+
+def tmux_server(config: Config) -> libtmux.Server:
+    return libtmux.Server(socket_name=config.socket) if config.socket else libtmux.Server()
+
+
+def run_team(project: Project, s: dict, worktree: Worktree, config: Config) -> list[str]:
+    """Starts the team, briefs it, watches it until the marker appears; always closes the session.
+    Returns what happened (for the run log). Raises TeamError with the reason when the team fails."""
+    agent = config.agent
+    assert agent is not None
+    marker = worktree.path / MARKER
+    marker.unlink(missing_ok=True)
+    paths = briefings(project, s, worktree, config)
+    team = Team(tmux_server(config), s["slice_id"], worktree.path, agent, config.limits,
+                project.make_dir(project.logs_dir / s["slice_id"]))
+
+    def argv_for(role: str) -> list[str]:
+        return agent_argv(agent.argv, briefing=str(paths[role]), role=role, slice_id=s["slice_id"],
+                          workdir=str(worktree.path))
+
+    def brief(role: str) -> None:
+        team.wait_ready(role)
+        team.deliver(role, paths[role].read_text())
+
+    try:
+        team.start(config.roles, argv_for)
+        if agent.mode == "interactive":
+            for role in config.roles:
+                brief(role)
+        team.watch(done=marker.exists, brief=brief, progress=lambda: head(worktree))
+        team.note(f"done marker written: {marker.read_text().strip()[:200]}")
+    except TeamError as error:
+        team.note(f"failed: {error}")
+        raise
+    finally:
+        try:
+            team.stop()
+        except TeamError:
+            team.note("the tmux session could not be closed (server gone)")
+        for line in team.events:
+            log.info("%s: %s", s["slice_id"], line)
+    return team.events

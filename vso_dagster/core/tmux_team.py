@@ -1,0 +1,224 @@
+"""A slice's agent team in tmux: one session per slice (`vso-<slice-id>`), one window per role.
+
+Agents start with argv lists (tmux execs them directly: no shell). Messages are delivered through
+a tmux paste buffer, never typed key by key, and each carries a nonce that must show on the pane,
+so a message is delivered once and verified, even while the agent is busy. Readiness is detected
+by polling the pane, never waited for with fixed sleeps.
+"""
+
+from __future__ import annotations
+
+import re
+import tempfile
+import time
+import uuid
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import libtmux
+from libtmux.exc import LibTmuxException
+
+from .config import AgentSpec, Limits
+from .errors import VSOError
+
+POLL_S = 0.05
+
+
+class TeamError(VSOError):
+    """The team could not finish: the reason is the message (timeout, crashes, lost tmux server)."""
+
+
+@dataclass
+class Member:
+    role: str
+    argv: list[str]
+    restarts: int = 0
+    seen: str = ""
+
+
+@dataclass
+class Team:
+    server: libtmux.Server
+    slice_id: str
+    workdir: Path
+    agent: AgentSpec
+    limits: Limits
+    log_dir: Path
+    members: dict[str, Member] = field(default_factory=dict)
+    events: list[str] = field(default_factory=list)
+
+    @property
+    def session(self) -> str:
+        return f"vso-{self.slice_id}"
+
+    # --- tmux ------------------------------------------------------------------------------------
+    def tmux(self, *args: str) -> list[str]:
+        try:
+            result = self.server.cmd(*args)
+        except LibTmuxException as exc:
+            raise TeamError(f"tmux {args[0]} failed: {exc}") from None
+        if result.returncode != 0:
+            raise TeamError(f"tmux {args[0]} failed: {' '.join(result.stderr).strip()}")
+        return result.stdout
+
+    def alive(self) -> bool:
+        try:
+            return self.server.cmd("has-session", "-t", f"={self.session}").returncode == 0
+        except LibTmuxException:
+            return False
+
+    def target(self, role: str) -> str:
+        return f"={self.session}:{role}"
+
+    # --- lifecycle -------------------------------------------------------------------------------
+    def start(self, roles: tuple[str, ...], argv_for: Callable[[str], list[str]]) -> None:
+        if self.alive():
+            raise TeamError(f"tmux session {self.session} already runs a team for this slice; "
+                            f"`vso stop {self.slice_id}` first")
+        # Each window opens on a placeholder that waits (`cat`), is told to keep its pane when the
+        # agent exits (so a crash is seen, and the agent restarted in place), and only then gets the
+        # agent: an agent that dies at once cannot take its window with it before that.
+        placeholder = ["env", "--", "cat"]
+        for index, role in enumerate(roles):
+            self.members[role] = Member(role, argv_for(role))
+            if index == 0:
+                self.tmux("new-session", "-d", "-s", self.session, "-n", role, "-c", str(self.workdir),
+                          "-x", "200", "-y", "50", *placeholder)
+            else:
+                self.tmux("new-window", "-d", "-t", f"={self.session}", "-n", role, "-c", str(self.workdir),
+                          *placeholder)
+            self.tmux("set-option", "-w", "-t", self.target(role), "remain-on-exit", "on")
+            self.spawn(role)
+        self.note(f"team started: {', '.join(roles)} ({self.agent.name}, {self.agent.mode})")
+
+    def stop(self) -> None:
+        self.save_logs()
+        if self.alive():
+            self.server.cmd("kill-session", "-t", f"={self.session}")
+            self.note("team session closed")
+
+    def note(self, message: str) -> None:
+        self.events.append(message)
+
+    # --- panes -----------------------------------------------------------------------------------
+    def screen(self, role: str) -> str:
+        return "\n".join(self.tmux("capture-pane", "-p", "-J", "-S", "-", "-t", self.target(role)))
+
+    def dead(self, role: str) -> bool:
+        out = self.tmux("display-message", "-p", "-t", self.target(role), "#{pane_dead}")
+        return bool(out) and out[0] == "1"
+
+    def wait_ready(self, role: str, timeout_s: float = 30.0) -> None:
+        """The agent shows its prompt (ready_pattern), or, without one, its screen stops changing."""
+        pattern = re.compile(self.agent.ready_pattern, re.M) if self.agent.ready_pattern else None
+        deadline, last, stable_since = time.monotonic() + timeout_s, None, time.monotonic()
+        while time.monotonic() < deadline:
+            if self.dead(role):
+                raise TeamError(f"{role}: the agent exited before it was ready")
+            text = self.screen(role)
+            if pattern and pattern.search(text):
+                return
+            if text != last:
+                last, stable_since = text, time.monotonic()
+            elif not pattern and text.strip() and time.monotonic() - stable_since >= 0.3:
+                return
+            time.sleep(POLL_S)
+        raise TeamError(f"{role}: the agent did not become ready within {timeout_s:.0f}s")
+
+    def deliver(self, role: str, text: str, timeout_s: float = 10.0) -> str:
+        """Pastes `text` plus a nonce line into the role's pane, presses Enter, and waits until the
+        nonce shows on the pane. Returns the nonce. Never re-sends: a message is delivered once."""
+        nonce = uuid.uuid4().hex[:12]
+        body = f"{text.rstrip()}\n[vso message {nonce}]"
+        buffer = f"vso-{nonce}"
+        with tempfile.NamedTemporaryFile("w", suffix=".txt", delete=True) as handle:
+            handle.write(body)
+            handle.flush()
+            self.tmux("load-buffer", "-b", buffer, handle.name)
+        self.tmux("paste-buffer", "-d", "-p", "-b", buffer, "-t", self.target(role))
+        self.tmux("send-keys", "-t", self.target(role), "Enter")
+        deadline = time.monotonic() + timeout_s
+        while time.monotonic() < deadline:
+            if nonce in (screen := self.screen(role)):
+                self.note(f"{role}: message {nonce} delivered ({len(text)} characters)")
+                if role in self.members:
+                    self.members[role].seen = screen  # the echo of our own message is not the agent's progress
+                return nonce
+            time.sleep(POLL_S)
+        tail = " | ".join(self.screen(role).strip().splitlines()[-3:])
+        raise TeamError(f"{role}: message {nonce} did not show on the pane within {timeout_s:.0f}s "
+                        f"(the pane ends: {tail[-300:]})")
+
+    def spawn(self, role: str) -> None:
+        """(Re)starts the role's agent in its pane. `env --` in front: with two or more arguments
+        tmux execs the command itself, so no shell ever sees the agent's argv."""
+        self.tmux("respawn-pane", "-k", "-t", self.target(role), "-c", str(self.workdir),
+                  "env", "--", *self.members[role].argv)
+
+    def restart(self, role: str) -> None:
+        member = self.members[role]
+        member.restarts += 1
+        self.spawn(role)
+        self.note(f"{role}: agent restarted ({member.restarts}/{self.limits.max_restarts})")
+
+    def save_logs(self) -> None:
+        """Each pane's whole history to `<log_dir>/<role>.log`."""
+        if not self.alive():
+            return
+        self.log_dir.mkdir(parents=True, exist_ok=True)
+        for role in self.members:
+            try:
+                (self.log_dir / f"{role}.log").write_text(self.screen(role) + "\n")
+            except TeamError:
+                continue
+
+    # --- the watch -------------------------------------------------------------------------------
+    def watch(self, done: Callable[[], bool], brief: Callable[[str], None],
+              progress: Callable[[], str] = lambda: "") -> None:
+        """Until `done()`: restart dead agents (up to the limit), pause on usage-limit messages, nudge
+        an idle team once and then fail, and fail at the overall timeout. `progress()` is any extra
+        sign of work (the branch head, say)."""
+        started = last_activity = time.monotonic()
+        nudged = False
+        seen_progress = progress()
+        usage = re.compile("|".join(re.escape(p) for p in self.limits.usage_limit_patterns), re.I) \
+            if self.limits.usage_limit_patterns else None
+        while True:
+            if done():
+                return
+            now = time.monotonic()
+            if now - started > self.limits.timeout_s:
+                raise TeamError(f"timed out after {self.limits.timeout_s:.0f}s without the done marker")
+            if not self.alive():
+                raise TeamError(f"the tmux session {self.session} is gone (tmux server killed or session closed)")
+            active = False
+            for role, member in self.members.items():
+                text = self.screen(role)
+                if text != member.seen:
+                    fresh = text[len(member.seen):] if text.startswith(member.seen) else text
+                    member.seen, active = text, True
+                    if usage and usage.search(fresh):
+                        self.note(f"{role}: usage limit reported; pausing {self.limits.usage_limit_wait_s:.0f}s")
+                        time.sleep(self.limits.usage_limit_wait_s)
+                        started += self.limits.usage_limit_wait_s
+                if self.dead(role) and not done():
+                    if member.restarts >= self.limits.max_restarts:
+                        raise TeamError(f"{role}: the agent exited {member.restarts + 1} times; giving up")
+                    self.restart(role)
+                    if self.agent.mode == "interactive":
+                        brief(role)
+                    active = True
+            if (current := progress()) != seen_progress:
+                seen_progress, active = current, True
+            if active:
+                last_activity, nudged = now, False
+            elif now - last_activity > self.limits.idle_s:
+                if nudged:
+                    raise TeamError(f"no progress for {self.limits.idle_s:.0f}s after a nudge; giving up")
+                nudged, last_activity = True, now
+                for role in self.members:
+                    if not self.dead(role) and self.agent.mode == "interactive":
+                        self.deliver(role, "VSO: no progress seen for a while. Continue with your task, "
+                                           "or write the done marker if the unit tests pass.")
+            time.sleep(POLL_S * 4)

@@ -1,0 +1,75 @@
+"""STAND-IN for an interactive CLI coding agent (no AI here): it prints a `> ` prompt, reads what
+is typed or pasted, and, as the developer, writes a correct implementation with VSO's scaffold
+generator, commits it and writes the done marker named in its briefing. Other roles acknowledge.
+
+    standin_agent.py ROLE SLICE_ID [BRIEFING_FILE]     (with a briefing file: batch mode)
+
+STANDIN_BEHAVIOR picks a fault: crash (exit at start), hang (never answers), busy (slow to read
+after the first message), lazy (signals done without implementing).
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import re
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+from vso_dagster.core.scaffold_agent import implement
+
+MARKER = re.compile(r"summary of what was built to `([^`]+)`")
+NONCE = re.compile(r"^\[vso message ([0-9a-f]+)\]$")
+
+
+def act(role: str, slice_id: str, briefing: str) -> None:
+    marker = MARKER.search(briefing)
+    if role != "developer" or marker is None:
+        print(f"{role}: ok, standing by", flush=True)
+        return
+    if os.environ.get("STANDIN_BEHAVIOR") != "lazy":
+        plan = json.loads(Path(".slice-orchestrator/plan.json").read_text())
+        s = next(s for s in plan["slices"] if s["slice_id"] == slice_id)
+        Path(f"vertical-slices/{slice_id}/service/main.py").write_text(implement(s))
+        subprocess.run(["git", "add", "-A", f"vertical-slices/{slice_id}"], check=True)
+        subprocess.run(["git", "-c", "user.name=stand-in", "-c", "user.email=standin@localhost", "commit", "-qm",
+                        f"{slice_id}: implement the service"], check=True)
+        print(f"developer: implemented and committed {slice_id}", flush=True)
+    Path(marker[1]).write_text(f"{slice_id}: service implemented by the stand-in agent\n")
+
+
+def main() -> None:
+    role, slice_id = sys.argv[1], sys.argv[2]
+    behavior = os.environ.get("STANDIN_BEHAVIOR", "")
+    if behavior == "crash":
+        print("stand-in: crashing at start", flush=True)
+        sys.exit(3)
+    if len(sys.argv) > 3:  # batch: the briefing is a file; act once and exit
+        act(role, slice_id, Path(sys.argv[3]).read_text())
+        return
+    lines: list[str] = []
+    messages = 0
+    while True:
+        print("> ", end="", flush=True)
+        line = sys.stdin.readline()
+        if not line:
+            return
+        line = line.rstrip("\n").replace("\x1b[200~", "").replace("\x1b[201~", "")
+        if not NONCE.match(line.strip()):
+            lines.append(line)
+            continue
+        messages += 1
+        print(f"{role}: received message {messages} ({NONCE.match(line.strip())[1]})", flush=True)
+        if behavior == "hang":
+            while True:
+                time.sleep(3600)
+        if behavior == "busy" and messages == 1:
+            time.sleep(1.5)
+        act(role, slice_id, "\n".join(lines))
+        lines = []
+
+
+if __name__ == "__main__":
+    main()

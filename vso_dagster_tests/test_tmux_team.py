@@ -1,0 +1,196 @@
+"""Agent teams in real tmux (a private socket per test) with a STAND-IN agent: the happy path and
+the faults the issue lists."""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+import threading
+import time
+import uuid
+from dataclasses import replace
+from pathlib import Path
+
+import libtmux
+import pytest
+
+from vso_dagster.core.config import AgentSpec, Config, Limits
+from vso_dagster.core.decompose import load_plan, plan_project, read_project_spec, stale_slice_ids, write_slices
+from vso_dagster.core.errors import VSOError
+from vso_dagster.core.implement import implement_slice, planned_slice
+from vso_dagster.core.scaffold_project import init_project
+from vso_dagster.core.state import load_state
+from vso_dagster.core.team_run import run_team
+from vso_dagster.core.tmux_team import Team, TeamError
+from vso_dagster.core.worktrees import ensure_worktree, git
+
+STANDIN = str(Path(__file__).with_name("standin_agent.py"))
+
+
+def standin(behavior: str = "") -> AgentSpec:
+    env = ["env", f"STANDIN_BEHAVIOR={behavior}"] if behavior else []
+    return AgentSpec("custom", (*env, sys.executable, STANDIN, "{role}", "{slice_id}"), "interactive", r"^> ?$")
+
+
+@pytest.fixture
+def socket():
+    name = f"vso-test-{uuid.uuid4().hex[:8]}"
+    yield name
+    subprocess.run(["tmux", "-L", name, "kill-server"], capture_output=True)
+
+
+@pytest.fixture
+def committed(todo_project):
+    init_project(todo_project, "Todo")
+    plan_project(todo_project, read_project_spec(todo_project))
+    plan = load_plan(todo_project)
+    write_slices(todo_project, plan, stale_slice_ids(todo_project, plan))
+    subprocess.run(["git", "-C", str(todo_project.root), "add", "-A"], check=True)
+    subprocess.run(["git", "-C", str(todo_project.root), "-c", "user.name=T", "-c", "user.email=t@t", "commit", "-qm",
+                    "slices"], check=True)
+    return todo_project
+
+
+def write_config(project, socket: str, agent_argv: str, extra: str = "") -> None:
+    (project.state_dir / "config.toml").write_text(
+        f'[agent]\nname = "custom"\nargv = {agent_argv}\nready_pattern = "^> ?$"\n'
+        f'[tmux]\nsocket = "{socket}"\n[limits]\ntimeout_minutes = 1\n{extra}')
+
+
+def sessions(socket: str) -> list[str]:
+    out = subprocess.run(["tmux", "-L", socket, "list-sessions", "-F", "#{session_name}"], capture_output=True,
+                         text=True)
+    return out.stdout.split()
+
+
+def test_a_team_of_four_builds_the_slice_and_the_session_closes(committed, socket):
+    write_config(committed, socket, f'["{sys.executable}", "{STANDIN}", "{{role}}", "{{slice_id}}"]')
+    done = implement_slice(committed, load_plan(committed), "slice-001-auth")
+    assert done.agent == "custom" and done.tests.green, done.tests.summary()
+    log = git(done.worktree.path, "log", "--format=%s", f"{done.worktree.base}..HEAD").splitlines()
+    assert log == ["slice-001-auth: implement the service"]
+    assert sessions(socket) == []
+    logs = committed.logs_dir / "slice-001-auth"
+    assert sorted(p.name for p in logs.iterdir()) == ["developer.log", "orchestrator.log", "tester.log",
+                                                      "testrunner.log"]
+    assert "developer: implemented and committed slice-001-auth" in (logs / "developer.log").read_text()
+    assert "You are the **tester**" in (committed.state_dir / "briefings/slice-001-auth/tester.md").read_text()
+    assert load_state(committed)["slices"]["slice-001-auth"]["status"] == "implemented"
+
+
+def test_a_done_marker_without_passing_tests_is_not_done(committed, socket):
+    write_config(committed, socket, f'["env", "STANDIN_BEHAVIOR=lazy", "{sys.executable}", "{STANDIN}", '
+                                    f'"{{role}}", "{{slice_id}}"]')
+    done = implement_slice(committed, load_plan(committed), "slice-001-auth")
+    assert not done.tests.green and done.tests.failed > 0
+    assert load_state(committed)["slices"]["slice-001-auth"]["status"] == "draft"
+
+
+def team_for(committed, socket, agent: AgentSpec, limits: Limits, slice_id="slice-001-auth"):
+    plan = load_plan(committed)
+    s = planned_slice(plan, slice_id)
+    worktree = ensure_worktree(committed, slice_id, "1.0.0")
+    config = Config(agent=agent, roles=("orchestrator", "developer"), limits=limits, socket=socket)
+    return s, worktree, config
+
+
+def test_an_agent_that_crashes_at_start_is_restarted_then_the_run_fails(committed, socket):
+    s, worktree, config = team_for(committed, socket, standin("crash"), Limits(timeout_s=30, max_restarts=2))
+    with pytest.raises(TeamError, match="the agent exited"):
+        run_team(committed, s, worktree, config)
+    assert sessions(socket) == []
+
+
+def test_a_hanging_agent_hits_the_timeout_and_the_session_is_gone(committed, socket):
+    s, worktree, config = team_for(committed, socket, standin("hang"), Limits(timeout_s=2, idle_s=60))
+    started = time.monotonic()
+    with pytest.raises(TeamError, match="timed out after 2s without the done marker"):
+        run_team(committed, s, worktree, config)
+    assert time.monotonic() - started < 20
+    assert sessions(socket) == []
+
+
+def test_an_idle_team_is_nudged_then_failed(committed, socket):
+    s, worktree, config = team_for(committed, socket, standin("hang"), Limits(timeout_s=30, idle_s=0.6))
+    with pytest.raises(TeamError, match="no progress for 1s after a nudge"):
+        run_team(committed, s, worktree, config)
+    log = (committed.logs_dir / "slice-001-auth/developer.log").read_text()
+    assert log.count("VSO: no progress seen for a while") == 1
+
+
+def test_a_killed_tmux_server_fails_the_run_with_the_reason(committed, socket):
+    s, worktree, config = team_for(committed, socket, standin("hang"), Limits(timeout_s=30, idle_s=60))
+    killer = threading.Timer(1.5, lambda: subprocess.run(["tmux", "-L", socket, "kill-server"]))
+    killer.start()
+    try:
+        with pytest.raises(TeamError, match="is gone"):
+            run_team(committed, s, worktree, config)
+    finally:
+        killer.cancel()
+
+
+def test_two_slices_at_once_do_not_cross_talk(committed, socket):
+    jobs = [team_for(committed, socket, standin(), Limits(timeout_s=60), sid)
+            for sid in ("slice-001-auth", "slice-003-reports")]
+    errors: list[Exception] = []
+
+    def run(job):
+        try:
+            run_team(committed, *job)
+        except Exception as exc:  # noqa: BLE001 - reported below
+            errors.append(exc)
+
+    threads = [threading.Thread(target=run, args=(job,)) for job in jobs]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join(timeout=90)
+    assert errors == []
+    for s, worktree, _ in jobs:
+        changed = git(worktree.path, "diff", "--name-only", f"{worktree.base}..HEAD").splitlines()
+        assert changed == [f"vertical-slices/{s['slice_id']}/service/main.py"]
+        assert s["slice_id"] in (worktree.path / ".vso-done.md").read_text()
+
+
+def test_a_message_typed_while_the_agent_is_busy_arrives_exactly_once(committed, socket, tmp_path):
+    agent = replace(standin("busy"), argv=(sys.executable, STANDIN, "tester", "slice-001-auth"))
+    team = Team(libtmux.Server(socket_name=socket), "slice-001-auth", tmp_path, agent, Limits(), tmp_path / "logs")
+    team.start(("tester",), lambda role: list(agent.argv))
+    try:
+        team.wait_ready("tester")
+        first = team.deliver("tester", "first message")
+        second = team.deliver("tester", "second message, typed while the agent sleeps")
+        deadline = time.monotonic() + 10
+        while time.monotonic() < deadline and f"received message 2 ({second})" not in team.screen("tester"):
+            time.sleep(0.05)
+        screen = team.screen("tester")
+        assert screen.count(f"received message 1 ({first})") == 1
+        assert screen.count(f"received message 2 ({second})") == 1
+        assert "received message 3" not in screen
+    finally:
+        team.stop()
+
+
+def test_names_with_shell_metacharacters_reach_no_shell(tmp_path, socket):
+    probe = tmp_path / "argv.txt"
+    name = "s$(touch PWNED);touch PWNED2"
+    agent = AgentSpec("custom", (sys.executable, "-c", "import sys, pathlib; pathlib.Path(sys.argv[1]).write_text("
+                                 "repr(sys.argv[2:])); input()", str(probe), "{slice_id}"), "interactive", None)
+    team = Team(libtmux.Server(socket_name=socket), "metachar-test", tmp_path, agent, Limits(), tmp_path / "logs")
+    team.start(("developer",), lambda role: [a.replace("{slice_id}", name) for a in agent.argv])
+    try:
+        deadline = time.monotonic() + 10
+        while not probe.exists() and time.monotonic() < deadline:
+            time.sleep(0.05)
+        assert probe.read_text() == repr([name])
+        assert not list(tmp_path.glob("PWNED*")) and not list(Path.cwd().glob("PWNED*"))
+    finally:
+        team.stop()
+
+
+def test_orchestrate_refuses_a_second_team_on_the_same_slice(committed, socket):
+    s, worktree, config = team_for(committed, socket, standin("hang"), Limits(timeout_s=30, idle_s=60))
+    server = libtmux.Server(socket_name=socket)
+    server.cmd("new-session", "-d", "-s", "vso-slice-001-auth", "sleep", "60")
+    with pytest.raises(VSOError, match="already runs a team"):
+        run_team(committed, s, worktree, config)
