@@ -194,3 +194,11 @@ def test_orchestrate_refuses_a_second_team_on_the_same_slice(committed, socket):
     server.cmd("new-session", "-d", "-s", "vso-slice-001-auth", "sleep", "60")
     with pytest.raises(VSOError, match="already runs a team"):
         run_team(committed, s, worktree, config)
+
+
+def test_stop_closes_a_running_team(committed, socket, vso):
+    write_config(committed, socket, f'["{sys.executable}", "{STANDIN}", "{{role}}", "{{slice_id}}"]')
+    subprocess.run(["tmux", "-L", socket, "new-session", "-d", "-s", "vso-slice-001-auth", "sleep", "60"], check=True)
+    assert vso("stop", "slice-001-auth").exit_code == 0
+    assert sessions(socket) == []
+    assert "No team is running" in vso("stop", "slice-001-auth").output

@@ -123,6 +123,36 @@ def orchestrate(project: Project, slice_ids: tuple[str, ...], all_slices: bool, 
         sys.exit(1)
 
 
+@cli.command()
+@click.argument("slice_id")
+@click.pass_obj
+def attach(project: Project, slice_id: str) -> None:
+    """Watch a slice's agent team live (tmux attach; detach with Ctrl-b d)."""
+    from ..core.config import load_config
+    from ..core.team_run import attach_argv
+
+    config = load_config(project)
+    if config.agent is None:
+        raise VSOError("the scaffold agent works without a team in tmux: nothing to attach to "
+                       "(set [agent] in .slice-orchestrator/config.toml)")
+    argv = attach_argv(config, slice_id)
+    os.execvp(argv[0], argv)
+
+
+@cli.command()
+@click.argument("slice_id")
+@click.pass_obj
+def stop(project: Project, slice_id: str) -> None:
+    """Stop a slice's agent team cleanly (its worktree, branch and logs stay)."""
+    from ..core.config import load_config
+    from ..core.team_run import stop_team
+
+    if stop_team(load_config(project), slice_id):
+        out.print(f"Stopped the team of {slice_id}.")
+    else:
+        out.print(f"No team is running for {slice_id}.")
+
+
 @cli.command(name="test")
 @click.option("--slice-id", required=True, help="The slice whose unit tests to run.")
 @click.option("--verbose", "-v", is_flag=True, help="Show Dagster's run logs.")

@@ -29,6 +29,7 @@ class Implementation:
     head: str
     diff: dict[str, int]
     tests: TestRun
+    events: tuple[str, ...] = ()
 
 
 def blockers(state: dict, s: dict) -> list[str]:
@@ -49,12 +50,13 @@ def implement_slice(project: Project, plan: dict, slice_id: str) -> Implementati
         raise VSOError(f"{slice_id}: blocked by: {', '.join(waiting)}; implement those slices first")
     worktree = ensure_worktree(project, slice_id, state["slices"][slice_id]["version"])
     config = load_config(project)
+    events: list[str] = []
     if config.agent is None:
         project.write(worktree.slice_dir / "service" / "main.py", implement(s))
         commit = commit_all(worktree, f"{slice_id}: implementation by the scaffold agent")
         agent = "scaffold"
     else:
-        run_team(project, s, worktree, config)
+        events = run_team(project, s, worktree, config)
         commit = commit_all(worktree, f"{slice_id}: work the {config.agent.name} team left uncommitted")
         agent = config.agent.name
     log.info("%s: %s agent%s on %s", slice_id, agent, f" committed {commit[:12]}" if commit else "",
@@ -63,7 +65,8 @@ def implement_slice(project: Project, plan: dict, slice_id: str) -> Implementati
     log.info("%s: unit tests %s", slice_id, tests.summary())
     if tests.green:
         mark_implemented(project, slice_id)
-    return Implementation(slice_id, agent, worktree, commit, head(worktree), diff_stats(worktree), tests)
+    return Implementation(slice_id, agent, worktree, commit, head(worktree), diff_stats(worktree), tests,
+                          tuple(events))
 
 
 def unit_tests(worktree: Worktree) -> TestRun:

@@ -27,6 +27,10 @@ def init_project(project: Project, title: str, author: str = "Team") -> list[str
                                                   today=dt.date.today().isoformat()))
         created.append(project.relative(project.master_spec))
     created += ensure_deployment_configs(project)
+    config = project.state_dir / "config.toml"
+    if not config.exists():
+        project.write(config, render("project/config.toml.j2"))
+        created.append(project.relative(config))
     for directory in (project.slices_dir, project.logs_dir):
         if not directory.exists():
             project.make_dir(directory)

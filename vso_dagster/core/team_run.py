@@ -46,6 +46,24 @@ def tmux_server(config: Config) -> libtmux.Server:
     return libtmux.Server(socket_name=config.socket) if config.socket else libtmux.Server()
 
 
+def attach_argv(config: Config, slice_id: str) -> list[str]:
+    """`tmux attach` to the slice's team session, on VSO's socket."""
+    socket = ["-L", config.socket] if config.socket else []
+    return ["tmux", *socket, "attach-session", "-t", f"=vso-{slice_id}"]
+
+
+def stop_team(config: Config, slice_id: str) -> bool:
+    """Closes the slice's team session; False when none runs. The worktree and logs stay."""
+    server = tmux_server(config)
+    target = f"=vso-{slice_id}"
+    try:
+        if server.cmd("has-session", "-t", target).returncode != 0:
+            return False
+        return server.cmd("kill-session", "-t", target).returncode == 0
+    except libtmux.exc.LibTmuxException:
+        return False
+
+
 def run_team(project: Project, s: dict, worktree: Worktree, config: Config) -> list[str]:
     """Starts the team, briefs it, watches it until the marker appears; always closes the session.
     Returns what happened (for the run log). Raises TeamError with the reason when the team fails."""

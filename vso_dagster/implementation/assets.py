@@ -34,6 +34,8 @@ def slice_implementation(context: dg.AssetExecutionContext, vso: VSOProject) -> 
             done = implement_slice(project, load_plan(project), slice_id)
         except VSOError as error:
             raise dg.Failure(description=str(error), allow_retries=False) from None
+    for event in done.events:
+        context.log.info(f"team: {event}")
     metadata = {
         "agent": done.agent,
         "branch": done.worktree.branch,

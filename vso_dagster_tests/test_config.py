@@ -1,0 +1,49 @@
+"""config.toml: the template vso init writes is valid, adapters can be overridden, mistakes are clear."""
+
+from __future__ import annotations
+
+import pytest
+
+from vso_dagster.core.config import ROLES, load_config
+from vso_dagster.core.errors import VSOError
+from vso_dagster.core.scaffold_project import init_project
+
+
+def test_the_written_template_means_scaffold_and_four_roles(project):
+    init_project(project, "T")
+    config = load_config(project)
+    assert config.agent is None and config.roles == ROLES and config.socket == "vso"
+    assert config.limits.timeout_s == 3600 and config.limits.max_restarts == 2
+
+
+def write(project, text: str) -> None:
+    project.state_dir.mkdir(parents=True, exist_ok=True)
+    (project.state_dir / "config.toml").write_text(text)
+
+
+def test_an_adapter_and_an_override(project):
+    write(project, '[agent]\nname = "aider"\n[team]\nsize = "small"\n')
+    config = load_config(project)
+    assert config.agent.argv == ("aider", "--yes-always", "--message-file", "{briefing}")
+    assert config.agent.mode == "batch" and config.roles == ("orchestrator", "developer")
+    write(project, '[agent]\nname = "claude"\nargv = ["/opt/claude", "--model", "x"]\n[team]\nroles = ["solo"]\n')
+    config = load_config(project)
+    assert config.agent.argv == ("/opt/claude", "--model", "x") and config.roles == ("solo",)
+
+
+@pytest.mark.parametrize(
+    ("text", "message"),
+    [
+        ('[agent]\nname = "gpt"\n', "[agent] name 'gpt' is not one of scaffold, claude, codex, aider, custom"),
+        ('[agent]\nname = "custom"\n', "[agent] argv must be a list of strings"),
+        ('[agent]\nname = "custom"\nargv = "run me"\n', "[agent] argv must be a list of strings"),
+        ('[agent]\nname = "claude"\nmode = "sometimes"\n', "[agent] mode must be"),
+        ('[team]\nsize = "huge"\n', "[team] size must be one of small, medium, large"),
+        ('[agent\nname = "x"\n', ".slice-orchestrator/config.toml:1: not valid TOML"),
+    ],
+)
+def test_mistakes_name_the_file_and_the_fix(project, text, message):
+    write(project, text)
+    with pytest.raises(VSOError) as info:
+        load_config(project)
+    assert message in str(info.value) and str(info.value).startswith(".slice-orchestrator/config.toml")
