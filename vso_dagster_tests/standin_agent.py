@@ -5,7 +5,8 @@ generator, commits it and writes the done marker named in its briefing. Other ro
     standin_agent.py ROLE SLICE_ID [BRIEFING_FILE]     (with a briefing file: batch mode)
 
 STANDIN_BEHAVIOR picks a fault: crash (exit at start), hang (never answers), busy (slow to read
-after the first message), lazy (signals done without implementing).
+after the first message), lazy (signals done without implementing), limited (answers its briefing
+with a usage-limit message and works only once told to retry).
 """
 
 from __future__ import annotations
@@ -51,6 +52,7 @@ def main() -> None:
         return
     lines: list[str] = []
     messages = 0
+    briefing = ""
     while True:
         print("> ", end="", flush=True)
         line = sys.stdin.readline()
@@ -67,8 +69,13 @@ def main() -> None:
                 time.sleep(3600)
         if behavior == "busy" and messages == 1:
             time.sleep(1.5)
-        act(role, slice_id, "\n".join(lines))
+        text = "\n".join(lines)
         lines = []
+        briefing = text if MARKER.search(text) else briefing
+        if behavior == "limited" and messages == 1:
+            print("Error: you have reached your usage limit; try again later", flush=True)
+            continue
+        act(role, slice_id, briefing or text)
 
 
 if __name__ == "__main__":

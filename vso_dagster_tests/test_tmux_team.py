@@ -202,3 +202,26 @@ def test_stop_closes_a_running_team(committed, socket, vso):
     assert vso("stop", "slice-001-auth").exit_code == 0
     assert sessions(socket) == []
     assert "No team is running" in vso("stop", "slice-001-auth").output
+
+
+def test_batch_agents_get_the_briefing_file_and_exit_when_done(committed, socket):
+    batch = AgentSpec("custom", (sys.executable, STANDIN, "{role}", "{slice_id}", "{briefing}"), "batch", None)
+    s, worktree, config = team_for(committed, socket, batch, Limits(timeout_s=30, max_restarts=0))
+    events = run_team(committed, s, worktree, config)
+    assert "slice-001-auth" in (worktree.path / ".vso-done.md").read_text()
+    assert not any("restarted" in e for e in events)
+
+
+def test_batch_agents_that_all_exit_without_the_marker_fail_the_run(committed, socket):
+    batch = AgentSpec("custom", (sys.executable, STANDIN, "tester", "{slice_id}", "{briefing}"), "batch", None)
+    s, worktree, config = team_for(committed, socket, batch, Limits(timeout_s=30, max_restarts=0))
+    with pytest.raises(TeamError, match="every agent exited without writing the done marker"):
+        run_team(committed, s, worktree, config)
+
+
+def test_a_usage_limit_pauses_then_the_agent_is_told_to_retry(committed, socket):
+    s, worktree, config = team_for(committed, socket, standin("limited"),
+                                   Limits(timeout_s=30, usage_limit_wait_s=0.5))
+    events = run_team(committed, s, worktree, config)
+    assert any("developer: usage limit reported; pausing" in e for e in events)
+    assert "slice-001-auth" in (worktree.path / ".vso-done.md").read_text()

@@ -35,6 +35,7 @@ class Member:
     argv: list[str]
     restarts: int = 0
     seen: str = ""
+    finished: bool = False
 
 
 @dataclass
@@ -106,8 +107,18 @@ class Team:
         return "\n".join(self.tmux("capture-pane", "-p", "-J", "-S", "-", "-t", self.target(role)))
 
     def dead(self, role: str) -> bool:
-        out = self.tmux("display-message", "-p", "-t", self.target(role), "#{pane_dead}")
-        return bool(out) and out[0] == "1"
+        return self.exit_status(role) is not None
+
+    def exit_status(self, role: str) -> int | None:
+        """None while the agent runs; its exit status once it has exited (a signal counts as -1)."""
+        out = self.tmux("display-message", "-p", "-t", self.target(role),
+                        "#{pane_dead} #{pane_dead_status} #{pane_dead_signal}")
+        dead, status, signal = ((out[0] if out else "") + "  ").split(" ")[:3]
+        if dead != "1":
+            return None
+        if status.isdigit():
+            return int(status)
+        return -1 if signal else None  # just died: tmux has not recorded how yet; look again next poll
 
     def wait_ready(self, role: str, timeout_s: float = 30.0) -> None:
         """The agent shows its prompt (ready_pattern), or, without one, its screen stops changing."""
@@ -143,7 +154,9 @@ class Team:
             if nonce in (screen := self.screen(role)):
                 self.note(f"{role}: message {nonce} delivered ({len(text)} characters)")
                 if role in self.members:
-                    self.members[role].seen = screen  # the echo of our own message is not the agent's progress
+                    # The echo of our own message is not the agent's output; what follows it may be.
+                    end = screen.index(nonce) + len(nonce) + 1
+                    self.members[role].seen = screen[:end]
                 return nonce
             time.sleep(POLL_S)
         tail = " | ".join(self.screen(role).strip().splitlines()[-3:])
@@ -202,13 +215,20 @@ class Team:
                         self.note(f"{role}: usage limit reported; pausing {self.limits.usage_limit_wait_s:.0f}s")
                         time.sleep(self.limits.usage_limit_wait_s)
                         started += self.limits.usage_limit_wait_s
-                if self.dead(role) and not done():
+                        if self.agent.mode == "interactive" and not self.dead(role):
+                            self.deliver(role, "VSO: retrying after the usage limit. Continue with your task.")
+                status = self.exit_status(role)
+                if status == 0 and self.agent.mode == "batch":
+                    member.finished = True  # a batch agent exits when it is done: that is no crash
+                elif status is not None and not done():
                     if member.restarts >= self.limits.max_restarts:
                         raise TeamError(f"{role}: the agent exited {member.restarts + 1} times; giving up")
                     self.restart(role)
                     if self.agent.mode == "interactive":
                         brief(role)
                     active = True
+            if all(m.finished for m in self.members.values()) and not done():
+                raise TeamError("every agent exited without writing the done marker")
             if (current := progress()) != seen_progress:
                 seen_progress, active = current, True
             if active:
