@@ -107,18 +107,19 @@ class Team:
         return "\n".join(self.tmux("capture-pane", "-p", "-J", "-S", "-", "-t", self.target(role)))
 
     def dead(self, role: str) -> bool:
-        return self.exit_status(role) is not None
+        return self.exit_status(role) != "running"
 
-    def exit_status(self, role: str) -> int | None:
-        """None while the agent runs; its exit status once it has exited (a signal counts as -1)."""
+    def exit_status(self, role: str) -> int | str:
+        """"running", the agent's exit status, -1 for a signal, or "unknown": tmux 3.3a sometimes
+        marks a pane dead without ever recording how its process ended."""
         out = self.tmux("display-message", "-p", "-t", self.target(role),
                         "#{pane_dead} #{pane_dead_status} #{pane_dead_signal}")
         dead, status, signal = ((out[0] if out else "") + "  ").split(" ")[:3]
         if dead != "1":
-            return None
+            return "running"
         if status.isdigit():
             return int(status)
-        return -1 if signal else None  # just died: tmux has not recorded how yet; look again next poll
+        return -1 if signal else "unknown"
 
     def wait_ready(self, role: str, timeout_s: float = 30.0) -> None:
         """The agent shows its prompt (ready_pattern), or, without one, its screen stops changing."""
@@ -191,42 +192,21 @@ class Team:
               progress: Callable[[], str] = lambda: "") -> None:
         """Until `done()`: restart dead agents (up to the limit), pause on usage-limit messages, nudge
         an idle team once and then fail, and fail at the overall timeout. `progress()` is any extra
-        sign of work (the branch head, say)."""
+        sign of work (the branch head, say). A lost tmux server or session fails with that reason."""
         started = last_activity = time.monotonic()
         nudged = False
         seen_progress = progress()
-        usage = re.compile("|".join(re.escape(p) for p in self.limits.usage_limit_patterns), re.I) \
-            if self.limits.usage_limit_patterns else None
-        while True:
-            if done():
-                return
+        while not done():
             now = time.monotonic()
             if now - started > self.limits.timeout_s:
                 raise TeamError(f"timed out after {self.limits.timeout_s:.0f}s without the done marker")
-            if not self.alive():
-                raise TeamError(f"the tmux session {self.session} is gone (tmux server killed or session closed)")
-            active = False
-            for role, member in self.members.items():
-                text = self.screen(role)
-                if text != member.seen:
-                    fresh = text[len(member.seen):] if text.startswith(member.seen) else text
-                    member.seen, active = text, True
-                    if usage and usage.search(fresh):
-                        self.note(f"{role}: usage limit reported; pausing {self.limits.usage_limit_wait_s:.0f}s")
-                        time.sleep(self.limits.usage_limit_wait_s)
-                        started += self.limits.usage_limit_wait_s
-                        if self.agent.mode == "interactive" and not self.dead(role):
-                            self.deliver(role, "VSO: retrying after the usage limit. Continue with your task.")
-                status = self.exit_status(role)
-                if status == 0 and self.agent.mode == "batch":
-                    member.finished = True  # a batch agent exits when it is done: that is no crash
-                elif status is not None and not done():
-                    if member.restarts >= self.limits.max_restarts:
-                        raise TeamError(f"{role}: the agent exited {member.restarts + 1} times; giving up")
-                    self.restart(role)
-                    if self.agent.mode == "interactive":
-                        brief(role)
-                    active = True
+            try:
+                active, paused = self._look(done, brief)
+            except TeamError:
+                if not self.alive():
+                    raise self._gone() from None
+                raise
+            started += paused
             if all(m.finished for m in self.members.values()) and not done():
                 raise TeamError("every agent exited without writing the done marker")
             if (current := progress()) != seen_progress:
@@ -237,8 +217,46 @@ class Team:
                 if nudged:
                     raise TeamError(f"no progress for {self.limits.idle_s:.0f}s after a nudge; giving up")
                 nudged, last_activity = True, now
-                for role in self.members:
-                    if not self.dead(role) and self.agent.mode == "interactive":
-                        self.deliver(role, "VSO: no progress seen for a while. Continue with your task, "
-                                           "or write the done marker if the unit tests pass.")
+                self._tell_live_agents("VSO: no progress seen for a while. Continue with your task, "
+                                       "or write the done marker if the unit tests pass.")
             time.sleep(POLL_S * 4)
+
+    def _gone(self) -> TeamError:
+        return TeamError(f"the tmux session {self.session} is gone (tmux server killed or session closed)")
+
+    def _look(self, done: Callable[[], bool], brief: Callable[[str], None]) -> tuple[bool, float]:
+        """One look at every pane. Returns whether anything moved, and how long it paused."""
+        if not self.alive():
+            raise self._gone()
+        active, paused = False, 0.0
+        for role, member in self.members.items():
+            text = self.screen(role)
+            if text != member.seen:
+                fresh = text[len(member.seen):] if text.startswith(member.seen) else text
+                member.seen, active = text, True
+                if self._usage_limit(fresh):
+                    self.note(f"{role}: usage limit reported; pausing {self.limits.usage_limit_wait_s:.0f}s")
+                    time.sleep(self.limits.usage_limit_wait_s)
+                    paused += self.limits.usage_limit_wait_s
+                    self._tell_live_agents("VSO: retrying after the usage limit. Continue with your task.", [role])
+            status = self.exit_status(role)
+            if status in (0, "unknown") and self.agent.mode == "batch":
+                member.finished = True  # a batch agent exits when it is done: that is no crash
+            elif status != "running" and not done():
+                if member.restarts >= self.limits.max_restarts:
+                    raise TeamError(f"{role}: the agent exited {member.restarts + 1} times; giving up")
+                self.restart(role)
+                if self.agent.mode == "interactive":
+                    brief(role)
+                active = True
+        return active, paused
+
+    def _usage_limit(self, text: str) -> bool:
+        return any(p.lower() in text.lower() for p in self.limits.usage_limit_patterns)
+
+    def _tell_live_agents(self, message: str, roles: list[str] | None = None) -> None:
+        if self.agent.mode != "interactive":
+            return
+        for role in roles or list(self.members):
+            if not self.dead(role):
+                self.deliver(role, message)
