@@ -114,3 +114,16 @@ def test_orchestrate_and_test_commands(committed, vso):
     service.write_text(service.read_text().replace('"create"', '"nothing"'))
     red = vso("test", "--slice-id", "slice-002-todos")
     assert red.exit_code == 1 and "failed" in red.output
+
+
+def test_a_failed_slice_blocks_its_dependents_in_a_concurrent_wave(committed, vso):
+    contract = committed.slice_dir("slice-001-auth") / "tests/unit/test_auth_contract.py"
+    contract.write_text(contract.read_text() + "\n\ndef test_added_by_a_person():\n    assert False\n")
+    commit(committed.root, "a test the scaffold cannot satisfy")
+    result = vso("orchestrate", "--all", "--concurrency", "2")
+    assert result.exit_code == 1
+    rows = {line.split("│")[1].strip(): line for line in result.output.splitlines() if "│ slice-" in line}
+    assert "failed" in rows["slice-001-auth"] and "unit tests are red" in rows["slice-001-auth"]
+    assert "blocked" in rows["slice-002-todos"] and "slice-001-auth" in rows["slice-002-todos"]
+    assert "blocked" in rows["slice-003-reports"]
+    assert {e["status"] for e in load_state(committed)["slices"].values()} == {"draft"}

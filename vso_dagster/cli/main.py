@@ -100,24 +100,29 @@ def decompose(project: Project, strict: bool, verbose: bool) -> None:
 @click.option("--slice-id", "slice_ids", multiple=True, help="A slice to implement (repeatable).")
 @click.option("--all", "all_slices", is_flag=True, help="Every slice of the plan, dependencies first.")
 @click.option("--force", is_flag=True, help="With --all: also rebuild slices that are already implemented.")
+@click.option("--concurrency", type=click.IntRange(min=1), default=None,
+              help="Slices at once (default: [limits] concurrency in config.toml, else 2).")
 @click.option("--verbose", "-v", is_flag=True, help="Show Dagster's run logs.")
 @click.pass_obj
-def orchestrate(project: Project, slice_ids: tuple[str, ...], all_slices: bool, force: bool, verbose: bool) -> None:
+def orchestrate(project: Project, slice_ids: tuple[str, ...], all_slices: bool, force: bool,
+                concurrency: int | None, verbose: bool) -> None:
     """Implement slices on their own branches and worktrees (built-in scaffold agent), each gated by its unit tests.
 
     The project must be a git repository whose HEAD holds the slices (commit after `vso decompose`).
     """
     import dagster as dg
 
+    from ..core.config import load_config
     from ..implementation.run import orchestrate as run_orchestrate
     from ..lib.instance import use_project_instance
 
     if bool(slice_ids) == all_slices:
         raise click.UsageError("give --slice-id SLICE (one or more) or --all")
+    width = concurrency or load_config(project).limits.concurrency
     use_project_instance(project)
-    with dg.DagsterInstance.get() as instance, out.status("Implementing slices through Dagster…"):
+    with dg.DagsterInstance.get() as instance, out.status(f"Implementing slices through Dagster ({width} at once)…"):
         outcomes = run_orchestrate(project, instance, None if all_slices else list(slice_ids), force=force,
-                                   verbose=verbose)
+                                   verbose=verbose, concurrency=width)
     _outcome_table(outcomes)
     if any(o.result in ("failed", "blocked") for o in outcomes):
         sys.exit(1)

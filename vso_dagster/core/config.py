@@ -39,6 +39,7 @@ class Limits:
     max_restarts: int = 2
     usage_limit_patterns: tuple[str, ...] = ("usage limit", "rate limit", "credit balance is too low")
     usage_limit_wait_s: float = 900
+    concurrency: int = 2
 
 
 @dataclass(frozen=True)
@@ -105,4 +106,5 @@ def _limits(section: dict) -> Limits:
         max_restarts=int(section.get("max_restarts", defaults.max_restarts)),
         usage_limit_patterns=tuple(section.get("usage_limit_patterns", defaults.usage_limit_patterns)),
         usage_limit_wait_s=float(section.get("usage_limit_wait_minutes", defaults.usage_limit_wait_s / 60)) * 60,
+        concurrency=max(1, int(section.get("concurrency", defaults.concurrency))),
     )

@@ -2,6 +2,10 @@
 
 from __future__ import annotations
 
+import multiprocessing
+import time
+from concurrent.futures import FIRST_COMPLETED, Future, ProcessPoolExecutor
+from concurrent.futures import wait as futures_wait
 from dataclasses import dataclass
 
 import dagster as dg
@@ -21,33 +25,138 @@ class Outcome:
     result: str  # implemented | failed | blocked | unchanged | passed
     detail: str
     run_id: str | None = None
+    duration_s: float = 0.0
 
 
 def orchestrate(project: Project, instance: dg.DagsterInstance, slice_ids: list[str] | None, *,
-                force: bool = False, verbose: bool = False) -> list[Outcome]:
-    """Implements the given slices (all, when None) in plan order; a slice whose dependency did not
-    get built is reported as blocked without starting a run."""
-    from ..definitions import defs
-
+                force: bool = False, verbose: bool = False, concurrency: int = 1) -> list[Outcome]:
+    """Implements the given slices (all, when None) in dependency waves: a slice starts once every
+    dependency is built, with at most `concurrency` runs at once (each in its own process when more
+    than one). A slice whose dependency failed is reported as blocked without starting a run."""
     plan = load_plan(project)
     order = [s["slice_id"] for s in plan["slices"]]
     wanted = order if slice_ids is None else [planned_slice(plan, sid)["slice_id"] for sid in slice_ids]
     ensure_slice_partitions(instance, order)
-    job = defs.resolve_job_def("vso_implement")
-    outcomes = []
-    for slice_id in sorted(wanted, key=order.index):
-        state = load_state(project)
-        if not force and state["slices"][slice_id].get("status") in BUILT and slice_ids is None:
-            outcomes.append(Outcome(slice_id, "unchanged", f"already {state['slices'][slice_id]['status']}"))
-            continue
-        waiting = blockers(state, planned_slice(plan, slice_id))
-        if waiting and slice_ids is None:
-            outcomes.append(Outcome(slice_id, "blocked", "blocked by: " + ", ".join(waiting)))
-            continue
-        result = job.execute_in_process(instance=instance, partition_key=slice_id, raise_on_error=False,
-                                        run_config={} if verbose else QUIET)
-        outcomes.append(_outcome(slice_id, result))
-    return outcomes
+    outcomes: dict[str, Outcome] = {}
+    pending = sorted(wanted, key=order.index)
+    if slice_ids is None and not force:
+        slices = load_state(project)["slices"]
+        for sid in [sid for sid in pending if slices[sid].get("status") in BUILT]:
+            outcomes[sid] = Outcome(sid, "unchanged", f"already {slices[sid]['status']}")
+            pending.remove(sid)
+    if concurrency <= 1:
+        run = _InProcess(instance, verbose)
+    else:
+        run = _ProcessPool(concurrency, verbose)
+    with run:
+        while pending or run.busy:
+            state = load_state(project)
+            for sid in list(pending):
+                if run.full:
+                    break
+                waiting = blockers(state, planned_slice(plan, sid))
+                if any(dep in pending or run.has(dep) for dep in waiting):
+                    continue  # its dependency is still to be built in this wave
+                if waiting and slice_ids is None:
+                    outcomes[sid] = Outcome(sid, "blocked", "blocked by: " + ", ".join(waiting))
+                else:  # an explicit request runs: the asset itself fails fast with `blocked by`
+                    run.start(sid)
+                pending.remove(sid)
+                if run.synchronous:
+                    break  # that slice is finished: look at the state again before the next one
+            for outcome in run.wait():
+                outcomes[outcome.slice_id] = outcome
+            if not run.busy and pending and all(
+                    any(dep in pending for dep in blockers(load_state(project), planned_slice(plan, sid)))
+                    for sid in pending):
+                for sid in pending:  # a cycle cannot happen (the plan is a DAG); this is a lost dependency
+                    outcomes[sid] = Outcome(sid, "blocked", "its dependencies were not built")
+                pending = []
+    return [outcomes[sid] for sid in sorted(outcomes, key=order.index)]
+
+
+def implement_one(slice_id: str, instance: dg.DagsterInstance, verbose: bool) -> Outcome:
+    from ..definitions import defs
+
+    started = time.monotonic()
+    result = defs.resolve_job_def("vso_implement").execute_in_process(
+        instance=instance, partition_key=slice_id, raise_on_error=False, run_config={} if verbose else QUIET)
+    outcome = _outcome(slice_id, result)
+    return Outcome(outcome.slice_id, outcome.result, outcome.detail, outcome.run_id, time.monotonic() - started)
+
+
+def _implement_in_worker(slice_id: str, verbose: bool) -> Outcome:
+    """In a worker process: DAGSTER_HOME and VSO_PROJECT_ROOT come from the parent's environment."""
+    with dg.DagsterInstance.get() as instance:
+        return implement_one(slice_id, instance, verbose)
+
+
+class _InProcess:
+    """One slice at a time, in this process (and on whatever instance it was given)."""
+
+    def __init__(self, instance: dg.DagsterInstance, verbose: bool):
+        self.instance, self.verbose, self.done = instance, verbose, []
+        self.busy = self.full = False
+        self.synchronous = True
+
+    def __enter__(self):
+        return self
+
+    def __exit__(self, *exc) -> None:
+        return None
+
+    def has(self, slice_id: str) -> bool:
+        return False
+
+    def start(self, slice_id: str) -> None:
+        self.done.append(implement_one(slice_id, self.instance, self.verbose))
+
+    def wait(self) -> list[Outcome]:
+        done, self.done = self.done, []
+        return done
+
+
+class _ProcessPool:
+    """Up to N slices at once, each run in its own process on the project's instance."""
+
+    def __init__(self, size: int, verbose: bool):
+        self.size, self.verbose = size, verbose
+        self.running: dict[Future, str] = {}
+        self.synchronous = False
+
+    def __enter__(self):
+        self.pool = ProcessPoolExecutor(max_workers=self.size, mp_context=multiprocessing.get_context("spawn"))
+        return self
+
+    def __exit__(self, *exc) -> None:
+        self.pool.shutdown(wait=True, cancel_futures=True)
+
+    @property
+    def busy(self) -> bool:
+        return bool(self.running)
+
+    @property
+    def full(self) -> bool:
+        return len(self.running) >= self.size
+
+    def has(self, slice_id: str) -> bool:
+        return slice_id in self.running.values()
+
+    def start(self, slice_id: str) -> None:
+        self.running[self.pool.submit(_implement_in_worker, slice_id, self.verbose)] = slice_id
+
+    def wait(self) -> list[Outcome]:
+        if not self.running:
+            return []
+        finished, _ = futures_wait(self.running, return_when=FIRST_COMPLETED)
+        outcomes = []
+        for future in finished:
+            slice_id = self.running.pop(future)
+            try:
+                outcomes.append(future.result())
+            except Exception as exc:  # noqa: BLE001 - a crashed worker is that slice's failure
+                outcomes.append(Outcome(slice_id, "failed", f"worker crashed: {exc}"))
+        return outcomes
 
 
 def run_unit_tests(project: Project, instance: dg.DagsterInstance, slice_id: str, *,
