@@ -9,6 +9,7 @@ defs = dg.Definitions(
     assets=[*decomposition.assets, *implementation.assets],
     asset_checks=[*implementation.asset_checks],
     jobs=[*decomposition.jobs, *implementation.jobs],
+    sensors=[*implementation.sensors],
     resources={
         "vso": VSOProject(),
         # Explicit, so in-process runs (`vso decompose`) persist outputs for later CLI/UI runs too.

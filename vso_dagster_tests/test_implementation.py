@@ -9,11 +9,11 @@ import pytest
 
 from vso_dagster.core.decompose import load_plan, plan_project, read_project_spec, stale_slice_ids, write_slices
 from vso_dagster.core.errors import VSOError
-from vso_dagster.core.implement import implement_slice
+from vso_dagster.core.implement import implement_slice, mark_implemented, priorities
 from vso_dagster.core.scaffold_project import init_project
 from vso_dagster.core.state import load_state
 from vso_dagster.core.worktrees import git
-from vso_dagster.implementation import slice_implementation, unit_tests
+from vso_dagster.implementation import implementation_waves, slice_implementation, unit_tests
 from vso_dagster.lib.resources import VSOProject
 
 
@@ -127,3 +127,25 @@ def test_a_failed_slice_blocks_its_dependents_in_a_concurrent_wave(committed, vs
     assert "blocked" in rows["slice-002-todos"] and "slice-001-auth" in rows["slice-002-todos"]
     assert "blocked" in rows["slice-003-reports"]
     assert {e["status"] for e in load_state(committed)["slices"].values()} == {"draft"}
+
+
+def test_priorities_count_what_waits_on_a_slice(committed):
+    assert priorities(load_plan(committed)) == {"slice-001-auth": 2, "slice-002-todos": 1, "slice-003-reports": 0}
+
+
+def test_the_wave_sensor_requests_only_slices_whose_dependencies_are_built(committed):
+    with dg.DagsterInstance.ephemeral() as instance:
+        context = dg.build_sensor_context(instance=instance, resources={"vso": VSOProject(root=str(committed.root))})
+        [request] = implementation_waves(context)
+        assert request.partition_key == "slice-001-auth" and request.run_key == "slice-001-auth@1.0.0"
+        assert request.tags["dagster/priority"] == "2"
+        mark_implemented(committed, "slice-001-auth")
+        [request] = implementation_waves(context)
+        assert request.partition_key == "slice-002-todos"
+
+
+def test_the_wave_sensor_skips_with_a_reason_when_nothing_is_ready(todo_project):
+    with dg.DagsterInstance.ephemeral() as instance:
+        context = dg.build_sensor_context(instance=instance, resources={"vso": VSOProject(root=str(todo_project.root))})
+        result = implementation_waves(context)
+        assert isinstance(result, dg.SkipReason) and "no slice plan yet" in result.skip_message

@@ -36,6 +36,22 @@ def blockers(state: dict, s: dict) -> list[str]:
     return [dep for dep in s["dependencies"] if state["slices"].get(dep, {}).get("status") not in BUILT]
 
 
+def priorities(plan: dict) -> dict[str, int]:
+    """How many slices wait on each slice, directly or not: build those first (`dagster/priority`)."""
+    dependents: dict[str, set[str]] = {s["slice_id"]: set() for s in plan["slices"]}
+    for s in reversed(plan["slices"]):  # dependencies come first in the plan, so dependents are done
+        for dep in s["dependencies"]:
+            dependents[dep] |= {s["slice_id"]} | dependents[s["slice_id"]]
+    return {sid: len(waiting) for sid, waiting in dependents.items()}
+
+
+def ready_to_build(plan: dict, state: dict, in_flight: set[str]) -> list[str]:
+    """Slices not built yet, not being built, whose dependencies are all built: the next wave."""
+    return [s["slice_id"] for s in plan["slices"]
+            if state["slices"].get(s["slice_id"], {}).get("status") not in BUILT + ("retired",)
+            and s["slice_id"] not in in_flight and not blockers(state, s)]
+
+
 def planned_slice(plan: dict, slice_id: str) -> dict:
     for s in plan["slices"]:
         if s["slice_id"] == slice_id:

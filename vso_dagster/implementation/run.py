@@ -12,7 +12,7 @@ import dagster as dg
 
 from ..core.decompose import load_plan
 from ..core.errors import VSOError
-from ..core.implement import BUILT, blockers, planned_slice
+from ..core.implement import BUILT, blockers, planned_slice, priorities
 from ..core.project import Project
 from ..core.state import load_state
 from ..decomposition.run import QUIET
@@ -38,7 +38,9 @@ def orchestrate(project: Project, instance: dg.DagsterInstance, slice_ids: list[
     wanted = order if slice_ids is None else [planned_slice(plan, sid)["slice_id"] for sid in slice_ids]
     ensure_slice_partitions(instance, order)
     outcomes: dict[str, Outcome] = {}
-    pending = sorted(wanted, key=order.index)
+    rank = priorities(plan)
+    # Most-waited-on first (what unblocks most), then plan order; dependencies still go first.
+    pending = sorted(wanted, key=lambda sid: (-rank[sid], order.index(sid)))
     if slice_ids is None and not force:
         slices = load_state(project)["slices"]
         for sid in [sid for sid in pending if slices[sid].get("status") in BUILT]:
@@ -60,7 +62,7 @@ def orchestrate(project: Project, instance: dg.DagsterInstance, slice_ids: list[
                 if waiting and slice_ids is None:
                     outcomes[sid] = Outcome(sid, "blocked", "blocked by: " + ", ".join(waiting))
                 else:  # an explicit request runs: the asset itself fails fast with `blocked by`
-                    run.start(sid)
+                    run.start(sid, rank[sid])
                 pending.remove(sid)
                 if run.synchronous:
                     break  # that slice is finished: look at the state again before the next one
@@ -75,20 +77,21 @@ def orchestrate(project: Project, instance: dg.DagsterInstance, slice_ids: list[
     return [outcomes[sid] for sid in sorted(outcomes, key=order.index)]
 
 
-def implement_one(slice_id: str, instance: dg.DagsterInstance, verbose: bool) -> Outcome:
+def implement_one(slice_id: str, instance: dg.DagsterInstance, verbose: bool, priority: int = 0) -> Outcome:
     from ..definitions import defs
 
     started = time.monotonic()
     result = defs.resolve_job_def("vso_implement").execute_in_process(
-        instance=instance, partition_key=slice_id, raise_on_error=False, run_config={} if verbose else QUIET)
+        instance=instance, partition_key=slice_id, raise_on_error=False, run_config={} if verbose else QUIET,
+        tags={"dagster/priority": str(priority)})
     outcome = _outcome(slice_id, result)
     return Outcome(outcome.slice_id, outcome.result, outcome.detail, outcome.run_id, time.monotonic() - started)
 
 
-def _implement_in_worker(slice_id: str, verbose: bool) -> Outcome:
+def _implement_in_worker(slice_id: str, verbose: bool, priority: int) -> Outcome:
     """In a worker process: DAGSTER_HOME and VSO_PROJECT_ROOT come from the parent's environment."""
     with dg.DagsterInstance.get() as instance:
-        return implement_one(slice_id, instance, verbose)
+        return implement_one(slice_id, instance, verbose, priority)
 
 
 class _InProcess:
@@ -108,8 +111,8 @@ class _InProcess:
     def has(self, slice_id: str) -> bool:
         return False
 
-    def start(self, slice_id: str) -> None:
-        self.done.append(implement_one(slice_id, self.instance, self.verbose))
+    def start(self, slice_id: str, priority: int) -> None:
+        self.done.append(implement_one(slice_id, self.instance, self.verbose, priority))
 
     def wait(self) -> list[Outcome]:
         done, self.done = self.done, []
@@ -142,8 +145,8 @@ class _ProcessPool:
     def has(self, slice_id: str) -> bool:
         return slice_id in self.running.values()
 
-    def start(self, slice_id: str) -> None:
-        self.running[self.pool.submit(_implement_in_worker, slice_id, self.verbose)] = slice_id
+    def start(self, slice_id: str, priority: int) -> None:
+        self.running[self.pool.submit(_implement_in_worker, slice_id, self.verbose, priority)] = slice_id
 
     def wait(self) -> list[Outcome]:
         if not self.running:

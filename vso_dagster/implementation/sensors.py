@@ -1,0 +1,37 @@
+import dagster as dg
+
+from ..core.decompose import load_plan
+from ..core.errors import VSOError
+from ..core.implement import priorities, ready_to_build
+from ..core.state import load_state
+from ..lib.resources import VSOProject
+from .jobs import implement_job
+
+IN_FLIGHT = [dg.DagsterRunStatus.QUEUED, dg.DagsterRunStatus.NOT_STARTED, dg.DagsterRunStatus.STARTING,
+             dg.DagsterRunStatus.STARTED]
+
+
+# Why: implements a whole plan in dependency waves through Dagster's own run queue, so the queue's
+# limit on `vso/stage=implementation` runs (dagster.yaml) caps how many agent teams work at once.
+# Guards: a slice is requested only when every dependency is built and no run for it is in flight;
+# the run key (slice@version) means a failed slice is not retried in a loop. Off by default: agent
+# runs can cost money, so a person turns it on in the UI.
+@dg.sensor(job=implement_job, minimum_interval_seconds=30, default_status=dg.DefaultSensorStatus.STOPPED)
+def implementation_waves(context: dg.SensorEvaluationContext, vso: VSOProject):
+    project = vso.project()
+    try:
+        plan = load_plan(project)
+    except VSOError as error:
+        return dg.SkipReason(str(error))
+    state = load_state(project)
+    runs = context.instance.get_runs(dg.RunsFilter(job_name=implement_job.name, statuses=IN_FLIGHT))
+    in_flight = {run.tags.get("dagster/partition") for run in runs}
+    ready = ready_to_build(plan, state, in_flight)
+    if not ready:
+        return dg.SkipReason("no slice is ready: each is built, in flight, or waiting on a dependency")
+    rank = priorities(plan)
+    return [
+        dg.RunRequest(partition_key=sid, run_key=f"{sid}@{state['slices'][sid]['version']}",
+                      tags={"dagster/priority": str(rank[sid])})
+        for sid in ready
+    ]
