@@ -22,10 +22,24 @@ from pathlib import Path
 from vso_dagster.core.scaffold_agent import implement
 
 MARKER = re.compile(r"summary of what was built to `([^`]+)`")
+REFINED = re.compile(r"to this file: `([^`]+)`")
 NONCE = re.compile(r"^\[vso message ([0-9a-f]+)\]$")
 
 
+def refine(briefing: str) -> None:
+    """As the spec refiner: add one acceptance criterion (or, when lazy, write something broken)."""
+    output = Path(REFINED.search(briefing)[1])
+    spec = briefing.split("\n---\n\n", 1)[1]
+    if os.environ.get("STANDIN_BEHAVIOR") == "lazy":
+        output.write_text("I refined it, trust me.\n")
+        return
+    heading = "### As a user, I can:\n"
+    output.write_text(spec.replace(heading, heading + "- get a clear error for bad input\n", 1))
+
+
 def act(role: str, slice_id: str, briefing: str) -> None:
+    if role == "refiner":
+        return refine(briefing)
     marker = MARKER.search(briefing)
     if role != "developer" or marker is None:
         print(f"{role}: ok, standing by", flush=True)

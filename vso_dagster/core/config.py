@@ -24,6 +24,16 @@ class AgentSpec:
     ready_pattern: str | None = None
 
 
+def agent_argv(template: tuple[str, ...], **values: str) -> list[str]:
+    """Fills {briefing}, {role}, {slice_id} and {workdir}; anything else in braces stays as written."""
+    argv = []
+    for arg in template:
+        for key, value in values.items():
+            arg = arg.replace("{" + key + "}", value)
+        argv.append(arg)
+    return argv
+
+
 # Built-in adapters: argv templates a user can override in config.toml.
 ADAPTERS = {
     "claude": AgentSpec("claude", ("claude", "--dangerously-skip-permissions"), "interactive", r"^\s*>\s"),
@@ -48,6 +58,7 @@ class Config:
     roles: tuple[str, ...] = ROLES
     limits: Limits = field(default_factory=Limits)
     socket: str | None = "vso"
+    refine_specs: bool = False
 
 
 def load_config(project: Project) -> Config:
@@ -62,7 +73,8 @@ def load_config(project: Project) -> Config:
         raise VSOError(Diagnostic(shown, line, f"not valid TOML ({exc}); fix the syntax")) from None
     try:
         return Config(agent=_agent(raw.get("agent", {})), roles=_roles(raw.get("team", {})),
-                      limits=_limits(raw.get("limits", {})), socket=raw.get("tmux", {}).get("socket") or None)
+                      limits=_limits(raw.get("limits", {})), socket=raw.get("tmux", {}).get("socket") or None,
+                      refine_specs=bool(raw.get("agent", {}).get("refine_specs", False)))
     except (TypeError, ValueError) as exc:
         raise VSOError(Diagnostic(shown, None, str(exc))) from None
 

@@ -13,6 +13,7 @@ from .master_spec import read_master_spec
 from .model import MasterSpec
 from .plan import Plan, build_plan, unassigned_errors
 from .project import BatchWriter, Project, file_hash, sha256_bytes
+from .refine import Refiner
 from .scaffold_project import ensure_deployment_configs
 from .slice_files import slice_files
 from .state import bump_patch, load_state, now, save_state
@@ -104,8 +105,9 @@ def stale_slice_ids(project: Project, plan: dict) -> list[str]:
     return stale
 
 
-def write_slices(project: Project, plan: dict, slice_ids: list[str]) -> list[SliceWrite]:
-    """Render and write the given slices; an unchanged file is not touched, an edited one is kept."""
+def write_slices(project: Project, plan: dict, slice_ids: list[str], refine: Refiner | None = None) -> list[SliceWrite]:
+    """Render and write the given slices; an unchanged file is not touched, an edited one is kept.
+    `refine`, when given, may rewrite each regenerated spec.md (see core/refine.py)."""
     by_id = {s["slice_id"]: s for s in plan["slices"]}
     results = []
     with project.lock():
@@ -115,16 +117,19 @@ def write_slices(project: Project, plan: dict, slice_ids: list[str]) -> list[Sli
             if slice_id not in by_id:
                 log.warning("%s is not in the current plan (retired or unknown); nothing to write", slice_id)
                 continue
-            results.append(_write_slice(project, writer, plan["master"], by_id[slice_id], state))
+            results.append(_write_slice(project, writer, plan["master"], by_id[slice_id], state, refine))
         save_state(project, state)
     return results
 
 
-def _write_slice(project: Project, writer: BatchWriter, master: dict, s: dict, state: dict) -> SliceWrite:
+def _write_slice(project: Project, writer: BatchWriter, master: dict, s: dict, state: dict,
+                 refine: Refiner | None) -> SliceWrite:
     entry = state["slices"][s["slice_id"]]
     if entry.get("input_hash") not in (None, s["input_hash"]) and entry.get("files"):
         entry["version"] = bump_patch(entry["version"])
     files = slice_files(master, s, entry["version"], entry["status"])
+    if refine is not None:
+        files["spec.md"] = refine(s, files["spec.md"])
     recorded: dict[str, str] = entry.get("files", {})
     slice_dir = project.slice_dir(s["slice_id"])
     result, hashes = SliceWrite(s["slice_id"]), {}

@@ -7,7 +7,7 @@ from pathlib import Path
 
 import libtmux
 
-from .config import Config
+from .config import Config, agent_argv
 from .project import Project
 from .templating import render
 from .tmux_team import Team, TeamError
@@ -30,16 +30,6 @@ def briefings(project: Project, s: dict, worktree: Worktree, config: Config) -> 
             test_command=f"python -m pytest vertical-slices/{s['slice_id']}/tests/unit"))
         paths[role] = path
     return paths
-
-
-def agent_argv(template: tuple[str, ...], **values: str) -> list[str]:
-    """Fills {briefing}, {role}, {slice_id} and {workdir}; anything else in braces stays as written."""
-    argv = []
-    for arg in template:
-        for key, value in values.items():
-            arg = arg.replace("{" + key + "}", value)
-        argv.append(arg)
-    return argv
 
 
 def tmux_server(config: Config) -> libtmux.Server:

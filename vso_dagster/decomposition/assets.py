@@ -2,9 +2,11 @@ import hashlib
 
 import dagster as dg
 
+from ..core.config import load_config
 from ..core.decompose import load_plan, plan_project, read_project_spec, write_slices
 from ..core.errors import VSOError
 from ..core.model import MasterSpec
+from ..core.refine import agent_refiner
 from ..lib.partitions import ensure_slice_partitions, slices_partitions
 from ..lib.resources import VSOProject
 
@@ -88,7 +90,8 @@ def slice_spec(context: dg.AssetExecutionContext, vso: VSOProject) -> dg.Materia
     keys = context.partition_keys
     with vso.log_to("decomposition") as project:
         try:
-            results = write_slices(project, load_plan(project), keys)
+            results = write_slices(project, load_plan(project), keys,
+                                   refine=agent_refiner(project, load_config(project)))
         except VSOError as error:
             raise _user_error(error) from None
     written = sum(len(r.written) for r in results)
