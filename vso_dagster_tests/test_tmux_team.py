@@ -3,6 +3,7 @@ the faults the issue lists."""
 
 from __future__ import annotations
 
+import signal
 import subprocess
 import sys
 import threading
@@ -225,3 +226,37 @@ def test_a_usage_limit_pauses_then_the_agent_is_told_to_retry(committed, socket)
     events = run_team(committed, s, worktree, config)
     assert any("developer: usage limit reported; pausing" in e for e in events)
     assert "slice-001-auth" in (worktree.path / ".vso-done.md").read_text()
+
+
+CANCELLED_RUN = """
+import sys
+from vso_dagster.core.config import AgentSpec, Config, Limits
+from vso_dagster.core.decompose import load_plan
+from vso_dagster.core.implement import planned_slice
+from vso_dagster.core.project import Project
+from vso_dagster.core.team_run import run_team
+from vso_dagster.core.worktrees import ensure_worktree
+project, socket, standin = Project.at(sys.argv[1]), sys.argv[2], sys.argv[3]
+agent = AgentSpec("custom", ("env", "STANDIN_BEHAVIOR=hang", sys.executable, standin, "{role}", "{slice_id}"),
+                  "interactive", r"^> ?$")
+config = Config(agent=agent, roles=("developer",), limits=Limits(timeout_s=120, idle_s=120), socket=socket)
+run_team(project, planned_slice(load_plan(project), "slice-001-auth"),
+         ensure_worktree(project, "slice-001-auth", "1.0.0"), config)
+"""
+
+
+def test_a_cancelled_run_closes_the_team_session(committed, socket):
+    """Cancelling a run (Dagster interrupts the step; here, SIGINT) still closes the tmux session."""
+    proc = subprocess.Popen([sys.executable, "-c", CANCELLED_RUN, str(committed.root), socket, STANDIN])
+    try:
+        deadline = time.monotonic() + 30
+        while sessions(socket) != ["vso-slice-001-auth"] and time.monotonic() < deadline:
+            time.sleep(0.05)
+        assert sessions(socket) == ["vso-slice-001-auth"]
+        time.sleep(0.5)
+        proc.send_signal(signal.SIGINT)
+        assert proc.wait(timeout=30) != 0
+    finally:
+        proc.kill()
+    assert sessions(socket) == []
+    assert (committed.logs_dir / "slice-001-auth" / "developer.log").exists()
