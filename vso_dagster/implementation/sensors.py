@@ -16,7 +16,7 @@ IN_FLIGHT = [dg.DagsterRunStatus.QUEUED, dg.DagsterRunStatus.NOT_STARTED, dg.Dag
 # Guards: a slice is requested only when every dependency is built and no run for it is in flight;
 # the run key (slice@version) means a failed slice is not retried in a loop. Off by default: agent
 # runs can cost money, so a person turns it on in the UI.
-@dg.sensor(job=implement_job, minimum_interval_seconds=30, default_status=dg.DefaultSensorStatus.STOPPED)
+@dg.sensor(job=implement_job, minimum_interval_seconds=10, default_status=dg.DefaultSensorStatus.STOPPED)
 def implementation_waves(context: dg.SensorEvaluationContext, vso: VSOProject):
     project = vso.project()
     try:
