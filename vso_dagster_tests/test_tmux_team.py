@@ -75,6 +75,8 @@ def test_a_team_of_four_builds_the_slice_and_the_session_closes(committed, socke
     assert sorted(p.name for p in logs.iterdir()) == ["developer.log", "orchestrator.log", "tester.log",
                                                       "testrunner.log"]
     assert "developer: implemented and committed slice-001-auth" in (logs / "developer.log").read_text()
+    assert any(e.startswith("developer (last lines of developer.log):") and "implemented and committed" in e
+               for e in done.events)
     assert "You are the **tester**" in (committed.state_dir / "briefings/slice-001-auth/tester.md").read_text()
     assert load_state(committed)["slices"]["slice-001-auth"]["status"] == "implemented"
 

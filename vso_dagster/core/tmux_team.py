@@ -176,16 +176,20 @@ class Team:
         self.spawn(role)
         self.note(f"{role}: agent restarted ({member.restarts}/{self.limits.max_restarts})")
 
-    def save_logs(self) -> None:
-        """Each pane's whole history to `<log_dir>/<role>.log`."""
+    def save_logs(self, summary_lines: int = 5) -> None:
+        """Each pane's whole history to `<log_dir>/<role>.log`, and its last lines to the events,
+        so the run log shows what each agent did last."""
         if not self.alive():
             return
         self.log_dir.mkdir(parents=True, exist_ok=True)
         for role in self.members:
             try:
-                (self.log_dir / f"{role}.log").write_text(self.screen(role) + "\n")
+                text = self.screen(role)
             except TeamError:
                 continue
+            (self.log_dir / f"{role}.log").write_text(text + "\n")
+            last = [line for line in text.splitlines() if line.strip()][-summary_lines:]
+            self.note(f"{role} (last lines of {role}.log): " + " | ".join(line.strip()[:160] for line in last))
 
     # --- the watch -------------------------------------------------------------------------------
     def watch(self, done: Callable[[], bool], brief: Callable[[str], None],
