@@ -2,6 +2,7 @@ from __future__ import annotations
 
 import hashlib
 import os
+import subprocess
 import textwrap
 from pathlib import Path
 
@@ -93,6 +94,26 @@ def vso(project: Project):
         return runner.invoke(cli, ["--project-root", str(project.root), *args], catch_exceptions=True)
 
     return run
+
+
+def commit(root: Path, message: str = "slices") -> None:
+    subprocess.run(["git", "-C", str(root), "add", "-A"], check=True)
+    subprocess.run(["git", "-C", str(root), "-c", "user.name=T", "-c", "user.email=t@t", "commit", "-qm", message],
+                   check=True)
+
+
+@pytest.fixture
+def committed(todo_project: Project) -> Project:
+    """The Todo project initialised, decomposed (by the core) and committed: ready for implementation."""
+    from vso_dagster.core.decompose import load_plan, plan_project, read_project_spec, stale_slice_ids, write_slices
+    from vso_dagster.core.scaffold_project import init_project
+
+    init_project(todo_project, "Todo")
+    plan_project(todo_project, read_project_spec(todo_project))
+    plan = load_plan(todo_project)
+    write_slices(todo_project, plan, stale_slice_ids(todo_project, plan))
+    commit(todo_project.root)
+    return todo_project
 
 
 def venv_bin(name: str) -> str:

@@ -10,27 +10,12 @@ import pytest
 from vso_dagster.core.decompose import load_plan, plan_project, read_project_spec, stale_slice_ids, write_slices
 from vso_dagster.core.errors import VSOError
 from vso_dagster.core.implement import implement_slice, mark_implemented, priorities
-from vso_dagster.core.scaffold_project import init_project
 from vso_dagster.core.state import load_state
 from vso_dagster.core.worktrees import git
 from vso_dagster.implementation import implementation_waves, slice_implementation, unit_tests
 from vso_dagster.lib.resources import VSOProject
 
-
-def commit(root, message="spec"):
-    subprocess.run(["git", "-C", str(root), "add", "-A"], check=True)
-    subprocess.run(["git", "-C", str(root), "-c", "user.name=T", "-c", "user.email=t@t", "commit", "-qm", message],
-                   check=True)
-
-
-@pytest.fixture
-def committed(todo_project):
-    init_project(todo_project, "Todo")
-    plan_project(todo_project, read_project_spec(todo_project))
-    plan = load_plan(todo_project)
-    write_slices(todo_project, plan, stale_slice_ids(todo_project, plan))
-    commit(todo_project.root)
-    return todo_project
+from .conftest import commit
 
 
 def test_scaffold_implements_a_slice_on_its_own_branch_and_worktree(committed):

@@ -16,10 +16,9 @@ import libtmux
 import pytest
 
 from vso_dagster.core.config import AgentSpec, Config, Limits
-from vso_dagster.core.decompose import load_plan, plan_project, read_project_spec, stale_slice_ids, write_slices
+from vso_dagster.core.decompose import load_plan
 from vso_dagster.core.errors import VSOError
 from vso_dagster.core.implement import implement_slice, planned_slice
-from vso_dagster.core.scaffold_project import init_project
 from vso_dagster.core.state import load_state
 from vso_dagster.core.team_run import run_team
 from vso_dagster.core.tmux_team import Team, TeamError
@@ -38,18 +37,6 @@ def socket():
     name = f"vso-test-{uuid.uuid4().hex[:8]}"
     yield name
     subprocess.run(["tmux", "-L", name, "kill-server"], capture_output=True)
-
-
-@pytest.fixture
-def committed(todo_project):
-    init_project(todo_project, "Todo")
-    plan_project(todo_project, read_project_spec(todo_project))
-    plan = load_plan(todo_project)
-    write_slices(todo_project, plan, stale_slice_ids(todo_project, plan))
-    subprocess.run(["git", "-C", str(todo_project.root), "add", "-A"], check=True)
-    subprocess.run(["git", "-C", str(todo_project.root), "-c", "user.name=T", "-c", "user.email=t@t", "commit", "-qm",
-                    "slices"], check=True)
-    return todo_project
 
 
 def write_config(project, socket: str, agent_argv: str, extra: str = "") -> None:
