@@ -1,6 +1,7 @@
 # make test  : fresh machine -> .venv with VSO and its test tools -> the whole test suite
-# make demo  : fresh machine -> .venv -> a demo project from examples/marketplace.md, decomposed and
-#              implemented by the built-in scaffold agent, every slice's unit tests green
+# make demo  : fresh machine -> .venv -> a demo project from examples/marketplace.md, decomposed,
+#              implemented by the built-in scaffold agent (unit tests green), deployed to test on
+#              loopback, integration-tested, and promoted to production (local); endpoints printed
 # make bench : the decomposition benchmark (figures in bench/README.md)
 
 PYTHON ?= python3
@@ -28,6 +29,7 @@ test: lint
 GIT_DEMO = git -C $(DEMO) -c user.name="VSO demo" -c user.email=demo@localhost
 
 demo: install
+	test ! -d $(DEMO)/.slice-orchestrator || $(BIN)/vso --project-root $(DEMO) destroy --all --environment both
 	rm -rf $(DEMO)
 	mkdir -p $(DEMO) && git -C $(DEMO) init --quiet
 	$(BIN)/vso --project-root $(DEMO) init --title "Craft Marketplace"
@@ -36,6 +38,7 @@ demo: install
 	$(BIN)/vso --project-root $(DEMO) decompose
 	$(GIT_DEMO) add --all && $(GIT_DEMO) commit --quiet -m "Master spec and its vertical slices"
 	$(BIN)/vso --project-root $(DEMO) orchestrate --all
+	$(BIN)/vso --project-root $(DEMO) deploy --all
 	$(BIN)/vso --project-root $(DEMO) status
 	@echo
 	@echo "Demo project: $(DEMO)/  (slices in $(DEMO)/vertical-slices/, each slice's implementation on its"

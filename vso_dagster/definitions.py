@@ -2,13 +2,13 @@
 
 import dagster as dg
 
-from . import decomposition, implementation
+from . import decomposition, deployment, implementation
 from .lib.resources import VSOProject
 
 defs = dg.Definitions(
-    assets=[*decomposition.assets, *implementation.assets],
+    assets=[*decomposition.assets, *implementation.assets, *deployment.assets],
     asset_checks=[*implementation.asset_checks],
-    jobs=[*decomposition.jobs, *implementation.jobs],
+    jobs=[*decomposition.jobs, *implementation.jobs, *deployment.jobs],
     sensors=[*implementation.sensors],
     resources={
         "vso": VSOProject(),

@@ -132,7 +132,8 @@ def test_ui_serves_the_dagster_webserver(todo_project):
                 time.sleep(0.5)
         assert answer is not None and answer.status_code == 200, proc.stdout.read1().decode() if proc.poll() else ""
         keys = sorted(node["assetKey"]["path"][0] for node in answer.json()["data"]["assetNodes"])
-        assert keys == ["master_spec", "slice_implementation", "slice_plan", "slice_spec"]
+        assert keys == ["integration_tests", "master_spec", "production_deployment", "slice_implementation",
+                        "slice_plan", "slice_spec", "test_deployment"]
         assert (todo_project.dagster_home / "dagster.yaml").exists()
     finally:
         os.killpg(proc.pid, signal.SIGTERM)

@@ -5,6 +5,7 @@ from __future__ import annotations
 import os
 from pathlib import Path
 
+import dagster as dg
 import httpx
 import pytest
 
@@ -70,3 +71,60 @@ def test_a_recorded_pid_that_is_no_longer_ours_is_never_signalled(implemented):
     assert destroy_local(implemented, "slice-001-auth", "test")
     assert alive(deployment.pid)  # the recorded pid was this test process: nothing was killed
     os.killpg(deployment.pid, 15)
+
+
+def deliver(project, instance):
+    from vso_dagster.deployment import integration_tests, production_deployment, test_deployment
+    from vso_dagster.lib.resources import VSOProject
+
+    return dg.materialize([test_deployment, integration_tests, production_deployment], partition_key="slice-001-auth",
+                          instance=instance, resources={"vso": VSOProject(root=str(project.root))},
+                          raise_on_error=False)
+
+
+def test_test_deploy_then_integration_tests_then_production(implemented):
+    with dg.DagsterInstance.ephemeral() as instance:
+        instance.add_dynamic_partitions("slices", ["slice-001-auth"])
+        result = deliver(implemented, instance)
+        assert result.success
+        mats = {e.asset_key.to_user_string(): e.event_specific_data.materialization
+                for e in result.get_asset_materialization_events()}
+        assert set(mats) == {"test_deployment", "integration_tests", "production_deployment"}
+        assert mats["integration_tests"].metadata["failed"].value == 0
+        assert mats["integration_tests"].metadata["p95_ms"].value <= 200
+        url = mats["production_deployment"].metadata["endpoint"].value
+    assert httpx.get(f"{url}/health").status_code == 200
+    assert load_state(implemented)["slices"]["slice-001-auth"]["status"] == "deployed"
+    assert load_state(implemented)["deployments"]["production"]["slices_deployed"] == ["slice-001-auth"]
+
+
+def test_production_is_skipped_with_the_reason_when_integration_tests_fail(implemented):
+    main = implemented.state_dir / "worktrees/slice-001-auth/vertical-slices/slice-001-auth/service/main.py"
+    broken = main.read_text().replace("JSONResponse(record, status_code=201)", "JSONResponse(record, status_code=500)")
+    main.write_text(broken)  # still healthy, but creating anything now fails the contract
+    with dg.DagsterInstance.ephemeral() as instance:
+        instance.add_dynamic_partitions("slices", ["slice-001-auth"])
+        assert not deliver(implemented, instance).success
+        from vso_dagster.deployment import production_deployment
+        from vso_dagster.lib.resources import VSOProject
+
+        alone = dg.materialize([production_deployment], partition_key="slice-001-auth", instance=instance,
+                               resources={"vso": VSOProject(root=str(implemented.root))})
+        assert alone.success and not alone.get_asset_materialization_events()
+        logs = " ".join(e.message for e in instance.all_logs(alone.run_id) if e.message)
+        assert "production skipped: integration tests failed" in logs
+    assert load_state(implemented)["deployments"]["production"]["slices_deployed"] == []
+
+
+def test_deploy_test_and_destroy_commands(implemented, vso):
+    deployed = vso("deploy", "--slice-id", "slice-001-auth")
+    assert deployed.exit_code == 0, deployed.output
+    assert "production: http://127.0.0.1:" in deployed.output
+    tested = vso("test", "--slice-id", "slice-001-auth", "--environment", "test")
+    assert tested.exit_code == 0 and "integration tests passed" in tested.output
+    urls = [e["url"] for env in ("test", "production") for e in deployments(implemented, env).values()]
+    destroyed = vso("destroy", "--all", "--environment", "both")
+    assert destroyed.exit_code == 0 and destroyed.output.count("no longer serves") == 2
+    for url in urls:
+        with pytest.raises(httpx.ConnectError):
+            httpx.get(f"{url}/health", timeout=2)

@@ -159,22 +159,79 @@ def stop(project: Project, slice_id: str) -> None:
 
 
 @cli.command(name="test")
-@click.option("--slice-id", required=True, help="The slice whose unit tests to run.")
+@click.option("--slice-id", required=True, help="The slice whose tests to run.")
+@click.option("--environment", type=click.Choice(["test"]), default=None,
+              help="Run the integration and performance tests against this deployment instead of the unit tests.")
 @click.option("--verbose", "-v", is_flag=True, help="Show Dagster's run logs.")
 @click.pass_obj
-def test_command(project: Project, slice_id: str, verbose: bool) -> None:
-    """Run a slice's unit tests in its worktree, recorded in Dagster as its unit_tests check."""
+def test_command(project: Project, slice_id: str, environment: str | None, verbose: bool) -> None:
+    """A slice's unit tests in its worktree (its unit_tests check), or with --environment test its
+    integration tests against the test deployment (the integration_tests asset)."""
     import dagster as dg
 
+    from ..deployment.run import run_deployment_job
     from ..implementation.run import run_unit_tests
     from ..lib.instance import use_project_instance
 
     use_project_instance(project)
     with dg.DagsterInstance.get() as instance:
-        outcome = run_unit_tests(project, instance, slice_id, verbose=verbose)
+        if environment:
+            outcome = run_deployment_job(project, instance, "integration", slice_id, verbose=verbose)
+        else:
+            outcome = run_unit_tests(project, instance, slice_id, verbose=verbose)
     _outcome_table([outcome])
     if outcome.result != "passed":
         sys.exit(1)
+
+
+@cli.command()
+@click.option("--slice-id", "slice_ids", multiple=True, help="A slice to deploy (repeatable).")
+@click.option("--all", "all_slices", is_flag=True, help="Every slice of the plan.")
+@click.option("--environment", type=click.Choice(["test", "production", "both"]), default="both",
+              show_default=True,
+              help="test; production (only after integration tests passed); both: test, integration tests, production.")
+@click.option("--platform", type=click.Choice(["local"]), default="local", show_default=True,
+              help="Where the slice runs. Hetzner (Terraform) and Modal runners are not built yet.")
+@click.option("--verbose", "-v", is_flag=True, help="Show Dagster's run logs.")
+@click.pass_obj
+def deploy(project: Project, slice_ids: tuple[str, ...], all_slices: bool, environment: str, platform: str,
+           verbose: bool) -> None:
+    """Deploy slices: to test, to production (gated by integration tests), or the whole path."""
+    import dagster as dg
+
+    from ..core.decompose import load_plan
+    from ..deployment.run import run_deployment_job
+    from ..lib.instance import use_project_instance
+
+    if bool(slice_ids) == all_slices:
+        raise click.UsageError("give --slice-id SLICE (one or more) or --all")
+    wanted = [s["slice_id"] for s in load_plan(project)["slices"]] if all_slices else list(slice_ids)
+    what = "deliver" if environment == "both" else environment
+    use_project_instance(project)
+    with dg.DagsterInstance.get() as instance, out.status(f"Deploying ({platform})…"):
+        outcomes = [run_deployment_job(project, instance, what, sid, verbose=verbose) for sid in wanted]
+    _outcome_table(outcomes)
+    if any(o.result == "failed" for o in outcomes):
+        sys.exit(1)
+
+
+@cli.command()
+@click.option("--slice-id", "slice_ids", multiple=True, help="A slice to take down (repeatable).")
+@click.option("--all", "all_slices", is_flag=True, help="Every deployed slice.")
+@click.option("--environment", type=click.Choice(["test", "production", "both"]), required=True)
+@click.pass_obj
+def destroy(project: Project, slice_ids: tuple[str, ...], all_slices: bool, environment: str) -> None:
+    """Stop slices' deployments (platform local); state.json forgets them."""
+    from ..core.deploy_local import deployments, destroy_local
+
+    if bool(slice_ids) == all_slices:
+        raise click.UsageError("give --slice-id SLICE (one or more) or --all")
+    for env in ("test", "production") if environment == "both" else (environment,):
+        for slice_id in sorted(deployments(project, env)) if all_slices else slice_ids:
+            if destroy_local(project, slice_id, env):
+                out.print(f"{slice_id} no longer serves {env}.")
+            else:
+                out.print(f"{slice_id} was not deployed to {env}.")
 
 
 @cli.command()
@@ -223,7 +280,8 @@ def _slice_table(state: dict, only: list[str] | None = None, stale: set[str] | N
 
 def _outcome_table(outcomes) -> None:
     table = Table("slice", "result", "detail", "Dagster run")
-    colours = {"implemented": "green", "passed": "green", "unchanged": "dim", "blocked": "yellow", "failed": "red"}
+    colours = {"implemented": "green", "passed": "green", "deployed": "green", "unchanged": "dim",
+               "blocked": "yellow", "skipped": "yellow", "failed": "red"}
     for o in outcomes:
         table.add_row(o.slice_id, f"[{colours[o.result]}]{o.result}[/]", o.detail, (o.run_id or "-")[:8])
     out.print(table)

@@ -1,0 +1,59 @@
+"""Integration and performance tests of a deployed slice, and the gate before production."""
+
+from __future__ import annotations
+
+import json
+import tempfile
+from dataclasses import dataclass
+from pathlib import Path
+
+from .deploy_local import deployments, service_dir
+from .errors import VSOError
+from .project import Project
+from .state import load_state, now, save_state
+from .unit_tests import TestRun, run_tests
+
+
+@dataclass(frozen=True)
+class IntegrationRun:
+    slice_id: str
+    environment: str
+    url: str
+    tests: TestRun
+    performance: dict | None  # {"percentile", "measured_ms", "budget_ms"} when the test measured it
+
+
+def run_integration_tests(project: Project, slice_id: str, environment: str = "test") -> IntegrationRun:
+    endpoint = deployments(project, environment).get(slice_id)
+    if endpoint is None:
+        raise VSOError(f"{slice_id}: not deployed to {environment}; `vso deploy --slice-id {slice_id} "
+                       f"--environment {environment}` first")
+    tests_dir = service_dir(project, slice_id).parent / "tests" / "integration"
+    with tempfile.TemporaryDirectory(prefix="vso-perf-") as tmp:
+        report = Path(tmp) / "performance.json"
+        tests = run_tests(tests_dir, env={"VSO_BASE_URL": endpoint["url"], "VSO_PERF_REPORT": str(report)})
+        performance = json.loads(report.read_text()) if report.exists() else None
+    passed = tests.green and tests.skipped == 0
+    with project.lock():
+        state = load_state(project)
+        state["slices"][slice_id]["integration"] = {
+            "environment": environment, "passed": passed, "url": endpoint["url"], "source_pid": endpoint["pid"],
+            "summary": tests.summary(), "at": now()}
+        if passed and state["slices"][slice_id].get("status") in ("draft", "implemented"):
+            state["slices"][slice_id]["status"] = "tested"
+        save_state(project, state)
+    return IntegrationRun(slice_id, environment, endpoint["url"], tests, performance)
+
+
+def production_blocker(project: Project, slice_id: str) -> str | None:
+    """Why the slice may not go to production (None when it may): its integration tests must have
+    passed against what is deployed in test right now."""
+    result = load_state(project)["slices"].get(slice_id, {}).get("integration")
+    if result is None:
+        return "integration tests have not run against the test deployment"
+    if not result["passed"]:
+        return f"integration tests failed ({result['summary']})"
+    current = deployments(project, "test").get(slice_id)
+    if current is None or current["pid"] != result["source_pid"]:
+        return "the test deployment changed since its integration tests ran"
+    return None

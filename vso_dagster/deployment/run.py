@@ -1,0 +1,51 @@
+"""`vso deploy`, `vso test --environment` and `vso deliver`: one in-process Dagster run per slice."""
+
+from __future__ import annotations
+
+import dagster as dg
+
+from ..core.decompose import load_plan
+from ..core.implement import planned_slice
+from ..core.project import Project
+from ..decomposition.run import QUIET
+from ..implementation.run import Outcome
+from ..lib.partitions import ensure_slice_partitions
+
+JOBS = {"test": "vso_deploy_test", "production": "vso_deploy_production", "integration": "vso_integration_tests",
+        "deliver": "vso_deliver"}
+
+
+def run_deployment_job(project: Project, instance: dg.DagsterInstance, what: str, slice_id: str, *,
+                       verbose: bool = False) -> Outcome:
+    from ..definitions import defs
+
+    planned_slice(load_plan(project), slice_id)
+    ensure_slice_partitions(instance, [slice_id])
+    result = defs.resolve_job_def(JOBS[what]).execute_in_process(
+        instance=instance, partition_key=slice_id, raise_on_error=False, run_config={} if verbose else QUIET)
+    return _outcome(instance, slice_id, result)
+
+
+def _outcome(instance: dg.DagsterInstance, slice_id: str, result: dg.ExecuteInProcessResult) -> Outcome:
+    if not result.success:
+        for event in result.all_events:
+            if event.is_step_failure:
+                data = event.step_failure_data
+                why = data.user_failure_data.description if data.user_failure_data else data.error.message
+                return Outcome(slice_id, "failed", (why or "").strip(), result.run_id)
+        return Outcome(slice_id, "failed", f"run {result.run_id} failed", result.run_id)
+    materialized = {e.asset_key.to_user_string(): e.event_specific_data.materialization.metadata
+                    for e in result.get_asset_materialization_events()}
+    if "production_deployment" in materialized:
+        return Outcome(slice_id, "deployed", f"production: {materialized['production_deployment']['endpoint'].value}",
+                       result.run_id)
+    if "integration_tests" in materialized and "test_deployment" not in materialized:
+        meta = materialized["integration_tests"]
+        perf = next((f"{k} {v.value} ms" for k, v in meta.items() if k.startswith("p") and k.endswith("_ms")), "")
+        return Outcome(slice_id, "passed", f"{meta['passed'].value} integration tests passed; {perf}".rstrip("; "),
+                       result.run_id)
+    if "test_deployment" in materialized and "integration_tests" not in materialized:
+        return Outcome(slice_id, "deployed", f"test: {materialized['test_deployment']['endpoint'].value}",
+                       result.run_id)
+    skipped = [e.message for e in instance.all_logs(result.run_id) if e.message and "production skipped" in e.message]
+    return Outcome(slice_id, "skipped", skipped[0].split(": ", 1)[-1] if skipped else "nothing to do", result.run_id)
