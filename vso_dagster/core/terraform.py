@@ -1,0 +1,120 @@
+"""The Terraform runner behind platform `hetzner`: the real `terraform` CLI, argv lists only.
+
+Each slice and environment gets its own working directory under `.slice-orchestrator/terraform/`
+(a copy of the slice's module plus its own state), so test and production never share state. The
+Hetzner token comes from HCLOUD_TOKEN and reaches Terraform only as TF_VAR_hcloud_token in the
+child's environment: never on a command line, in a file, in a log or in an output VSO keeps.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import shutil
+import subprocess
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from .errors import VSOError
+from .project import Project
+
+TIMEOUT_S = 1800
+INSTALL_HINT = ("terraform is not installed (or not on PATH); install Terraform >= 1.5 from HashiCorp's "
+                "releases or your package manager, then run again")
+REDACTED = "(sensitive: not recorded)"
+
+
+@dataclass
+class TerraformRun:
+    """What a Terraform step printed, with every secret VSO knows of masked."""
+
+    step: str
+    ok: bool
+    output: str
+    stdout: str = ""
+    outputs: dict = field(default_factory=dict)
+
+
+class TerraformError(VSOError):
+    pass
+
+
+@dataclass(frozen=True)
+class TerraformRunner:
+    project: Project
+    slice_id: str
+    environment: str
+    module: Path
+    var_file: Path | None = None
+    secrets: tuple[str, ...] = ()
+
+    @property
+    def workdir(self) -> Path:
+        return self.project.state_dir / "terraform" / self.slice_id / self.environment
+
+    @classmethod
+    def for_slice(cls, project: Project, slice_id: str, environment: str,
+                  module: Path | None = None) -> TerraformRunner:
+        var_file = project.root / "deployments" / environment / "terraform.tfvars"
+        token = os.environ.get("HCLOUD_TOKEN", "")
+        return cls(project, slice_id, environment, module or project.slice_dir(slice_id) / "terraform",
+                   var_file if var_file.exists() else None, (token,) if token else ())
+
+    def _env(self) -> dict[str, str]:
+        env = {**os.environ, "TF_IN_AUTOMATION": "1", "TF_INPUT": "0", "CHECKPOINT_DISABLE": "1"}
+        if token := os.environ.get("HCLOUD_TOKEN"):
+            env["TF_VAR_hcloud_token"] = token
+        return env
+
+    def _mask(self, text: str) -> str:
+        for secret in self.secrets:
+            text = text.replace(secret, "***")
+        return text
+
+    def _run(self, step: str, *args: str) -> TerraformRun:
+        binary = shutil.which("terraform")
+        if binary is None:
+            raise TerraformError(INSTALL_HINT)
+        try:
+            done = subprocess.run([binary, *args, "-no-color"], cwd=self.workdir, env=self._env(),
+                                  capture_output=True, text=True, timeout=TIMEOUT_S)
+        except subprocess.TimeoutExpired:
+            return TerraformRun(step, False, f"terraform {step} timed out after {TIMEOUT_S}s")
+        return TerraformRun(step, done.returncode == 0, self._mask(done.stdout + done.stderr), self._mask(done.stdout))
+
+    def prepare(self) -> None:
+        """Copies the slice's module (only *.tf and the user-data script) next to this env's state."""
+        self.project.make_dir(self.workdir)
+        for source in sorted(self.module.iterdir()):
+            if source.suffix in (".tf", ".sh") and source.is_file():
+                self.project.write(self.workdir / source.name, source.read_bytes())
+
+    def _var_args(self) -> list[str]:
+        args = ["-var", f"environment={self.environment}"]
+        return ([f"-var-file={self.var_file}"] if self.var_file else []) + args
+
+    def init(self) -> TerraformRun:
+        self.prepare()
+        return self._checked(self._run("init", "init", "-input=false"))
+
+    def plan(self) -> TerraformRun:
+        return self._checked(self._run("plan", "plan", "-input=false", *self._var_args()))
+
+    def apply(self) -> TerraformRun:
+        return self._checked(self._run("apply", "apply", "-input=false", "-auto-approve", *self._var_args()))
+
+    def destroy(self) -> TerraformRun:
+        return self._checked(self._run("destroy", "destroy", "-input=false", "-auto-approve", *self._var_args()))
+
+    def output(self) -> TerraformRun:
+        run = self._checked(self._run("output", "output", "-json"))
+        raw = json.loads(run.stdout or "{}")
+        outputs = {name: (REDACTED if item.get("sensitive") else item.get("value")) for name, item in raw.items()}
+        # The raw JSON holds sensitive values: only the redacted outputs are kept.
+        return TerraformRun("output", True, "", "", outputs)
+
+    def _checked(self, run: TerraformRun) -> TerraformRun:
+        if not run.ok:
+            tail = "\n".join(run.output.strip().splitlines()[-15:])
+            raise TerraformError(f"{self.slice_id} ({self.environment}): terraform {run.step} failed:\n{tail}")
+        return run
