@@ -12,38 +12,21 @@ from __future__ import annotations
 
 import os
 import shutil
-import subprocess
 import sys
-import tempfile
 import time
-from pathlib import Path
 
 import dagster as dg
+from example_project import committed_example
 
-from vso_dagster.core.decompose import load_plan, plan_project, read_project_spec, stale_slice_ids, write_slices
-from vso_dagster.core.project import Project
-from vso_dagster.core.scaffold_project import init_project
 from vso_dagster.implementation.run import orchestrate
 from vso_dagster.lib.instance import use_project_instance
-
-EXAMPLE = Path(__file__).resolve().parents[1] / "examples" / "marketplace.md"
 
 
 def main() -> None:
     concurrency = int(sys.argv[1]) if len(sys.argv) > 1 else 2
-    root = Path(tempfile.mkdtemp(prefix="vso-bench-orchestrate-"))
+    os.environ.pop("DAGSTER_HOME", None)
+    project, _ = committed_example("marketplace")
     try:
-        os.environ.pop("DAGSTER_HOME", None)
-        project = Project.at(root)
-        subprocess.run(["git", "init", "-q", str(root)], check=True)
-        init_project(project, "Bench")
-        shutil.copy(EXAMPLE, project.master_spec)
-        plan_project(project, read_project_spec(project))
-        plan = load_plan(project)
-        write_slices(project, plan, stale_slice_ids(project, plan))
-        subprocess.run(["git", "-C", str(root), "add", "-A"], check=True)
-        subprocess.run(["git", "-C", str(root), "-c", "user.name=b", "-c", "user.email=b@b", "commit", "-qm", "s"],
-                       check=True)
         use_project_instance(project)
         with dg.DagsterInstance.get() as instance:
             started = time.perf_counter()
@@ -57,7 +40,7 @@ def main() -> None:
         print(f"{len(outcomes)} slices, concurrency {concurrency}: wall {wall:.1f} s, sum of slice runs {total:.1f} s, "
               f"ideal {ideal:.1f} s, wall/ideal {wall / ideal:.2f} (target <= 1.3)")
     finally:
-        shutil.rmtree(root, ignore_errors=True)
+        shutil.rmtree(project.root, ignore_errors=True)
 
 
 if __name__ == "__main__":

@@ -96,6 +96,19 @@ def vso(project: Project):
     return run
 
 
+def decompose_example(root: Path, example: str) -> tuple[Project, dict]:
+    """examples/<example>.md decomposed by the core into a new project at root/<example>."""
+    from vso_dagster.core.decompose import load_plan, plan_project, read_project_spec, stale_slice_ids, write_slices
+
+    project = Project.at(root / example)
+    project.root.mkdir()
+    (project.root / "master-spec.md").write_bytes((EXAMPLES / f"{example}.md").read_bytes())
+    plan_project(project, read_project_spec(project))
+    plan = load_plan(project)
+    write_slices(project, plan, stale_slice_ids(project, plan))
+    return project, plan
+
+
 def commit(root: Path, message: str = "slices") -> None:
     subprocess.run(["git", "-C", str(root), "add", "-A"], check=True)
     subprocess.run(["git", "-C", str(root), "-c", "user.name=T", "-c", "user.email=t@t", "commit", "-qm", message],

@@ -2,16 +2,12 @@
 
 from __future__ import annotations
 
-import shutil
-
 import pytest
 
-from vso_dagster.core.decompose import load_plan, plan_project, read_project_spec, stale_slice_ids, write_slices
-from vso_dagster.core.project import Project
 from vso_dagster.core.scaffold_agent import Route, _route, implement
 from vso_dagster.core.unit_tests import run_tests
 
-from .conftest import EXAMPLES
+from .conftest import decompose_example
 
 
 @pytest.mark.parametrize(
@@ -31,19 +27,9 @@ def test_endpoint_shapes(method, path, expected):
     assert _route(method, path, params) == expected
 
 
-def decomposed(tmp_path, example: str) -> tuple[Project, dict]:
-    project = Project.at(tmp_path / example)
-    project.root.mkdir()
-    shutil.copy(EXAMPLES / f"{example}.md", project.master_spec)
-    plan_project(project, read_project_spec(project))
-    plan = load_plan(project)
-    write_slices(project, plan, stale_slice_ids(project, plan))
-    return project, plan
-
-
 @pytest.mark.parametrize("example", ["todo-small", "marketplace"])
 def test_scaffold_agent_turns_every_slice_green(tmp_path, example):
-    project, plan = decomposed(tmp_path, example)
+    project, plan = decompose_example(tmp_path, example)
     suites = [project.slice_dir(s["slice_id"]) / "tests/unit" for s in plan["slices"]]
     red = run_tests(suites)
     failing_modules = {name.split("::")[0].rsplit(".", 1)[-1] for name in red.failing}

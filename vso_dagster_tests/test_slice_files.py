@@ -17,10 +17,9 @@ import hcl2
 import httpx
 import pytest
 
-from vso_dagster.core.decompose import load_plan, plan_project, read_project_spec, stale_slice_ids, write_slices
 from vso_dagster.core.project import Project
 
-from .conftest import EXAMPLES
+from .conftest import decompose_example
 
 # A correct implementation of the Todo example's Todos slice, as an agent would write it.
 TODOS_IMPLEMENTATION = textwrap.dedent('''\
@@ -63,12 +62,7 @@ def generated(tmp_path_factory) -> Project:
     """The realistic example and the small one, decomposed by the core into one project each."""
     root = tmp_path_factory.mktemp("generated")
     for name in ("marketplace", "todo-small"):
-        project = Project.at(root / name)
-        project.root.mkdir()
-        shutil.copy(EXAMPLES / f"{name}.md", project.master_spec)
-        plan_project(project, read_project_spec(project))
-        plan = load_plan(project)
-        write_slices(project, plan, stale_slice_ids(project, plan))
+        decompose_example(root, name)
     return Project.at(root)
 
 

@@ -1,0 +1,29 @@
+"""A fresh git project holding an example spec, decomposed and committed: what the benchmarks start from."""
+
+from __future__ import annotations
+
+import shutil
+import subprocess
+import tempfile
+from pathlib import Path
+
+from vso_dagster.core.decompose import load_plan, plan_project, read_project_spec, stale_slice_ids, write_slices
+from vso_dagster.core.project import Project
+from vso_dagster.core.scaffold_project import init_project
+
+EXAMPLES = Path(__file__).resolve().parents[1] / "examples"
+
+
+def committed_example(example: str) -> tuple[Project, dict]:
+    root = Path(tempfile.mkdtemp(prefix=f"vso-bench-{example}-"))
+    project = Project.at(root)
+    subprocess.run(["git", "init", "-q", str(root)], check=True)
+    init_project(project, "Bench")
+    shutil.copy(EXAMPLES / f"{example}.md", project.master_spec)
+    plan_project(project, read_project_spec(project))
+    plan = load_plan(project)
+    write_slices(project, plan, stale_slice_ids(project, plan))
+    subprocess.run(["git", "-C", str(root), "add", "-A"], check=True)
+    subprocess.run(["git", "-C", str(root), "-c", "user.name=b", "-c", "user.email=b@b", "commit", "-qm", "slices"],
+                   check=True)
+    return project, plan
