@@ -39,9 +39,7 @@ def plan_project(project: Project, spec: MasterSpec, *, strict: bool = False) ->
     """Build the plan and record it: new IDs and statuses in state.json, the plan in plan.json."""
     with project.lock():
         state = load_state(project)
-        plan = build_plan(spec, state["slices"], generator=fingerprint())
-        if strict and plan.unassigned:
-            raise SpecError(unassigned_errors(plan, spec.path))
+        plan = _planned(spec, state, strict)
         for item in plan.unassigned:
             log.warning("%s:%s: %s %r is not assigned to any component (%s)",
                         spec.path, item.line, item.kind, item.label, item.reason)
@@ -182,7 +180,12 @@ def _record_conflicts(state: dict, slice_id: str, paths: list[str]) -> None:
 def check_project_spec(project: Project, *, strict: bool = False, spec_path: Path | None = None) -> Plan:
     """What `vso validate` does: parse and plan, write nothing."""
     spec = read_master_spec(spec_path, str(spec_path)) if spec_path else read_project_spec(project)
-    plan = build_plan(spec, load_state(project)["slices"], generator=fingerprint())
+    return _planned(spec, load_state(project), strict)
+
+
+def _planned(spec: MasterSpec, state: dict, strict: bool) -> Plan:
+    """The plan against the IDs state.json knows; with `strict`, nothing may be left unassigned."""
+    plan = build_plan(spec, state["slices"], generator=fingerprint())
     if strict and plan.unassigned:
         raise SpecError(unassigned_errors(plan, spec.path))
     return plan

@@ -12,6 +12,7 @@ from ..core.errors import VSOError
 from ..core.logs import log_to_file
 from ..core.project import Project
 from ..lib.partitions import slices_partitions
+from ..lib.results import failure_reason
 
 # VSO reports failures itself (as file:line for spec mistakes), so Dagster's console stays silent.
 QUIET = {"loggers": {"console": {"config": {"log_level": "CRITICAL"}}}}
@@ -79,10 +80,7 @@ def contiguous_ranges(keys: list[str], order: list[str]) -> list[tuple[str, str]
 def _raise_on_failure(result: dg.ExecuteInProcessResult) -> None:
     if result.success:
         return
-    for event in result.all_events:
-        if event.is_step_failure:
-            data = event.step_failure_data
-            if data.user_failure_data and data.user_failure_data.description:
-                raise VSOError(data.user_failure_data.description)
-            raise RuntimeError(f"Dagster run {result.run_id} failed: {data.error.to_string() if data.error else ''}")
-    raise RuntimeError(f"Dagster run {result.run_id} failed")
+    reason, reported = failure_reason(result)
+    if reported:
+        raise VSOError(reason)
+    raise RuntimeError(f"Dagster run {result.run_id} failed: {reason}")

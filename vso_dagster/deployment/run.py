@@ -10,6 +10,7 @@ from ..core.project import Project
 from ..decomposition.run import QUIET
 from ..implementation.run import Outcome
 from ..lib.partitions import ensure_slice_partitions
+from ..lib.results import failure_reason
 
 JOBS = {"test": "vso_deploy_test", "production": "vso_deploy_production", "integration": "vso_integration_tests",
         "deliver": "vso_deliver"}
@@ -28,12 +29,7 @@ def run_deployment_job(project: Project, instance: dg.DagsterInstance, what: str
 
 def _outcome(instance: dg.DagsterInstance, slice_id: str, result: dg.ExecuteInProcessResult) -> Outcome:
     if not result.success:
-        for event in result.all_events:
-            if event.is_step_failure:
-                data = event.step_failure_data
-                why = data.user_failure_data.description if data.user_failure_data else data.error.message
-                return Outcome(slice_id, "failed", (why or "").strip(), result.run_id)
-        return Outcome(slice_id, "failed", f"run {result.run_id} failed", result.run_id)
+        return Outcome(slice_id, "failed", failure_reason(result)[0], result.run_id)
     materialized = {e.asset_key.to_user_string(): e.event_specific_data.materialization.metadata
                     for e in result.get_asset_materialization_events()}
     if "production_deployment" in materialized:

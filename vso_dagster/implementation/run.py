@@ -17,6 +17,7 @@ from ..core.project import Project
 from ..core.state import load_state
 from ..decomposition.run import QUIET
 from ..lib.partitions import ensure_slice_partitions
+from ..lib.results import failure_reason
 
 
 @dataclass(frozen=True)
@@ -201,10 +202,5 @@ def _outcome(slice_id: str, result: dg.ExecuteInProcessResult) -> Outcome:
         meta = mat.metadata
         return Outcome(slice_id, "implemented", f"{meta['unit_tests'].value} on {meta['branch'].value}",
                        result.run_id)
-    for event in result.all_events:
-        if event.is_step_failure:
-            data = event.step_failure_data
-            why = data.user_failure_data.description if data.user_failure_data else data.error.message
-            kind = "blocked" if "blocked by:" in (why or "") else "failed"
-            return Outcome(slice_id, kind, (why or "").strip(), result.run_id)
-    return Outcome(slice_id, "failed", f"run {result.run_id} failed", result.run_id)
+    why = failure_reason(result)[0]
+    return Outcome(slice_id, "blocked" if "blocked by:" in why else "failed", why, result.run_id)
