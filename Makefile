@@ -2,13 +2,14 @@
 # make demo  : fresh machine -> .venv -> a demo project from examples/marketplace.md, decomposed,
 #              implemented by the built-in scaffold agent (unit tests green), deployed to test on
 #              loopback, integration-tested, and promoted to production (local); endpoints printed
-# make bench : the decomposition benchmark (figures in bench/README.md)
+# make bench : the decomposition and whole-pipeline benchmarks (figures in bench/README.md)
 
 PYTHON ?= python3
 VENV   ?= .venv
 BIN    := $(VENV)/bin
 DEMO   ?= demo
 DEMO_SPEC ?= examples/marketplace.md
+DEMO_TITLE ?= Craft Marketplace
 
 .PHONY: install lint test demo bench clean
 
@@ -32,7 +33,7 @@ demo: install
 	test ! -d $(DEMO)/.slice-orchestrator || $(BIN)/vso --project-root $(DEMO) destroy --all --environment both
 	rm -rf $(DEMO)
 	mkdir -p $(DEMO) && git -C $(DEMO) init --quiet
-	$(BIN)/vso --project-root $(DEMO) init --title "Craft Marketplace"
+	$(BIN)/vso --project-root $(DEMO) init --title "$(DEMO_TITLE)"
 	cp $(DEMO_SPEC) $(DEMO)/master-spec.md
 	$(BIN)/vso --project-root $(DEMO) validate
 	$(BIN)/vso --project-root $(DEMO) decompose
@@ -47,6 +48,7 @@ demo: install
 
 bench: install
 	$(BIN)/python bench/decompose.py 1000
+	$(BIN)/python bench/pipeline.py todo-small
 
 clean:
 	rm -rf $(VENV) $(DEMO) *.egg-info

@@ -24,7 +24,7 @@ def test_init_lays_out_a_project_once_and_never_overwrites(project, vso):
         assert (project.root / rel).exists(), rel
     assert git.Repo(project.root).git_dir
     assert 'title: "Shop"' in project.master_spec.read_text()
-    assert 'server_type = "cx32"' in (project.root / "deployments/production/terraform.tfvars").read_text()
+    assert 'server_type = "cx33"' in (project.root / "deployments/production/terraform.tfvars").read_text()
     assert ".slice-orchestrator/dagster/" in (project.root / ".gitignore").read_text()
     assert 'name = "scaffold"' in (project.state_dir / "config.toml").read_text()
 

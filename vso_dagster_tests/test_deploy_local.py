@@ -10,7 +10,8 @@ import httpx
 import pytest
 
 from vso_dagster.core.decompose import load_plan
-from vso_dagster.core.deploy_local import deploy_local, deployments, destroy_local
+from vso_dagster.core.deploy_local import deploy_local, destroy_local
+from vso_dagster.core.deployments import deployments
 from vso_dagster.core.errors import VSOError
 from vso_dagster.core.implement import implement_slice
 from vso_dagster.core.state import load_state
@@ -42,7 +43,8 @@ def test_deploy_serves_the_implementation_and_records_it(implemented):
 def test_redeploy_replaces_the_old_process_only_once_the_new_one_is_healthy(implemented):
     first = deploy_local(implemented, "slice-001-auth", "test")
     second = deploy_local(implemented, "slice-001-auth", "test")
-    assert second.port != first.port and alive(second.pid) and not alive(first.pid)
+    assert second.details["port"] != first.details["port"]
+    assert alive(second.details["pid"]) and not alive(first.details["pid"])
     assert httpx.get(f"{second.url}/health").status_code == 200
 
 
@@ -52,14 +54,14 @@ def test_a_service_that_never_gets_healthy_leaves_the_old_one_serving(implemente
     main.write_text("raise RuntimeError('broken on purpose')\n")
     with pytest.raises(VSOError, match="the service never became healthy"):
         deploy_local(implemented, "slice-001-auth", "test")
-    assert alive(good.pid) and httpx.get(f"{good.url}/health").status_code == 200
-    assert deployments(implemented, "test")["slice-001-auth"]["pid"] == good.pid
+    assert alive(good.details["pid"]) and httpx.get(f"{good.url}/health").status_code == 200
+    assert deployments(implemented, "test")["slice-001-auth"]["pid"] == good.details["pid"]
 
 
 def test_destroy_stops_the_service(implemented):
     deployment = deploy_local(implemented, "slice-001-auth", "production")
     assert destroy_local(implemented, "slice-001-auth", "production")
-    assert not alive(deployment.pid)
+    assert not alive(deployment.details["pid"])
     assert load_state(implemented)["deployments"]["production"] == {"slices_deployed": [], "endpoints": {}}
     assert not destroy_local(implemented, "slice-001-auth", "production")
 
@@ -67,10 +69,10 @@ def test_destroy_stops_the_service(implemented):
 def test_a_recorded_pid_that_is_no_longer_ours_is_never_signalled(implemented):
     deployment = deploy_local(implemented, "slice-001-auth", "test")
     state_file = implemented.state_file
-    state_file.write_text(state_file.read_text().replace(str(deployment.pid), str(os.getpid())))
+    state_file.write_text(state_file.read_text().replace(str(deployment.details["pid"]), str(os.getpid())))
     assert destroy_local(implemented, "slice-001-auth", "test")
-    assert alive(deployment.pid)  # the recorded pid was this test process: nothing was killed
-    os.killpg(deployment.pid, 15)
+    assert alive(deployment.details["pid"])  # the recorded pid was this test process: nothing was killed
+    os.killpg(deployment.details["pid"], 15)
 
 
 def deliver(project, instance):
@@ -128,3 +130,52 @@ def test_deploy_test_and_destroy_commands(implemented, vso):
     for url in urls:
         with pytest.raises(httpx.ConnectError):
             httpx.get(f"{url}/health", timeout=2)
+
+
+def test_a_taken_port_is_skipped_for_a_free_one(implemented, monkeypatch):
+    import socket
+
+    from vso_dagster.core import deploy_local as local
+
+    with socket.socket() as taken:
+        taken.bind(("127.0.0.1", 0))
+        taken.listen()
+        taken_port = taken.getsockname()[1]
+        ports = iter([taken_port])
+        real_free_port = local.free_port
+        monkeypatch.setattr(local, "free_port", lambda: next(ports, None) or real_free_port())
+        deployment = deploy_local(implemented, "slice-001-auth", "test")
+    assert deployment.details["port"] != taken_port
+    assert httpx.get(f"{deployment.url}/health").status_code == 200
+    log = (implemented.logs_dir / "slice-001-auth/test-service.log").read_text()
+    assert "address already in use" in log.lower()
+
+
+def test_a_slice_without_integration_tests_never_reaches_production(implemented):
+    tests = implemented.state_dir / "worktrees/slice-001-auth/vertical-slices/slice-001-auth/tests/integration"
+    for test in tests.glob("test_*.py"):
+        test.unlink()
+    with dg.DagsterInstance.ephemeral() as instance:
+        instance.add_dynamic_partitions("slices", ["slice-001-auth"])
+        result = deliver(implemented, instance)
+        assert not result.success
+        from vso_dagster.lib.results import failure_reason
+
+        reason, reported = failure_reason(result)
+    assert reported and "has no integration tests (test_*.py)" in reason
+    assert load_state(implemented)["deployments"]["production"]["slices_deployed"] == []
+    assert deployments(implemented, "test")["slice-001-auth"]  # the test deployment itself stands
+
+
+def test_red_integration_tests_fail_their_blocking_check_with_the_junit_counts(implemented):
+    main = implemented.state_dir / "worktrees/slice-001-auth/vertical-slices/slice-001-auth/service/main.py"
+    main.write_text(main.read_text().replace("JSONResponse(record, status_code=201)",
+                                             "JSONResponse(record, status_code=500)"))
+    with dg.DagsterInstance.ephemeral() as instance:
+        instance.add_dynamic_partitions("slices", ["slice-001-auth"])
+        result = deliver(implemented, instance)
+        [check] = result.get_asset_check_evaluations()
+        assert check.check_name == "integration_junit" and not check.passed
+        assert check.metadata["failed"].value >= 1 and check.metadata["passed"].value >= 1
+        materialized = {e.asset_key.to_user_string() for e in result.get_asset_materialization_events()}
+    assert materialized == {"test_deployment", "integration_tests"}  # recorded, but production did not follow

@@ -3,6 +3,7 @@ dagster-daemon build the small example in dependency waves, each run tagged for 
 
 from __future__ import annotations
 
+import datetime as dt
 import json
 import os
 import shutil
@@ -54,7 +55,9 @@ def test_sensor_and_queue_build_every_slice_in_waves(project, vso):
         assert all(r.tags["vso/stage"] == "implementation" for r in runs)
         by_slice = {r.tags["dagster/partition"]: r for r in runs}
         assert by_slice["slice-001-auth"].tags["dagster/priority"] == "2"
-        # Dependency waves: a slice's run was created only after its dependency's run had finished.
-        auth_end = instance.get_run_record_by_id(by_slice["slice-001-auth"].run_id).end_time
+        # Dependency waves: a slice's run was created only once its dependency was built (green unit
+        # tests recorded in state.json; its run may still be closing down at that moment).
+        auth_built = dt.datetime.fromisoformat(json.loads(project.state_file.read_text())["slices"]["slice-001-auth"]
+                                               ["last_modified"])
         todos_created = instance.get_run_record_by_id(by_slice["slice-002-todos"].run_id).create_timestamp
-        assert todos_created.timestamp() >= auth_end
+        assert todos_created >= auth_built

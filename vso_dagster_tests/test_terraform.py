@@ -7,6 +7,7 @@ import json
 
 import pytest
 
+from vso_dagster.core.secrets import mask
 from vso_dagster.core.terraform import INSTALL_HINT, REDACTED, TerraformError, TerraformRunner
 
 MODULE = """
@@ -61,18 +62,18 @@ def module(tmp_path):
     return path
 
 
-def runner(project, module, environment, fail=False, token=None, monkeypatch=None):
+def runner(project, module, environment, fail=False):
     var_file = None
     if fail:
         var_file = project.root / "deployments" / environment / "terraform.tfvars"
         var_file.parent.mkdir(parents=True, exist_ok=True)
         var_file.write_text("fail = true\n")
-    return TerraformRunner(project, "slice-001-auth", environment, module, var_file, (token,) if token else ())
+    return TerraformRunner(project, "slice-001-auth", environment, module, var_file)
 
 
 def test_init_plan_apply_output_destroy(project, module, monkeypatch):
     monkeypatch.setenv("HCLOUD_TOKEN", CANARY)
-    tf = runner(project, module, "test", token=CANARY)
+    tf = runner(project, module, "test")
     tf.init()
     assert "1 to add" in tf.plan().output
     applied = tf.apply()
@@ -124,5 +125,5 @@ def test_for_slice_uses_the_environments_tfvars_and_the_token_from_the_environme
     tf = TerraformRunner.for_slice(project, "slice-001-auth", "production")
     assert tf.var_file == project.root / "deployments/production/terraform.tfvars"
     assert tf.module == project.root / "vertical-slices/slice-001-auth/terraform"
-    assert tf.secrets == (CANARY,) and tf._env()["TF_VAR_hcloud_token"] == CANARY
-    assert tf._mask(f"token={CANARY}") == "token=***"
+    assert tf._env()["TF_VAR_hcloud_token"] == CANARY
+    assert mask(f"token={CANARY}") == "token=***"

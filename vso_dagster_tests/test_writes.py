@@ -136,7 +136,7 @@ def test_nothing_is_written_through_a_symlink_out_of_the_project(todo_project, t
 def test_deployment_configs_are_created_once_and_never_overwritten(todo_project):
     decompose(todo_project)
     tfvars = todo_project.root / "deployments/production/terraform.tfvars"
-    assert 'server_type = "cx32"' in tfvars.read_text()
+    assert 'server_type = "cx33"' in tfvars.read_text()
     assert json.loads((todo_project.root / "deployments/test/modal_config.json").read_text())["environment"] == "test"
     tfvars.write_text('server_type = "cx52"\n')
     todo_project.master_spec.write_text(TODO_SPEC.replace("A small todo app.", "A todo app."))

@@ -190,15 +190,18 @@ def test_command(project: Project, slice_id: str, environment: str | None, verbo
 @click.option("--environment", type=click.Choice(["test", "production", "both"]), default="both",
               show_default=True,
               help="test; production (only after integration tests passed); both: test, integration tests, production.")
-@click.option("--platform", type=click.Choice(["local"]), default="local", show_default=True,
-              help="Where the slice runs. Hetzner (Terraform) and Modal runners are not built yet.")
+@click.option("--platform", type=click.Choice(["local", "hetzner", "modal"]), default=None,
+              help="Where the slice runs: local (loopback), hetzner (Terraform; needs HCLOUD_TOKEN) or modal "
+                   "(needs Modal credentials). Default: [deploy] platform in .slice-orchestrator/config.toml, "
+                   "else local.")
 @click.option("--verbose", "-v", is_flag=True, help="Show Dagster's run logs.")
 @click.pass_obj
-def deploy(project: Project, slice_ids: tuple[str, ...], all_slices: bool, environment: str, platform: str,
-           verbose: bool) -> None:
+def deploy(project: Project, slice_ids: tuple[str, ...], all_slices: bool, environment: str,
+           platform: str | None, verbose: bool) -> None:
     """Deploy slices: to test, to production (gated by integration tests), or the whole path."""
     import dagster as dg
 
+    from ..core.config import load_config
     from ..core.decompose import load_plan
     from ..deployment.run import run_deployment_job
     from ..lib.instance import use_project_instance
@@ -207,9 +210,11 @@ def deploy(project: Project, slice_ids: tuple[str, ...], all_slices: bool, envir
         raise click.UsageError("give --slice-id SLICE (one or more) or --all")
     wanted = [s["slice_id"] for s in load_plan(project)["slices"]] if all_slices else list(slice_ids)
     what = "deliver" if environment == "both" else environment
+    platform = platform or load_config(project).platform
     use_project_instance(project)
     with dg.DagsterInstance.get() as instance, out.status(f"Deploying ({platform})…"):
-        outcomes = [run_deployment_job(project, instance, what, sid, verbose=verbose) for sid in wanted]
+        outcomes = [run_deployment_job(project, instance, what, sid, platform=platform, verbose=verbose)
+                    for sid in wanted]
     _outcome_table(outcomes)
     if any(o.result == "failed" for o in outcomes):
         sys.exit(1)
@@ -221,17 +226,20 @@ def deploy(project: Project, slice_ids: tuple[str, ...], all_slices: bool, envir
 @click.option("--environment", type=click.Choice(["test", "production", "both"]), required=True)
 @click.pass_obj
 def destroy(project: Project, slice_ids: tuple[str, ...], all_slices: bool, environment: str) -> None:
-    """Stop slices' deployments (platform local); state.json forgets them."""
-    from ..core.deploy_local import deployments, destroy_local
+    """Take slices' deployments down, on whatever platform each runs; state.json forgets them."""
+    from ..core.deploy import destroy as destroy_slice
+    from ..core.deployments import deployments
+    from ..core.logs import log_to_file
 
     if bool(slice_ids) == all_slices:
         raise click.UsageError("give --slice-id SLICE (one or more) or --all")
-    for env in ("test", "production") if environment == "both" else (environment,):
-        for slice_id in sorted(deployments(project, env)) if all_slices else slice_ids:
-            if destroy_local(project, slice_id, env):
-                out.print(f"{slice_id} no longer serves {env}.")
-            else:
-                out.print(f"{slice_id} was not deployed to {env}.")
+    with log_to_file(project, "deployment"):
+        for env in ("test", "production") if environment == "both" else (environment,):
+            for slice_id in sorted(deployments(project, env)) if all_slices else slice_ids:
+                if destroy_slice(project, slice_id, env):
+                    out.print(f"{slice_id} no longer serves {env}.")
+                else:
+                    out.print(f"{slice_id} was not deployed to {env}.")
 
 
 @cli.command()
@@ -279,12 +287,17 @@ def _slice_table(state: dict, only: list[str] | None = None, stale: set[str] | N
 
 
 def _outcome_table(outcomes) -> None:
+    """One row per slice; a failure's whole reason (often several lines) is printed below the table."""
     table = Table("slice", "result", "detail", "Dagster run")
     colours = {"implemented": "green", "passed": "green", "deployed": "green", "unchanged": "dim",
                "blocked": "yellow", "skipped": "yellow", "failed": "red"}
     for o in outcomes:
-        table.add_row(o.slice_id, f"[{colours[o.result]}]{o.result}[/]", o.detail, (o.run_id or "-")[:8])
+        first_line = o.detail.strip().splitlines()[0] if o.detail.strip() else ""
+        table.add_row(o.slice_id, f"[{colours[o.result]}]{o.result}[/]", first_line, (o.run_id or "-")[:8])
     out.print(table)
+    for o in outcomes:
+        if o.result == "failed" and "\n" in o.detail.strip():
+            click.echo(f"{o.slice_id}: {o.detail.strip()}", err=True)
 
 
 def main() -> None:

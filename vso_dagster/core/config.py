@@ -6,6 +6,7 @@ import re
 import tomllib
 from dataclasses import dataclass, field
 
+from .deployments import PLATFORM_NAMES
 from .errors import Diagnostic, VSOError
 from .names import IDENTIFIER
 from .project import Project
@@ -59,6 +60,7 @@ class Config:
     limits: Limits = field(default_factory=Limits)
     socket: str | None = "vso"
     refine_specs: bool = False
+    platform: str = "local"  # where `vso deploy` and the deployment assets deploy unless told otherwise
 
 
 def load_config(project: Project) -> Config:
@@ -74,7 +76,8 @@ def load_config(project: Project) -> Config:
     try:
         return Config(agent=_agent(raw.get("agent", {})), roles=_roles(raw.get("team", {})),
                       limits=_limits(raw.get("limits", {})), socket=raw.get("tmux", {}).get("socket") or None,
-                      refine_specs=bool(raw.get("agent", {}).get("refine_specs", False)))
+                      refine_specs=bool(raw.get("agent", {}).get("refine_specs", False)),
+                      platform=_platform(raw.get("deploy", {})))
     except (TypeError, ValueError) as exc:
         raise VSOError(Diagnostic(shown, None, str(exc))) from None
 
@@ -108,6 +111,13 @@ def _roles(section: dict) -> tuple[str, ...]:
     if size not in TEAM_SIZES:
         raise ValueError(f"[team] size must be one of {', '.join(TEAM_SIZES)}, not {size!r}")
     return TEAM_SIZES[size]
+
+
+def _platform(section: dict) -> str:
+    platform = section.get("platform", "local")
+    if platform not in PLATFORM_NAMES:
+        raise ValueError(f"[deploy] platform must be one of {', '.join(PLATFORM_NAMES)}, not {platform!r}")
+    return platform
 
 
 def _limits(section: dict) -> Limits:

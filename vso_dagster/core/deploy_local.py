@@ -13,38 +13,13 @@ import socket
 import subprocess
 import sys
 import time
-import urllib.error
-import urllib.request
-from dataclasses import asdict, dataclass
 from pathlib import Path
 
+from .deployments import Deployment, forget, log, record, service_dir, wait_healthy
 from .errors import VSOError
 from .project import Project
-from .state import load_state, now, save_state
-from .worktrees import existing_worktree
 
 HEALTH_TIMEOUT_S = 20.0
-
-
-@dataclass(frozen=True)
-class LocalDeployment:
-    slice_id: str
-    environment: str
-    pid: int
-    port: int
-    url: str
-    source: str
-    deployed_at: str
-
-
-def service_dir(project: Project, slice_id: str) -> Path:
-    """The implementation on the slice's branch when a team built one, else the project's skeleton."""
-    worktree = existing_worktree(project, slice_id)
-    base = worktree.slice_dir if worktree else project.slice_dir(slice_id)
-    path = base / "service"
-    if not (path / "main.py").exists():
-        raise VSOError(f"{project.relative(path / 'main.py')}: no service to deploy; run `vso decompose` first")
-    return path
 
 
 def free_port() -> int:
@@ -53,45 +28,36 @@ def free_port() -> int:
         return sock.getsockname()[1]
 
 
-def deploy_local(project: Project, slice_id: str, environment: str) -> LocalDeployment:
+def deploy_local(project: Project, slice_id: str, environment: str) -> Deployment:
     source = service_dir(project, slice_id)
     log_path = project.make_dir(project.logs_dir / slice_id) / f"{environment}-service.log"
     last_error = ""
     for _attempt in range(3):  # a port taken between choosing and binding: try another one
         port = free_port()
+        log.info(f"{slice_id}: starting {project.relative(source)} on 127.0.0.1:{port} ({environment})")
         process = _start(source, port, log_path)
-        error = _wait_healthy(process, port)
-        if error is None:
+        last_error = wait_healthy(f"http://127.0.0.1:{port}", HEALTH_TIMEOUT_S, lambda p=process: _exited(p))
+        if last_error is None:
             break
+        log.warning(f"{slice_id}: not healthy on port {port}: {last_error}")
         _stop_process(process.pid)
-        last_error = error
     else:
         raise VSOError(f"{slice_id}: the service never became healthy ({last_error}); see "
                        f"{project.relative(log_path)}. The previous deployment, if any, keeps serving.")
-    deployment = LocalDeployment(slice_id, environment, process.pid, port, f"http://127.0.0.1:{port}",
-                                 str(source), now())
-    previous = _record(project, deployment)
-    if previous:
+    deployment = Deployment(slice_id, environment, "local", f"http://127.0.0.1:{port}",
+                            {"pid": process.pid, "port": port, "source": str(source)})
+    previous = record(project, deployment)
+    if previous and previous.get("platform") == "local":
         stop_if_ours(previous["pid"], previous["source"])
     return deployment
 
 
 def destroy_local(project: Project, slice_id: str, environment: str) -> bool:
     """Stops the slice's service in that environment; False when none was deployed."""
-    with project.lock():
-        state = load_state(project)
-        env = state["deployments"].setdefault(environment, {"slices_deployed": []})
-        previous = env.get("endpoints", {}).pop(slice_id, None)
-        if slice_id in env["slices_deployed"]:
-            env["slices_deployed"].remove(slice_id)
-        save_state(project, state)
+    previous = forget(project, slice_id, environment)
     if previous:
         stop_if_ours(previous["pid"], previous["source"])
     return previous is not None
-
-
-def deployments(project: Project, environment: str) -> dict[str, dict]:
-    return load_state(project)["deployments"].get(environment, {}).get("endpoints", {})
 
 
 def _start(source: Path, port: int, log_path: Path) -> subprocess.Popen:
@@ -102,33 +68,8 @@ def _start(source: Path, port: int, log_path: Path) -> subprocess.Popen:
             cwd=source, stdout=log, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL, start_new_session=True)
 
 
-def _wait_healthy(process: subprocess.Popen, port: int) -> str | None:
-    """None once GET /health answers 200; else why not."""
-    deadline = time.monotonic() + HEALTH_TIMEOUT_S
-    while time.monotonic() < deadline:
-        if process.poll() is not None:
-            return f"the process exited with status {process.returncode}"
-        try:
-            with urllib.request.urlopen(f"http://127.0.0.1:{port}/health", timeout=1) as answer:
-                if answer.status == 200:
-                    return None
-        except (urllib.error.URLError, ConnectionError, TimeoutError):
-            pass
-        time.sleep(0.05)
-    return f"GET /health did not answer 200 within {HEALTH_TIMEOUT_S:.0f}s"
-
-
-def _record(project: Project, deployment: LocalDeployment) -> dict | None:
-    """Writes the deployment into state.json (the seed's `deployments` shape, plus `endpoints`)."""
-    with project.lock():
-        state = load_state(project)
-        env = state["deployments"].setdefault(deployment.environment, {"slices_deployed": []})
-        previous = env.setdefault("endpoints", {}).get(deployment.slice_id)
-        env["endpoints"][deployment.slice_id] = {"platform": "local", **asdict(deployment)}
-        if deployment.slice_id not in env["slices_deployed"]:
-            env["slices_deployed"].append(deployment.slice_id)
-        save_state(project, state)
-    return previous
+def _exited(process: subprocess.Popen) -> str | None:
+    return None if process.poll() is None else f"the process exited with status {process.returncode}"
 
 
 def stop_if_ours(pid: int, source: str) -> bool:

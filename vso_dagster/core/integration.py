@@ -7,7 +7,7 @@ import tempfile
 from dataclasses import dataclass
 from pathlib import Path
 
-from .deploy_local import deployments, service_dir
+from .deployments import deployments, service_dir
 from .errors import VSOError
 from .project import Project
 from .state import load_state, now, save_state
@@ -29,6 +29,9 @@ def run_integration_tests(project: Project, slice_id: str, environment: str = "t
         raise VSOError(f"{slice_id}: not deployed to {environment}; `vso deploy --slice-id {slice_id} "
                        f"--environment {environment}` first")
     tests_dir = service_dir(project, slice_id).parent / "tests" / "integration"
+    if not any(tests_dir.glob("test_*.py")):
+        raise VSOError(f"{project.relative(tests_dir)}: {slice_id} has no integration tests (test_*.py), so nothing "
+                       f"shows it works and production stays closed; write some there")
     with tempfile.TemporaryDirectory(prefix="vso-perf-") as tmp:
         report = Path(tmp) / "performance.json"
         tests = run_tests(tests_dir, env={"VSO_BASE_URL": endpoint["url"], "VSO_PERF_REPORT": str(report)})
@@ -37,7 +40,7 @@ def run_integration_tests(project: Project, slice_id: str, environment: str = "t
     with project.lock():
         state = load_state(project)
         state["slices"][slice_id]["integration"] = {
-            "environment": environment, "passed": passed, "url": endpoint["url"], "source_pid": endpoint["pid"],
+            "environment": environment, "passed": passed, "url": endpoint["url"], "deployment_id": endpoint["id"],
             "summary": tests.summary(), "at": now()}
         if passed and state["slices"][slice_id].get("status") in ("draft", "implemented"):
             state["slices"][slice_id]["status"] = "tested"
@@ -54,6 +57,13 @@ def production_blocker(project: Project, slice_id: str) -> str | None:
     if not result["passed"]:
         return f"integration tests failed ({result['summary']})"
     current = deployments(project, "test").get(slice_id)
-    if current is None or current["pid"] != result["source_pid"]:
+    if current is None or current["id"] != result.get("deployment_id"):
         return "the test deployment changed since its integration tests ran"
     return None
+
+
+def mark_deployed(project: Project, slice_id: str) -> None:
+    with project.lock():
+        state = load_state(project)
+        state["slices"][slice_id].update(status="deployed", last_modified=now())
+        save_state(project, state)

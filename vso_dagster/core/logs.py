@@ -7,6 +7,7 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 
 from .project import Project
+from .secrets import MaskSecrets
 
 
 @contextmanager
@@ -15,6 +16,7 @@ def log_to_file(project: Project, name: str) -> Iterator[logging.Logger]:
     path = project.make_dir(project.logs_dir) / f"{name}.log"
     handler = logging.FileHandler(project.inside(path))
     handler.setFormatter(logging.Formatter("%(asctime)s %(levelname)s %(message)s"))
+    handler.addFilter(MaskSecrets())
     logger = logging.getLogger("vso")
     previous_level = logger.level
     logger.addHandler(handler)

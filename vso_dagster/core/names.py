@@ -55,3 +55,8 @@ def component_keys(name: str) -> set[str]:
 
 def python_identifier(slug: str) -> str:
     return slug.replace("-", "_")
+
+
+def modal_app_name(slice_id: str) -> str:
+    """The Modal app a slice deploys as: generated into modal/app.py, and what `modal app stop` stops."""
+    return f"vso-{slice_id}"

@@ -10,8 +10,9 @@ import git
 from .project import Project
 from .templating import render
 
-# Hetzner server types per environment (cx22: 2 vCPU/4 GB for tests; cx32: 4 vCPU/8 GB for production).
-SERVER_TYPES = {"test": "cx22", "production": "cx32"}
+# Hetzner server types per environment: cx23 (2 vCPU, 4 GB) for tests, cx33 (4 vCPU, 8 GB) for
+# production. The seed's cx11/cx31 are retired; README "Platforms" says how to pick others.
+SERVER_TYPES = {"test": "cx23", "production": "cx33"}
 GITIGNORE_MARK = "# --- VSO ---"
 
 

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from .. import __version__
-from .names import match_key
+from .names import match_key, modal_app_name
 from .templating import render
 
 # What a correct implementation may answer, by method; the skeleton answers 501. A read of one
@@ -59,6 +59,7 @@ def _context(master: dict, s: dict, version: str, status: str) -> dict:
         "latency_from_spec": s["latency"] is not None,
         "unit_tests": [f"test_{s['module']}_contract.py"],
         "integration_tests": [f"test_{s['module']}_integration.py", f"test_{s['module']}_performance.py"],
+        "modal_app": modal_app_name(s["slice_id"]),
     }
 
 

@@ -17,6 +17,7 @@ from pathlib import Path
 
 from .errors import VSOError
 from .project import Project
+from .secrets import mask
 
 TIMEOUT_S = 1800
 INSTALL_HINT = ("terraform is not installed (or not on PATH); install Terraform >= 1.5 from HashiCorp's "
@@ -46,7 +47,6 @@ class TerraformRunner:
     environment: str
     module: Path
     var_file: Path | None = None
-    secrets: tuple[str, ...] = ()
 
     @property
     def workdir(self) -> Path:
@@ -56,20 +56,14 @@ class TerraformRunner:
     def for_slice(cls, project: Project, slice_id: str, environment: str,
                   module: Path | None = None) -> TerraformRunner:
         var_file = project.root / "deployments" / environment / "terraform.tfvars"
-        token = os.environ.get("HCLOUD_TOKEN", "")
         return cls(project, slice_id, environment, module or project.slice_dir(slice_id) / "terraform",
-                   var_file if var_file.exists() else None, (token,) if token else ())
+                   var_file if var_file.exists() else None)
 
     def _env(self) -> dict[str, str]:
         env = {**os.environ, "TF_IN_AUTOMATION": "1", "TF_INPUT": "0", "CHECKPOINT_DISABLE": "1"}
         if token := os.environ.get("HCLOUD_TOKEN"):
             env["TF_VAR_hcloud_token"] = token
         return env
-
-    def _mask(self, text: str) -> str:
-        for secret in self.secrets:
-            text = text.replace(secret, "***")
-        return text
 
     def _run(self, step: str, *args: str) -> TerraformRun:
         binary = shutil.which("terraform")
@@ -80,7 +74,7 @@ class TerraformRunner:
                                   capture_output=True, text=True, timeout=TIMEOUT_S)
         except subprocess.TimeoutExpired:
             return TerraformRun(step, False, f"terraform {step} timed out after {TIMEOUT_S}s")
-        return TerraformRun(step, done.returncode == 0, self._mask(done.stdout + done.stderr), self._mask(done.stdout))
+        return TerraformRun(step, done.returncode == 0, mask(done.stdout + done.stderr), mask(done.stdout))
 
     def prepare(self) -> None:
         """Copies the slice's module (only *.tf and the user-data script) next to this env's state."""

@@ -1,11 +1,13 @@
+import logging
 import time
 
 import dagster as dg
+from pydantic import Field
 
-from ..core.deploy_local import deploy_local
+from ..core.config import load_config
+from ..core.deploy import deploy
 from ..core.errors import VSOError
-from ..core.integration import production_blocker, run_integration_tests
-from ..core.state import load_state, now, save_state
+from ..core.integration import mark_deployed, production_blocker, run_integration_tests
 from ..implementation import slice_implementation
 from ..lib.partitions import slices_partitions
 from ..lib.resources import VSOProject
@@ -13,34 +15,49 @@ from ..lib.resources import VSOProject
 GROUP = "deployment"
 
 
-def _deploy(context: dg.AssetExecutionContext, vso: VSOProject, environment: str) -> dg.MaterializeResult:
+class DeployConfig(dg.Config):
+    platform: str = Field(default="", description="local, hetzner or modal; empty: [deploy] platform in "
+                                                  ".slice-orchestrator/config.toml, else local")
+
+
+def _deploy(context: dg.AssetExecutionContext, vso: VSOProject, environment: str,
+            config: DeployConfig) -> dg.MaterializeResult:
     started = time.monotonic()
-    with vso.log_to("deployment") as project:
+    with vso.log_to("deployment", context) as project:
         try:
-            deployment = deploy_local(project, context.partition_key, environment)
+            deployment = deploy(project, context.partition_key, environment,
+                                config.platform or load_config(project).platform)
         except VSOError as error:
             raise dg.Failure(description=str(error), allow_retries=False) from None
-    context.log.info(f"{deployment.slice_id} serves {environment} at {deployment.url} (pid {deployment.pid})")
-    return dg.MaterializeResult(metadata={
+    details = deployment.details
+    metadata = {
         "endpoint": dg.MetadataValue.url(deployment.url),
-        "platform": "local",
+        "platform": deployment.platform,
         "environment": environment,
-        "pid": deployment.pid,
         "duration_s": round(time.monotonic() - started, 2),
-    })
+        **({"pid": details["pid"]} if "pid" in details else {}),
+        # Terraform outputs as recorded: sensitive ones already replaced by a placeholder.
+        **({"terraform_outputs": dg.MetadataValue.json(details["outputs"])} if "outputs" in details else {}),
+        **({"modal_app": details["app"]} if "app" in details else {}),
+    }
+    return dg.MaterializeResult(metadata=metadata)
 
 
 @dg.asset(group_name=GROUP, kinds={"python"}, partitions_def=slices_partitions, deps=[slice_implementation])
-def test_deployment(context: dg.AssetExecutionContext, vso: VSOProject) -> dg.MaterializeResult:
-    """The slice serving in the test environment (platform `local`: loopback, health-gated; a
-    failed deploy leaves the previous one serving)."""
-    return _deploy(context, vso, "test")
+def test_deployment(context: dg.AssetExecutionContext, vso: VSOProject, config: DeployConfig) -> dg.MaterializeResult:
+    """The slice serving in the test environment, health-gated; a failed deploy leaves the previous one
+    serving and recorded. Platform: run config, else config.toml's [deploy] platform, else local."""
+    return _deploy(context, vso, "test", config)
 
 
-@dg.asset(group_name=GROUP, kinds={"pytest"}, partitions_def=slices_partitions, deps=[test_deployment])
+@dg.asset(group_name=GROUP, kinds={"pytest"}, partitions_def=slices_partitions, deps=[test_deployment],
+          check_specs=[dg.AssetCheckSpec("integration_junit", asset="integration_tests", blocking=True,
+                                         description="The slice's integration and performance tests all passed "
+                                                     "(JUnit); production waits for it")])
 def integration_tests(context: dg.AssetExecutionContext, vso: VSOProject) -> dg.MaterializeResult:
-    """tests/integration (and the latency-budget performance test) against the test endpoint."""
-    with vso.log_to("deployment") as project:
+    """tests/integration (and the latency-budget performance test) against the test endpoint. The run
+    is recorded either way; its blocking check fails when a test did, so production does not follow."""
+    with vso.log_to("deployment", context) as project:
         try:
             run = run_integration_tests(project, context.partition_key, "test")
         except VSOError as error:
@@ -54,24 +71,23 @@ def integration_tests(context: dg.AssetExecutionContext, vso: VSOProject) -> dg.
     if run.performance:
         metadata[f"p{run.performance['percentile']:g}_ms"] = round(run.performance["measured_ms"], 1)
         metadata["latency_budget_ms"] = run.performance["budget_ms"]
-    if not (run.tests.green and run.tests.skipped == 0):
-        raise dg.Failure(description=f"{context.partition_key}: integration tests failed ({run.tests.summary()})",
-                         metadata=metadata, allow_retries=False)
-    return dg.MaterializeResult(metadata=metadata)
+    passed = run.tests.green and run.tests.skipped == 0
+    check = dg.AssetCheckResult(check_name="integration_junit", passed=passed, metadata=metadata,
+                                description=f"{context.partition_key}: integration tests "
+                                            f"{'passed' if passed else 'failed'} ({run.tests.summary()})")
+    return dg.MaterializeResult(metadata=metadata, check_results=[check])
 
 
 @dg.asset(group_name=GROUP, kinds={"python"}, partitions_def=slices_partitions, deps=[integration_tests],
           output_required=False)
-def production_deployment(context: dg.AssetExecutionContext, vso: VSOProject):
+def production_deployment(context: dg.AssetExecutionContext, vso: VSOProject, config: DeployConfig):
     """The slice serving in production, only after its integration tests passed against what is
     deployed in test now; otherwise skipped, with the reason in the run log."""
     project = vso.project()
     if reason := production_blocker(project, context.partition_key):
-        context.log.warning(f"{context.partition_key}: production skipped: {reason}")
+        with vso.log_to("deployment", context):
+            logging.getLogger("vso.deploy").warning(f"{context.partition_key}: production skipped: {reason}")
         return
-    result = _deploy(context, vso, "production")
-    with project.lock():
-        state = load_state(project)
-        state["slices"][context.partition_key].update(status="deployed", last_modified=now())
-        save_state(project, state)
+    result = _deploy(context, vso, "production", config)
+    mark_deployed(project, context.partition_key)
     yield result

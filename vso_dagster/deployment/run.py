@@ -17,13 +17,18 @@ JOBS = {"test": "vso_deploy_test", "production": "vso_deploy_production", "integ
 
 
 def run_deployment_job(project: Project, instance: dg.DagsterInstance, what: str, slice_id: str, *,
-                       verbose: bool = False) -> Outcome:
+                       platform: str | None = None, verbose: bool = False) -> Outcome:
+    """`platform` None: the assets' default ([deploy] platform in config.toml, else local)."""
     from ..definitions import defs
 
     planned_slice(load_plan(project), slice_id)
     ensure_slice_partitions(instance, [slice_id])
-    result = defs.resolve_job_def(JOBS[what]).execute_in_process(
-        instance=instance, partition_key=slice_id, raise_on_error=False, run_config={} if verbose else QUIET)
+    job = defs.resolve_job_def(JOBS[what])
+    deploying = [op for op in ("test_deployment", "production_deployment") if op in job.graph.node_dict]
+    run_config = {**({} if verbose else QUIET),
+                  **({"ops": {op: {"config": {"platform": platform}} for op in deploying}} if platform else {})}
+    result = job.execute_in_process(instance=instance, partition_key=slice_id, raise_on_error=False,
+                                    run_config=run_config)
     return _outcome(instance, slice_id, result)
 
 

@@ -1,0 +1,74 @@
+"""Platform `hetzner`: the slice's generated terraform/ module, applied with the real `terraform` CLI.
+
+init, plan and apply run in the slice's own working directory per environment (see terraform.py);
+the `endpoint_url` output (else `server_ip` on the service port) becomes the endpoint once its health
+check passes. A failed step records nothing: state.json keeps the last good deployment, and Terraform
+keeps its own previous state.
+"""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+from .deployments import Deployment, forget, log, record, service_dir, wait_healthy
+from .errors import VSOError
+from .project import Project
+from .terraform import TerraformRunner
+
+# A new server boots and runs its cloud-init (apt, git clone, pip) before it answers.
+HEALTH_TIMEOUT_S = 600.0
+SERVICE_PORT = 8000
+
+
+def module_dir(project: Project, slice_id: str) -> Path:
+    """The slice's terraform/ beside the service that deploys: the branch's copy once built."""
+    return service_dir(project, slice_id).parent / "terraform"
+
+
+TOKEN_HINT = ("HCLOUD_TOKEN is not set: export your Hetzner Cloud API token (Console > Security > API tokens) "
+              "in the shell that runs vso or Dagster; VSO passes it to Terraform as TF_VAR_hcloud_token and "
+              "never writes it down. Nothing was deployed")
+
+
+def deploy_hetzner(project: Project, slice_id: str, environment: str,
+                   health_timeout_s: float = HEALTH_TIMEOUT_S) -> Deployment:
+    if not (os.environ.get("HCLOUD_TOKEN") or os.environ.get("TF_VAR_hcloud_token")):
+        raise VSOError(TOKEN_HINT)
+    tf = TerraformRunner.for_slice(project, slice_id, environment, module_dir(project, slice_id))
+    log.info(f"{slice_id}: terraform init/plan/apply in {project.relative(tf.workdir)} ({environment})")
+    for step in (tf.init, tf.plan, tf.apply):
+        run = step()
+        log.info(f"{slice_id}: terraform {run.step}: {_summary(run.output)}")
+    outputs = tf.output().outputs
+    url = outputs.get("endpoint_url") or (f"http://{outputs['server_ip']}:{SERVICE_PORT}"
+                                          if outputs.get("server_ip") else None)
+    if not isinstance(url, str) or not url.startswith(("http://", "https://")):
+        raise VSOError(f"{project.relative(tf.module)}: the module has no endpoint_url (or server_ip) output "
+                       f"to reach the service by; add one (see the generated outputs.tf)")
+    if error := wait_healthy(url.rstrip("/"), health_timeout_s):
+        raise VSOError(f"{slice_id}: terraform applied, but the service is not healthy ({error}); state.json "
+                       f"keeps the previous deployment. Inspect the server, or `vso destroy --slice-id {slice_id} "
+                       f"--environment {environment}`")
+    deployment = Deployment(slice_id, environment, "hetzner", url.rstrip("/"),
+                            {"outputs": outputs, "terraform_dir": project.relative(tf.workdir)})
+    record(project, deployment)
+    return deployment
+
+
+def destroy_hetzner(project: Project, slice_id: str, environment: str) -> bool:
+    """terraform destroy in the slice's working directory for that environment, then forgets it."""
+    tf = TerraformRunner.for_slice(project, slice_id, environment)
+    had_state = (tf.workdir / "terraform.tfstate").exists()
+    if had_state:
+        log.info(f"{slice_id}: terraform destroy in {project.relative(tf.workdir)} ({environment})")
+        log.info(f"{slice_id}: terraform destroy: {_summary(tf.destroy().output)}")
+    return forget(project, slice_id, environment) is not None or had_state
+
+
+def _summary(output: str) -> str:
+    """Terraform's own one-line verdict ('Plan: 1 to add…', 'Apply complete!…'), else its last line."""
+    lines = [line.strip() for line in output.splitlines() if line.strip()]
+    verdicts = [line for line in lines if line.startswith(("Plan:", "Apply complete", "Destroy complete",
+                                                          "No changes", "Terraform has been successfully"))]
+    return (verdicts or lines or ["(no output)"])[-1]

@@ -1,0 +1,100 @@
+"""Where each slice is deployed: `state.json`'s `deployments.<env>` (the seed's `slices_deployed`,
+plus `endpoints` with what VSO needs to test, promote and tear the deployment down).
+
+Every platform records a deployment only once its health check passed, and the previous record
+stays until then: a failed deploy leaves the last good one in place, in the state as in the world.
+"""
+
+from __future__ import annotations
+
+import logging
+import secrets
+import time
+import urllib.error
+import urllib.request
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from .errors import VSOError
+from .project import Project
+from .state import load_state, now, save_state
+from .worktrees import existing_worktree
+
+ENVIRONMENTS = ("test", "production")
+PLATFORM_NAMES = ("local", "hetzner", "modal")
+log = logging.getLogger("vso.deploy")
+
+
+@dataclass(frozen=True)
+class Deployment:
+    slice_id: str
+    environment: str
+    platform: str
+    url: str
+    # The platform's own facts: pid/port/source (local), Terraform outputs (hetzner), app (modal).
+    details: dict = field(default_factory=dict)
+    deployed_at: str = field(default_factory=now)
+    # Unique per deploy: the production gate checks the tests ran against this very deployment.
+    id: str = field(default_factory=lambda: secrets.token_hex(6))
+
+    def entry(self) -> dict:
+        return {"slice_id": self.slice_id, "environment": self.environment, "platform": self.platform,
+                "url": self.url, "deployed_at": self.deployed_at, "id": self.id, **self.details}
+
+
+def service_dir(project: Project, slice_id: str) -> Path:
+    """The implementation on the slice's branch when a team built one, else the project's skeleton."""
+    worktree = existing_worktree(project, slice_id)
+    base = worktree.slice_dir if worktree else project.slice_dir(slice_id)
+    path = base / "service"
+    if not (path / "main.py").exists():
+        raise VSOError(f"{project.relative(path / 'main.py')}: no service to deploy; run `vso decompose` first")
+    return path
+
+
+def deployments(project: Project, environment: str) -> dict[str, dict]:
+    return load_state(project)["deployments"].get(environment, {}).get("endpoints", {})
+
+
+def record(project: Project, deployment: Deployment) -> dict | None:
+    """Writes the deployment into state.json; returns the record it replaced."""
+    with project.lock():
+        state = load_state(project)
+        env = state["deployments"].setdefault(deployment.environment, {"slices_deployed": []})
+        previous = env.setdefault("endpoints", {}).get(deployment.slice_id)
+        env["endpoints"][deployment.slice_id] = deployment.entry()
+        if deployment.slice_id not in env["slices_deployed"]:
+            env["slices_deployed"].append(deployment.slice_id)
+        save_state(project, state)
+    log.info(f"{deployment.slice_id} serves {deployment.environment} at {deployment.url} ({deployment.platform})")
+    return previous
+
+
+def forget(project: Project, slice_id: str, environment: str) -> dict | None:
+    """Removes the slice from the environment in state.json; returns the record it had."""
+    with project.lock():
+        state = load_state(project)
+        env = state["deployments"].setdefault(environment, {"slices_deployed": []})
+        previous = env.get("endpoints", {}).pop(slice_id, None)
+        if slice_id in env["slices_deployed"]:
+            env["slices_deployed"].remove(slice_id)
+        save_state(project, state)
+    return previous
+
+
+def wait_healthy(url: str, timeout_s: float, still_running: Callable[[], str | None] = lambda: None) -> str | None:
+    """None once GET <url>/health answers 200; else why not. `still_running` names a reason to give
+    up early (a local process that exited)."""
+    deadline = time.monotonic() + timeout_s
+    while time.monotonic() < deadline:
+        if reason := still_running():
+            return reason
+        try:
+            with urllib.request.urlopen(f"{url}/health", timeout=min(5.0, timeout_s)) as answer:
+                if answer.status == 200:
+                    return None
+        except (urllib.error.URLError, ConnectionError, TimeoutError, OSError):
+            pass
+        time.sleep(0.05 if timeout_s <= 60 else 2.0)
+    return f"GET {url}/health did not answer 200 within {timeout_s:.0f}s"
