@@ -79,17 +79,30 @@ def serve(service: Path) -> tuple[subprocess.Popen, str]:
     return process, url
 
 
+def built(project, slice_id: str) -> Path:
+    """The slice implemented by the scaffold agent; returns its directory on the slice's branch."""
+    from vso_dagster.core.decompose import load_plan
+    from vso_dagster.core.implement import implement_slice
+
+    return implement_slice(project, load_plan(project), slice_id).worktree.slice_dir
+
+
+def standin_hetzner(project, slice_id: str) -> tuple[subprocess.Popen, str]:
+    """The built slice's terraform/ replaced by the stand-in module, whose 'server' then serves."""
+    slice_dir = built(project, slice_id)
+    for tf in (slice_dir / "terraform").glob("*.tf"):
+        tf.unlink()
+    (slice_dir / "terraform/main.tf").write_text(STANDIN_HETZNER_MODULE)
+    process, url = serve(slice_dir / "service")
+    tfvars = project.root / "deployments/test/terraform.tfvars"
+    tfvars.write_text(tfvars.read_text() + f'standin_endpoint = "{url}"\n')
+    return process, url
+
+
 @pytest.fixture
 def hetzner(committed, monkeypatch):
-    """slice-001-auth's terraform/ replaced by the stand-in module, its 'server' serving."""
     monkeypatch.setenv("HCLOUD_TOKEN", "not-a-real-token")
-    module = committed.slice_dir(SLICE) / "terraform"
-    for tf in module.glob("*.tf"):
-        tf.unlink()
-    (module / "main.tf").write_text(STANDIN_HETZNER_MODULE)
-    process, url = serve(committed.slice_dir(SLICE) / "service")
-    tfvars = committed.root / "deployments/test/terraform.tfvars"
-    tfvars.write_text(tfvars.read_text() + f'standin_endpoint = "{url}"\n')
+    process, url = standin_hetzner(committed, SLICE)
     yield committed, url
     process.terminate()
     process.wait()
@@ -167,6 +180,12 @@ def test_deploying_without_terraform_says_how_to_install_it(hetzner, vso, monkey
     assert project.state_file.read_bytes() == before
 
 
+def test_a_slice_deploys_only_once_its_unit_tests_passed(committed, vso):
+    result = vso("deploy", "--slice-id", SLICE, "--environment", "test")
+    assert result.exit_code == 1 and "not built yet (status draft)" in result.output
+    assert deployments(committed, "test") == {}
+
+
 def test_switching_platform_needs_a_destroy_first(hetzner, vso):
     project, _ = hetzner
     assert vso("deploy", "--slice-id", SLICE, "--platform", "local", "--environment", "test").exit_code == 0
@@ -231,12 +250,13 @@ def test_the_generated_modal_app_imports_with_the_real_sdk_and_serves_locally(mo
 
 
 def test_modal_deploy_and_stop_with_the_environment_set(modal_project, standin_modal, vso):
+    app_file = built(modal_project, SLICE) / "modal/app.py"
     deployed = vso("deploy", "--slice-id", SLICE, "--platform", "modal", "--environment", "test")
     assert deployed.exit_code == 0, deployed.output
     record = deployments(modal_project, "test")[SLICE]
     assert record["platform"] == "modal" and record["app"] == f"vso-{SLICE}"
     assert httpx.get(f"{record['url']}/health").json()["slice"] == SLICE
-    app_file = modal_project.slice_dir(SLICE) / "modal/app.py"
+    assert httpx.post(f"{record['url']}/auth/login", json={"email": "a@b.c"}).status_code == 201  # the build
     assert standin_modal() == [{"argv": ["deploy", str(app_file)], "MODAL_ENVIRONMENT": "test",
                                 "VSO_MODAL_MIN_CONTAINERS": "0", "token_given": False}]
     assert "modal deploy" in (modal_project.logs_dir / "deployment.log").read_text()
@@ -252,6 +272,7 @@ def test_modal_deploy_and_stop_with_the_environment_set(modal_project, standin_m
 def test_production_uses_the_production_modal_environment_and_warm_containers(modal_project, standin_modal):
     config = modal_project.root / "deployments/production/modal_config.json"
     config.write_text(json.dumps({**json.loads(config.read_text()), "environment": "prod-eu"}))
+    built(modal_project, SLICE)
     deploy_modal.deploy_modal(modal_project, SLICE, "production")
     [call] = standin_modal()
     assert call["MODAL_ENVIRONMENT"] == "prod-eu" and call["VSO_MODAL_MIN_CONTAINERS"] == "1"
@@ -263,6 +284,7 @@ def test_modal_without_a_token_fails_clearly_with_the_real_cli(modal_project, mo
     for name in ("MODAL_TOKEN_ID", "MODAL_TOKEN_SECRET", "MODAL_PROFILE"):
         monkeypatch.delenv(name, raising=False)
     monkeypatch.setenv("PATH", f"{Path(sys.executable).parent}{os.pathsep}{os.environ['PATH']}")
+    built(modal_project, SLICE)
     before = modal_project.state_file.read_bytes()
     with pytest.raises(VSOError) as info:
         deploy_modal.deploy_modal(modal_project, SLICE, "test")
@@ -271,6 +293,7 @@ def test_modal_without_a_token_fails_clearly_with_the_real_cli(modal_project, mo
 
 
 def test_a_modal_cli_that_never_answers_is_cut_off(modal_project, monkeypatch, tmp_path):
+    built(modal_project, SLICE)
     bin_dir = tmp_path / "hang-bin"
     bin_dir.mkdir()
     (bin_dir / "modal").write_text("#!/bin/sh\nexec sleep 600\n")
@@ -283,6 +306,7 @@ def test_a_modal_cli_that_never_answers_is_cut_off(modal_project, monkeypatch, t
 
 
 def test_a_slice_without_a_modal_app_is_refused_clearly(committed):
+    built(committed, SLICE)
     with pytest.raises(VSOError, match="modal/app.py: this slice has no Modal app"):
         deploy_modal.deploy_modal(committed, SLICE, "test")
 
@@ -299,14 +323,9 @@ def test_tokens_appear_nowhere(modal_project, standin_modal, vso, monkeypatch):
     for name, value in CANARIES.items():
         monkeypatch.setenv(name, value)
     todos = "slice-002-todos"
-    module = modal_project.slice_dir(todos) / "terraform"
-    for tf in module.glob("*.tf"):
-        tf.unlink()
-    (module / "main.tf").write_text(STANDIN_HETZNER_MODULE)
-    process, url = serve(modal_project.slice_dir(todos) / "service")
+    built(modal_project, SLICE)
+    process, _ = standin_hetzner(modal_project, todos)
     try:
-        tfvars = modal_project.root / "deployments/test/terraform.tfvars"
-        tfvars.write_text(tfvars.read_text() + f'standin_endpoint = "{url}"\n')
         for slice_id, platform in ((SLICE, "modal"), (todos, "hetzner")):
             result = vso("deploy", "--slice-id", slice_id, "--platform", platform, "--environment", "test", "-v")
             assert result.exit_code == 0, result.output

@@ -274,12 +274,16 @@ def ui(project: Project, host: str, port: int) -> None:
 
 
 def _slice_table(state: dict, only: list[str] | None = None, stale: set[str] | None = None) -> None:
-    columns = ["slice", "component", "version", "status", "platform", "depends on"]
+    """`platform` is where the master spec means the slice to run; `serving` is where it runs now."""
+    columns = ["slice", "component", "version", "status", "platform", "serving", "depends on"]
     table = Table(*columns, *(["this run"] if stale is not None else []))
     for slice_id in only or sorted(state["slices"]):
         entry = state["slices"][slice_id]
+        serving = [f"{env} ({endpoints[slice_id]['platform']})" for env, endpoints in
+                   ((env, state["deployments"].get(env, {}).get("endpoints", {})) for env in ("test", "production"))
+                   if slice_id in endpoints]
         row = [slice_id, entry.get("component", ""), entry.get("version", ""), entry.get("status", ""),
-               entry.get("platform", ""), ", ".join(entry.get("dependencies", [])) or "-"]
+               entry.get("platform", ""), ", ".join(serving) or "-", ", ".join(entry.get("dependencies", [])) or "-"]
         if stale is not None:
             row.append("written" if slice_id in stale else "unchanged")
         table.add_row(*row)

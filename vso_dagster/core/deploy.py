@@ -9,7 +9,9 @@ from .deploy_local import deploy_local, destroy_local
 from .deploy_modal import deploy_modal, destroy_modal
 from .deployments import PLATFORM_NAMES, Deployment, deployments
 from .errors import VSOError
+from .implement import BUILT
 from .project import Project
+from .state import load_state
 
 PLATFORMS: dict[str, tuple[Callable[[Project, str, str], Deployment], Callable[[Project, str, str], bool]]] = {
     "local": (deploy_local, destroy_local),
@@ -20,8 +22,13 @@ assert tuple(PLATFORMS) == PLATFORM_NAMES
 
 
 def deploy(project: Project, slice_id: str, environment: str, platform: str) -> Deployment:
+    """Deploys a built slice: its unit tests passed (the implementation's blocking check)."""
     if platform not in PLATFORMS:
         raise VSOError(f"unknown platform {platform!r}; use one of {', '.join(PLATFORMS)}")
+    status = load_state(project)["slices"].get(slice_id, {}).get("status")
+    if status not in BUILT:
+        raise VSOError(f"{slice_id}: not built yet (status {status or 'unknown'}): a slice deploys only once its "
+                       f"unit tests passed; `vso orchestrate --slice-id {slice_id}` first")
     current = deployments(project, environment).get(slice_id)
     if current and current["platform"] != platform:
         raise VSOError(f"{slice_id} already serves {environment} on {current['platform']}; `vso destroy --slice-id "

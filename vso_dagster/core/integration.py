@@ -19,6 +19,7 @@ class IntegrationRun:
     slice_id: str
     environment: str
     url: str
+    platform: str
     tests: TestRun
     performance: dict | None  # {"percentile", "measured_ms", "budget_ms"} when the test measured it
 
@@ -45,7 +46,7 @@ def run_integration_tests(project: Project, slice_id: str, environment: str = "t
         if passed and state["slices"][slice_id].get("status") in ("draft", "implemented"):
             state["slices"][slice_id]["status"] = "tested"
         save_state(project, state)
-    return IntegrationRun(slice_id, environment, endpoint["url"], tests, performance)
+    return IntegrationRun(slice_id, environment, endpoint["url"], endpoint["platform"], tests, performance)
 
 
 def production_blocker(project: Project, slice_id: str) -> str | None:

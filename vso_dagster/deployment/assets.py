@@ -64,6 +64,7 @@ def integration_tests(context: dg.AssetExecutionContext, vso: VSOProject) -> dg.
             raise dg.Failure(description=str(error), allow_retries=False) from None
     metadata = {
         "endpoint": dg.MetadataValue.url(run.url),
+        "platform": run.platform,
         "passed": run.tests.passed, "failed": run.tests.failed, "errors": run.tests.errors,
         "skipped": run.tests.skipped, "duration_s": round(run.tests.duration_s, 2),
         "failing": dg.MetadataValue.json(run.tests.failing),
