@@ -7,7 +7,7 @@ from .lib.resources import VSOProject
 
 defs = dg.Definitions(
     assets=[*decomposition.assets, *implementation.assets, *deployment.assets],
-    asset_checks=[*implementation.asset_checks],
+    asset_checks=[*decomposition.asset_checks, *implementation.asset_checks],
     jobs=[*decomposition.jobs, *implementation.jobs, *deployment.jobs],
     sensors=[*implementation.sensors],
     resources={

@@ -243,6 +243,32 @@ def destroy(project: Project, slice_ids: tuple[str, ...], all_slices: bool, envi
 
 
 @cli.command()
+@click.argument("slice_id")
+@click.option("--take", type=click.Choice(["master", "slice", "merged"]), required=True,
+              help="master: the regenerated file replaces your edit; slice: your edit stays; merged: the "
+                   "proposal beside the file (FILE.proposed, its conflict markers edited away) replaces it.")
+@click.option("--verbose", "-v", is_flag=True, help="Show Dagster's run logs.")
+@click.pass_obj
+def resolve(project: Project, slice_id: str, take: str, verbose: bool) -> None:
+    """Settle a slice's conflicts between a master change and an edit in the slice (`vso status` lists them)."""
+    import dagster as dg
+
+    from ..core.logs import log_to_file
+    from ..core.resolve import resolve as resolve_conflicts
+    from ..lib.checks import run_check_job
+    from ..lib.instance import use_project_instance
+
+    with log_to_file(project, "decomposition"):
+        settled = resolve_conflicts(project, slice_id, take)
+    for path in settled:
+        out.print(f"{path}: resolved, took {take}")
+    use_project_instance(project)
+    with dg.DagsterInstance.get() as instance:
+        check, run_id = run_check_job(instance, "vso_spec_sync", slice_id, verbose=verbose)
+    out.print(f"spec_in_sync for {slice_id}: {'passed' if check.passed else 'failed'} (Dagster run {run_id[:8]})")
+
+
+@cli.command()
 @click.option("--json", "as_json", is_flag=True, help="Print state.json's shape instead of a table.")
 @click.pass_obj
 def status(project: Project, as_json: bool) -> None:
@@ -255,8 +281,11 @@ def status(project: Project, as_json: bool) -> None:
         out.print("No slices yet: run `vso decompose`.")
         return
     _slice_table(state)
-    if state["conflicts"]:
-        out.print(f"[yellow]{len(state['conflicts'])} conflicts[/yellow] (edits VSO kept): see `vso status --json`.")
+    for conflict in state["conflicts"]:
+        beside = f"; proposal: {conflict['proposal']}" if conflict.get("proposal") else ""
+        out.print(f"[yellow]conflict[/yellow] {conflict['path']}: {conflict.get('reason', 'edited downstream')}"
+                  f"{beside}. Settle it: vso resolve {conflict['slice_id']} --take master|slice|merged",
+                  soft_wrap=True)
 
 
 @cli.command()

@@ -8,15 +8,17 @@ import logging
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from .baselines import baseline_path, load_baseline
 from .errors import SpecError, VSOError
 from .master_spec import read_master_spec
+from .merge import Merge, change_kind, slice_shape, three_way
 from .model import MasterSpec
 from .plan import Plan, build_plan, unassigned_errors
-from .project import BatchWriter, Project, file_hash, sha256_bytes
+from .project import SLICES_DIR, BatchWriter, Project, file_hash, sha256_bytes
 from .refine import Refiner
 from .scaffold_project import ensure_deployment_configs
 from .slice_files import slice_files
-from .state import bump_patch, load_state, now, save_state
+from .state import bump, load_state, now, save_state
 from .templating import fingerprint
 
 log = logging.getLogger("vso.decompose")
@@ -28,7 +30,11 @@ class SliceWrite:
     slice_id: str
     written: list[str] = field(default_factory=list)
     removed: list[str] = field(default_factory=list)
-    kept_edits: list[str] = field(default_factory=list)
+    merged: list[str] = field(default_factory=list)  # edited downstream, master's change merged in cleanly
+    conflicts: list[str] = field(default_factory=list)  # edited downstream, kept; proposal written beside
+
+
+PROPOSAL_SUFFIX = ".proposed"
 
 
 def read_project_spec(project: Project) -> MasterSpec:
@@ -123,57 +129,114 @@ def write_slices(project: Project, plan: dict, slice_ids: list[str], refine: Ref
 def _write_slice(project: Project, writer: BatchWriter, master: dict, s: dict, state: dict,
                  refine: Refiner | None) -> SliceWrite:
     entry = state["slices"][s["slice_id"]]
+    baseline = load_baseline(project, s["slice_id"])
+    shape = slice_shape(master, s)
     if entry.get("input_hash") not in (None, s["input_hash"]) and entry.get("files"):
-        entry["version"] = bump_patch(entry["version"])
+        entry["version"] = bump(entry["version"], change_kind(baseline.shape, shape))
     files = slice_files(master, s, entry["version"], entry["status"])
     if refine is not None:
         files["spec.md"] = refine(s, files["spec.md"])
     recorded: dict[str, str] = entry.get("files", {})
     slice_dir = project.slice_dir(s["slice_id"])
-    result, hashes = SliceWrite(s["slice_id"]), {}
+    result, hashes, proposals = SliceWrite(s["slice_id"]), {}, {}
+    before_baseline = baseline.to_bytes()
     for rel, content in files.items():
         target = slice_dir / rel
         data = content.encode()
         new, on_disk, before = sha256_bytes(data), file_hash(target), recorded.get(rel)
-        if on_disk == new:
-            hashes[rel] = new
-        elif new == before and on_disk is not None:
-            hashes[rel] = before  # VSO has nothing new for this file: the edit on disk simply stands
-        elif on_disk is None or on_disk == before:
-            writer.write(target, data)
-            hashes[rel] = new
-            result.written.append(rel)
+        if new == before and on_disk is not None:
+            hashes[rel] = before  # VSO has nothing new for this file: it stands as it is, edited or not
+            baseline.files.setdefault(rel, content)
+            if on_disk != before and rel in baseline.pending:  # still waiting on a resolution
+                result.conflicts.append(rel)
+            continue
+        if on_disk in (None, new, before):
+            if on_disk != new:
+                writer.write(target, data)
+                result.written.append(rel)
         else:
-            hashes[rel] = before or on_disk
-            result.kept_edits.append(rel)
+            merge = _merge(baseline.files.get(rel), before, target.read_text(), content)
+            if merge is None or not merge.clean:
+                # The edit stays untouched; the master's version waits beside it for `vso resolve`.
+                proposal = (merge.text if merge else content).encode()
+                if not _proposal_edited(project, state, s["slice_id"], rel):
+                    writer.write(target.with_name(target.name + PROPOSAL_SUFFIX), proposal)
+                    proposals[rel] = sha256_bytes(proposal)
+                baseline.pending[rel] = content
+                hashes[rel] = before
+                result.conflicts.append(rel)
+                continue
+            writer.write(target, merge.text.encode())
+            result.merged.append(rel)
+        hashes[rel] = new
+        baseline.files[rel] = content
+        baseline.pending.pop(rel, None)
     for rel in sorted(set(recorded) - set(files)):
         target = project.inside(slice_dir / rel)  # about to unlink: check the whole path
         if file_hash(target) == recorded[rel]:
             target.unlink()
             result.removed.append(rel)
         elif target.exists():
-            result.kept_edits.append(rel)
-    _record_conflicts(state, s["slice_id"], result.kept_edits)
-    if result.written or result.removed:
+            result.conflicts.append(rel)
+        baseline.files.pop(rel, None)
+    for rel in set(baseline.pending) - set(result.conflicts):
+        baseline.pending.pop(rel)
+    _record_conflicts(project, state, s["slice_id"], result.conflicts, proposals, master["version"], entry["version"])
+    baseline.shape = shape
+    if baseline.to_bytes() != before_baseline:
+        writer.write(baseline_path(project, s["slice_id"]), baseline.to_bytes())
+    if result.written or result.removed or result.merged:
         entry["last_modified"] = now()
-        log.info("%s v%s: wrote %d files%s", s["slice_id"], entry["version"], len(result.written),
+        log.info("%s v%s: wrote %d files%s%s", s["slice_id"], entry["version"], len(result.written),
+                 f", merged {len(result.merged)}" if result.merged else "",
                  f", removed {len(result.removed)}" if result.removed else "")
     entry.update(files=hashes, input_hash=s["input_hash"])
     return result
 
 
-def _record_conflicts(state: dict, slice_id: str, paths: list[str]) -> None:
-    """An edited file is never overwritten: the master's new version waits here for a merge.
-    The slice's conflicts are exactly the files kept in this write; one already known keeps its date."""
+def _proposal_edited(project: Project, state: dict, slice_id: str, rel: str) -> bool:
+    """Someone is working on the proposal VSO wrote for this conflict: leave it to them."""
+    path = f"{SLICES_DIR}/{slice_id}/{rel}"
+    record = next((c for c in state["conflicts"] if c.get("path") == path and c.get("proposal")), None)
+    if record is None:
+        return False
+    on_disk = file_hash(project.root / record["proposal"])
+    return on_disk is not None and on_disk != record.get("proposal_hash")
+
+
+def _merge(base: str | None, base_hash: str | None, ours: str, theirs: str) -> Merge | None:
+    """None when there is no trustworthy base to merge from (VSO's record and the kept base differ)."""
+    if base is None or sha256_bytes(base.encode()) != base_hash:
+        return None
+    return three_way(base, ours, theirs)
+
+
+def _record_conflicts(project: Project, state: dict, slice_id: str, paths: list[str], proposals: dict[str, str],
+                      master_version: str, slice_version: str) -> None:
+    """An edited file is never overwritten: the master's new version waits beside it. The slice's
+    conflicts are exactly the files in conflict after this write; one already known keeps its record.
+    A proposal VSO wrote for a conflict that no longer exists goes, unless someone edited it."""
     known = {c["path"]: c for c in state["conflicts"] if c.get("slice_id") == slice_id}
     others = [c for c in state["conflicts"] if c.get("slice_id") != slice_id]
     current = []
     for rel in paths:
-        path = f"vertical-slices/{slice_id}/{rel}"
-        log.warning("%s was edited after VSO wrote it; kept the edit, recorded a conflict", path)
-        current.append(known.get(path) or {"slice_id": slice_id, "path": path, "resolution": "manual",
-                                           "reason": "edited downstream; the regenerated version was not applied",
-                                           "detected_at": now()})
+        path = f"{SLICES_DIR}/{slice_id}/{rel}"
+        if path in known and rel not in proposals:
+            current.append(known[path])
+            continue
+        log.warning("%s was edited after VSO wrote it and the master's change does not merge cleanly; kept the "
+                    "edit, wrote %s%s beside it", path, rel.rsplit("/", 1)[-1], PROPOSAL_SUFFIX)
+        record = known.get(path, {"detected_at": now()})
+        current.append({**record, "slice_id": slice_id, "path": path, "resolution": "manual",
+                        "reason": "edited downstream, and the regenerated version overlaps the edit",
+                        "proposal": path + PROPOSAL_SUFFIX if rel in proposals else record.get("proposal"),
+                        "proposal_hash": proposals.get(rel, record.get("proposal_hash")),
+                        "master_version": master_version, "slice_version": slice_version})
+    for path, record in known.items():
+        if path not in {c["path"] for c in current} and record.get("proposal"):
+            proposal = project.inside(project.root / record["proposal"])
+            if file_hash(proposal) == record.get("proposal_hash"):
+                proposal.unlink()
     state["conflicts"] = others + current
 
 

@@ -58,7 +58,9 @@ def public_view(state: dict) -> dict:
     return view
 
 
-def bump_patch(version: str) -> str:
+def bump(version: str, part: str = "patch") -> str:
+    """Semver: major, minor or patch; pre-release and build suffixes are dropped."""
     core, _, _ = version.partition("-")
     major, minor, patch = (int(p) for p in core.split("+")[0].split("."))
-    return f"{major}.{minor}.{patch + 1}"
+    bumped = {"major": (major + 1, 0, 0), "minor": (major, minor + 1, 0), "patch": (major, minor, patch + 1)}[part]
+    return ".".join(map(str, bumped))

@@ -7,6 +7,7 @@ from ..core.decompose import load_plan, plan_project, read_project_spec, write_s
 from ..core.errors import VSOError
 from ..core.model import MasterSpec
 from ..core.refine import agent_refiner
+from ..core.state import load_state
 from ..lib.partitions import ensure_slice_partitions, slices_partitions
 from ..lib.resources import VSOProject
 
@@ -86,7 +87,8 @@ def slice_plan(context: dg.AssetExecutionContext, config: PlanConfig, vso: VSOPr
 def slice_spec(context: dg.AssetExecutionContext, vso: VSOProject) -> dg.MaterializeResult:
     """`vertical-slices/<id>/`: spec.md, tests, service skeleton, Terraform, Modal app, metadata.json.
     One run writes many partitions; a file whose content is unchanged is not rewritten, and a file
-    edited after VSO wrote it is kept (a conflict is recorded in state.json instead)."""
+    edited after VSO wrote it gets the master's change by three-way merge, or, when the two overlap,
+    stays untouched with the merge proposal beside it and a conflict in state.json (spec_in_sync)."""
     keys = context.partition_keys
     with vso.log_to("decomposition") as project:
         try:
@@ -95,12 +97,31 @@ def slice_spec(context: dg.AssetExecutionContext, vso: VSOProject) -> dg.Materia
         except VSOError as error:
             raise _user_error(error) from None
     written = sum(len(r.written) for r in results)
-    kept = [f"{r.slice_id}/{path}" for r in results for path in r.kept_edits]
+    merged = [f"{r.slice_id}/{path}" for r in results for path in r.merged]
+    kept = [f"{r.slice_id}/{path}" for r in results for path in r.conflicts]
     skipped = sorted(set(keys) - {r.slice_id for r in results})
-    context.log.info(f"{len(results)} slices: {written} files written, {len(kept)} edits kept"
+    context.log.info(f"{len(results)} slices: {written} files written, {len(merged)} edits merged with the "
+                     f"master's change, {len(kept)} in conflict"
                      + (f"; not in the current plan (retired): {', '.join(skipped)}" if skipped else ""))
-    metadata: dict = {"slices": len(results), "files_written": written, "edits_kept": dg.MetadataValue.json(kept),
-                      "skipped_retired": dg.MetadataValue.json(skipped)}
+    metadata: dict = {"slices": len(results), "files_written": written, "merged": dg.MetadataValue.json(merged),
+                      "conflicts": dg.MetadataValue.json(kept), "skipped_retired": dg.MetadataValue.json(skipped)}
     if len(keys) == 1:
         metadata["path"] = dg.MetadataValue.path(str(project.slices_dir / keys[0]))
     return dg.MaterializeResult(metadata=metadata)
+
+
+@dg.asset_check(asset=slice_spec, partitions_def=slices_partitions,
+                description="No unresolved conflict between the master's change and an edit made in the slice.")
+def spec_in_sync(context: dg.AssetCheckExecutionContext, vso: VSOProject) -> dg.AssetCheckResult:
+    """Fails while a slice has a conflict (`vso status`, `vso resolve`). slice_implementation refuses
+    such a slice too, so nothing downstream of it runs until the conflict is resolved."""
+    keys = set(context.partition_keys)
+    open_conflicts = [c for c in load_state(vso.project())["conflicts"] if c.get("slice_id") in keys]
+    slices = sorted({c["slice_id"] for c in open_conflicts})
+    return dg.AssetCheckResult(
+        passed=not open_conflicts,
+        description=(f"unresolved conflicts in {', '.join(slices)}: `vso resolve SLICE --take master|slice|merged`"
+                     if open_conflicts else "in sync with the master spec"),
+        metadata={"conflicts": dg.MetadataValue.json([{k: c.get(k) for k in ("path", "proposal", "detected_at")}
+                                                     for c in open_conflicts])},
+    )

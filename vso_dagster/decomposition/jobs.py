@@ -12,3 +12,7 @@ slice_spec_job = dg.define_asset_job(
     tags={"vso/stage": "decomposition"},
     description="Write vertical-slices/<id>/ for the selected slice partitions, in one run.",
 )
+spec_sync_job = dg.define_asset_job(
+    "vso_spec_sync", selection=dg.AssetSelection.checks_for_assets("slice_spec"), partitions_def=slices_partitions,
+    tags={"vso/stage": "decomposition"}, description="Re-evaluate one slice's spec_in_sync check (`vso resolve`).",
+)

@@ -11,11 +11,11 @@ from ..core.decompose import load_plan, plan_is_current, read_project_spec, stal
 from ..core.errors import VSOError
 from ..core.logs import log_to_file
 from ..core.project import Project
+from ..lib.checks import QUIET
 from ..lib.partitions import slices_partitions
 from ..lib.results import failure_reason
 
 # VSO reports failures itself (as file:line for spec mistakes), so Dagster's console stays silent.
-QUIET = {"loggers": {"console": {"config": {"log_level": "CRITICAL"}}}}
 
 
 @dataclass

@@ -7,8 +7,8 @@ import dagster as dg
 from ..core.decompose import load_plan
 from ..core.implement import planned_slice
 from ..core.project import Project
-from ..decomposition.run import QUIET
 from ..implementation.run import Outcome
+from ..lib.checks import QUIET
 from ..lib.partitions import ensure_slice_partitions
 from ..lib.results import failure_reason
 

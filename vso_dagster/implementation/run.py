@@ -11,11 +11,10 @@ from dataclasses import dataclass
 import dagster as dg
 
 from ..core.decompose import load_plan
-from ..core.errors import VSOError
 from ..core.implement import BUILT, blockers, planned_slice, priorities
 from ..core.project import Project
 from ..core.state import load_state
-from ..decomposition.run import QUIET
+from ..lib.checks import QUIET, run_check_job
 from ..lib.partitions import ensure_slice_partitions
 from ..lib.results import failure_reason
 
@@ -180,20 +179,9 @@ class _ProcessPool:
 
 def run_unit_tests(project: Project, instance: dg.DagsterInstance, slice_id: str, *,
                    verbose: bool = False) -> Outcome:
-    from ..definitions import defs
-
     planned_slice(load_plan(project), slice_id)
-    ensure_slice_partitions(instance, [slice_id])
-    # The partition goes in as a tag: execute_in_process(partition_key=...) refuses a job that selects
-    # only asset checks ("no PartitionsDefinition shared by all the provided assets", dagster 1.13.27).
-    result = defs.resolve_job_def("vso_unit_tests").execute_in_process(
-        instance=instance, tags={"dagster/partition": slice_id}, raise_on_error=False,
-        run_config={} if verbose else QUIET)
-    evaluations = result.get_asset_check_evaluations()
-    if not evaluations:
-        raise VSOError(f"{slice_id}: the unit_tests check did not run (Dagster run {result.run_id})")
-    check = evaluations[0]
-    return Outcome(slice_id, "passed" if check.passed else "failed", check.description or "", result.run_id)
+    check, run_id = run_check_job(instance, "vso_unit_tests", slice_id, verbose=verbose)
+    return Outcome(slice_id, "passed" if check.passed else "failed", check.description or "", run_id)
 
 
 def _outcome(slice_id: str, result: dg.ExecuteInProcessResult) -> Outcome:

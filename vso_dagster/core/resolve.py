@@ -1,0 +1,78 @@
+"""`vso resolve`: settles a slice's conflicts between the master's change and an edit in the slice.
+
+master: the regenerated file replaces the edit; slice: the edit stays (VSO's own frontmatter fields,
+such as the version, follow the regenerated file); merged: the
+proposal beside the file (the three-way merge, its conflict markers edited away) replaces it.
+Either way the regenerated version becomes the base of the next merge, and the proposal goes.
+"""
+
+from __future__ import annotations
+
+import logging
+
+from .baselines import baseline_path, load_baseline
+from .decompose import PROPOSAL_SUFFIX
+from .errors import Diagnostic, VSOError
+from .merge import CONFLICT_MARKERS, with_owned_fields
+from .project import Project, sha256_bytes
+from .state import load_state, now, save_state
+
+TAKES = ("master", "slice", "merged")
+log = logging.getLogger("vso.decompose")
+
+
+def resolve(project: Project, slice_id: str, take: str) -> list[str]:
+    """Returns the paths it settled."""
+    if take not in TAKES:
+        raise VSOError(f"--take must be one of {', '.join(TAKES)}, not {take!r}")
+    with project.lock():
+        state = load_state(project)
+        mine = [c for c in state["conflicts"] if c.get("slice_id") == slice_id]
+        if not mine:
+            raise VSOError(f"{slice_id}: no conflict to resolve (`vso status` lists them)")
+        baseline = load_baseline(project, slice_id)
+        slice_dir = project.slice_dir(slice_id)
+        chosen = {c["path"]: _chosen(project, baseline, slice_dir, c, take) for c in mine}  # check all first
+        entry = state["slices"][slice_id]
+        for conflict in mine:
+            rel = conflict["path"].split(f"{slice_id}/", 1)[1]
+            target = project.root / conflict["path"]
+            if chosen[conflict["path"]] is not None:
+                project.write(target, chosen[conflict["path"]])
+            regenerated = baseline.pending.pop(rel, None)
+            if regenerated is not None:
+                baseline.files[rel] = regenerated
+                entry.setdefault("files", {})[rel] = sha256_bytes(regenerated.encode())
+            proposal = target.with_name(target.name + PROPOSAL_SUFFIX)
+            if proposal.exists():
+                project.inside(proposal).unlink()
+            log.info("%s: resolved by taking %s", conflict["path"], take)
+        project.write(baseline_path(project, slice_id), baseline.to_bytes())
+        state["conflicts"] = [c for c in state["conflicts"] if c.get("slice_id") != slice_id]
+        entry["last_modified"] = now()
+        save_state(project, state)
+    return [c["path"] for c in mine]
+
+
+def _chosen(project: Project, baseline, slice_dir, conflict: dict, take: str) -> str | None:
+    """The file's new content, or None to keep it as it is."""
+    rel = conflict["path"].split("/", 2)[2]
+    if take == "slice":  # the edit stays; only VSO's bookkeeping fields follow the regenerated version
+        current = (project.root / conflict["path"]).read_text()
+        updated = with_owned_fields(current, baseline.pending.get(rel, current))
+        return updated if updated != current else None
+    if take == "master":
+        if rel not in baseline.pending:
+            raise VSOError(f"{conflict['path']}: VSO no longer has the regenerated version; run `vso decompose`, "
+                           f"then resolve again")
+        return baseline.pending[rel]
+    proposal = slice_dir / (rel + PROPOSAL_SUFFIX)
+    if not proposal.exists():
+        raise VSOError(f"{project.relative(proposal)}: no merge proposal to take; use --take master or --take slice")
+    text = proposal.read_text()
+    for number, line in enumerate(text.splitlines(), 1):
+        if line.startswith(CONFLICT_MARKERS):
+            raise VSOError(Diagnostic(project.relative(proposal), number,
+                                      "still holds a conflict marker; edit the conflicting parts into one text "
+                                      "(or use --take master or --take slice)"))
+    return text
