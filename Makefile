@@ -32,7 +32,7 @@ GIT_DEMO = git -C $(DEMO) -c user.name="VSO demo" -c user.email=demo@localhost
 demo: install
 	test ! -d $(DEMO)/.slice-orchestrator || $(BIN)/vso --project-root $(DEMO) destroy --all --environment both
 	rm -rf $(DEMO)
-	mkdir -p $(DEMO) && git -C $(DEMO) init --quiet
+	mkdir -p $(DEMO) && git -C $(DEMO) init --quiet --initial-branch=main
 	$(BIN)/vso --project-root $(DEMO) init --title "$(DEMO_TITLE)"
 	cp $(DEMO_SPEC) $(DEMO)/master-spec.md
 	$(BIN)/vso --project-root $(DEMO) validate

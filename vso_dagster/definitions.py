@@ -2,14 +2,15 @@
 
 import dagster as dg
 
-from . import decomposition, deployment, implementation
+from . import decomposition, deployment, implementation, sync
 from .lib.resources import VSOProject
 
 defs = dg.Definitions(
     assets=[*decomposition.assets, *implementation.assets, *deployment.assets],
     asset_checks=[*decomposition.asset_checks, *implementation.asset_checks],
-    jobs=[*decomposition.jobs, *implementation.jobs, *deployment.jobs],
-    sensors=[*implementation.sensors],
+    jobs=[*decomposition.jobs, *implementation.jobs, *deployment.jobs, *sync.jobs],
+    sensors=[*implementation.sensors, *sync.sensors],
+    schedules=[*sync.schedules],
     resources={
         "vso": VSOProject(),
         # Explicit, so in-process runs (`vso decompose`) persist outputs for later CLI/UI runs too.

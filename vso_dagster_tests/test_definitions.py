@@ -36,7 +36,10 @@ def graph_snapshot() -> dict:
         "checks": checks,
         "jobs": sorted(job.name for job in repo.get_all_jobs() if not job.name.startswith("__")),
         "resources": sorted(repo.get_top_level_resources()),
-        "sensors": {s.name: {"job": s.job_name, "default_status": s.default_status.value} for s in repo.sensor_defs},
+        "sensors": {s.name: {"jobs": sorted(t.job_name for t in s.targets), "default_status": s.default_status.value}
+                    for s in repo.sensor_defs},
+        "schedules": {s.name: {"job": s.job_name, "cron": s.cron_schedule, "default_status": s.default_status.value}
+                      for s in repo.schedule_defs},
     }
 
 

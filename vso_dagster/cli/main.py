@@ -60,10 +60,18 @@ def init(project: Project, title: str | None) -> None:
 @click.option("--strict", is_flag=True, help="Treat endpoints, models and requirements no component owns as errors.")
 @click.option("--spec", "spec_path", type=click.Path(dir_okay=False, path_type=Path), default=None,
               help="Lint this file instead of the project's master-spec.md.")
+@click.option("--no-conflicts", is_flag=True,
+              help="Also fail while a master/slice conflict is unresolved (what the pre-push hook runs).")
 @click.pass_obj
-def validate(project: Project, strict: bool, spec_path: Path | None) -> None:
+def validate(project: Project, strict: bool, spec_path: Path | None, no_conflicts: bool) -> None:
     """Lint master-spec.md: every problem as file:line; exit 2 if there is one. Writes nothing."""
     plan = check_project_spec(project, strict=strict, spec_path=spec_path)
+    conflicts = load_state(project)["conflicts"] if no_conflicts else []
+    for conflict in conflicts:
+        click.echo(f"{conflict['path']}: unresolved conflict with the master spec; settle it with "
+                   f"`vso resolve {conflict['slice_id']} --take master|slice|merged`", err=True)
+    if conflicts:
+        raise SystemExit(1)
     for item in plan.unassigned:
         click.echo(f"{plan.master['path']}:{item.line}: warning: {item.kind} {item.label!r} is not assigned "
                    f"to any component ({item.reason})", err=True)
@@ -266,6 +274,100 @@ def resolve(project: Project, slice_id: str, take: str, verbose: bool) -> None:
     with dg.DagsterInstance.get() as instance:
         check, run_id = run_check_job(instance, "vso_spec_sync", slice_id, verbose=verbose)
     out.print(f"spec_in_sync for {slice_id}: {'passed' if check.passed else 'failed'} (Dagster run {run_id[:8]})")
+
+
+@cli.command()
+@click.option("--dry-run", is_flag=True, help="List what is stale and why; run nothing.")
+@click.option("--verbose", "-v", is_flag=True, help="Show Dagster's run logs.")
+@click.pass_obj
+def nightly(project: Project, dry_run: bool, verbose: bool) -> None:
+    """What the 02:00 schedule does, now: re-run everything stale, each slice from its first stale stage.
+
+    Stale: the master spec or VSO's templates changed what a slice generates, a stage was never
+    materialized, or the stage it is built from is newer (docs/keeping-in-sync.md)."""
+    import dagster as dg
+
+    from ..lib.instance import use_project_instance
+    from ..sync.run import nightly as run_nightly
+
+    use_project_instance(project)
+    with dg.DagsterInstance.get() as instance, out.status("Nightly: re-running what is stale…"):
+        work, outcomes = run_nightly(project, instance, dry_run=dry_run, verbose=verbose)
+    if dry_run:
+        table = Table("slice", "from stage", "why")
+        for item in work:
+            table.add_row(item.slice_id, item.assets[0], item.reason)
+        out.print(table if work else "Nothing is stale.")
+        return
+    if outcomes:
+        _outcome_table(outcomes)
+    out.print(f"{len(work)} slices were stale; nightly_last_run recorded in state.json.")
+    if any(o.result == "failed" for o in outcomes):
+        sys.exit(1)
+
+
+@cli.command()
+@click.option("--background", is_flag=True, help="Return at once; the work goes on in a detached process "
+                                                  "(what the post-commit hook uses; log: logs/sync.log).")
+@click.option("--verbose", "-v", is_flag=True, help="Show Dagster's run logs.")
+@click.pass_obj
+def sync(project: Project, background: bool, verbose: bool) -> None:
+    """Process the commits on the watched branch since the last sync: what the git sensor does, now."""
+    import dagster as dg
+
+    from ..lib.instance import use_project_instance
+    from ..sync.run import sync_commits
+
+    if background:
+        log_path = project.make_dir(project.logs_dir) / "sync.log"
+        with open(project.inside(log_path), "ab") as log:
+            subprocess.Popen([sys.executable, "-m", "vso_dagster.cli", "--project-root", str(project.root), "sync"],
+                             stdout=log, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL, start_new_session=True)
+        return
+    use_project_instance(project)
+    with dg.DagsterInstance.get() as instance:
+        changes, outcomes = sync_commits(project, instance, verbose=verbose)
+    if changes.since is None:
+        out.print(f"Baseline set at {changes.head[:12]}: commits after it will be processed.")
+    elif changes.since == changes.head:
+        out.print("No new commit since the last sync.")
+    else:
+        master = "changed" if changes.master_changed else "unchanged"
+        out.print(f"Commits up to {changes.head[:12]}: master spec {master}; slices edited: "
+                  f"{', '.join(changes.edited_slices) or 'none'}")
+        if outcomes:
+            _outcome_table(outcomes)
+    if any(o.result == "failed" for o in outcomes):
+        sys.exit(1)
+
+
+@cli.group()
+def hooks() -> None:
+    """Git hooks: post-commit (real-time change detection) and pre-push (validation)."""
+
+
+@hooks.command(name="install")
+@click.pass_obj
+def hooks_install(project: Project) -> None:
+    """Write .git/hooks/post-commit and pre-push (a hook you wrote yourself is left alone)."""
+    from ..core.hooks import install_hooks
+
+    vso = Path(sys.executable).parent / "vso"
+    for path in install_hooks(project, str(vso) if vso.exists() else "vso"):
+        out.print(f"  installed {path}")
+
+
+@hooks.command(name="uninstall")
+@click.pass_obj
+def hooks_uninstall(project: Project) -> None:
+    """Remove the hooks VSO wrote."""
+    from ..core.hooks import uninstall_hooks
+
+    removed = uninstall_hooks(project)
+    for path in removed:
+        out.print(f"  removed {path}")
+    if not removed:
+        out.print("No VSO hook to remove.")
 
 
 @cli.command()

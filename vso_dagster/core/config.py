@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import re
 import tomllib
+import zoneinfo
 from dataclasses import dataclass, field
 
 from .deployments import PLATFORM_NAMES
@@ -61,6 +62,8 @@ class Config:
     socket: str | None = "vso"
     refine_specs: bool = False
     platform: str = "local"  # where `vso deploy` and the deployment assets deploy unless told otherwise
+    sync_branch: str = "main"  # the branch the git sensor and hooks watch
+    nightly_timezone: str = "UTC"
 
 
 def load_config(project: Project) -> Config:
@@ -77,7 +80,9 @@ def load_config(project: Project) -> Config:
         return Config(agent=_agent(raw.get("agent", {})), roles=_roles(raw.get("team", {})),
                       limits=_limits(raw.get("limits", {})), socket=raw.get("tmux", {}).get("socket") or None,
                       refine_specs=bool(raw.get("agent", {}).get("refine_specs", False)),
-                      platform=_platform(raw.get("deploy", {})))
+                      platform=_platform(raw.get("deploy", {})),
+                      sync_branch=str(raw.get("sync", {}).get("branch", "main")),
+                      nightly_timezone=_timezone(raw.get("sync", {})))
     except (TypeError, ValueError) as exc:
         raise VSOError(Diagnostic(shown, None, str(exc))) from None
 
@@ -111,6 +116,16 @@ def _roles(section: dict) -> tuple[str, ...]:
     if size not in TEAM_SIZES:
         raise ValueError(f"[team] size must be one of {', '.join(TEAM_SIZES)}, not {size!r}")
     return TEAM_SIZES[size]
+
+
+def _timezone(section: dict) -> str:
+    name = str(section.get("timezone", "UTC"))
+    try:
+        zoneinfo.ZoneInfo(name)
+    except (zoneinfo.ZoneInfoNotFoundError, ValueError):
+        raise ValueError(f"[sync] timezone {name!r} is not an IANA time zone, such as \"UTC\" or "
+                         f"\"Europe/Berlin\"") from None
+    return name
 
 
 def _platform(section: dict) -> str:

@@ -87,6 +87,25 @@ def plan_is_current(project: Project, spec: MasterSpec) -> bool:
             and project.plan_file.exists())
 
 
+@dataclass(frozen=True)
+class Preview:
+    """What planning the current master spec would do, computed without writing anything."""
+
+    plan_current: bool
+    slices: list[str]  # every slice of the plan, dependencies first
+    stale: list[str]  # slices whose generated content would change (or whose files are missing)
+    new: list[str]  # slice IDs the plan would add
+
+
+def preview(project: Project) -> Preview:
+    spec = read_project_spec(project)
+    state = load_state(project)
+    current = plan_is_current(project, spec)
+    plan = load_plan(project) if current else json.loads(_planned(spec, state, strict=False).to_json())
+    ids = [s["slice_id"] for s in plan["slices"]]
+    return Preview(current, ids, stale_slice_ids(project, plan), [i for i in ids if i not in state["slices"]])
+
+
 def load_plan(project: Project) -> dict:
     try:
         return json.loads(project.plan_file.read_text())

@@ -21,7 +21,7 @@ def init_project(project: Project, title: str, author: str = "Team") -> list[str
     created: list[str] = []
     project.root.mkdir(parents=True, exist_ok=True)
     if _inside_git_repo(project.root) is None:
-        git.Repo.init(project.root)
+        git.Repo.init(project.root, initial_branch="main")
         created.append(".git/")
     if not project.master_spec.exists():
         project.write(project.master_spec, render("project/master-spec.md.j2", title=title, author=author,

@@ -27,7 +27,8 @@ def briefings(project: Project, s: dict, worktree: Worktree, config: Config) -> 
             "agents/briefing.md.j2", s=s, role=role, roles=config.roles, spec=spec, workdir=worktree.path,
             branch=worktree.branch, slice_dir=f"vertical-slices/{s['slice_id']}", marker=worktree.path / MARKER,
             service=f"vertical-slices/{s['slice_id']}/service/main.py",
-            test_command=f"python -m pytest vertical-slices/{s['slice_id']}/tests/unit"))
+            test_command=f"python -m pytest vertical-slices/{s['slice_id']}/tests/unit",
+            conflicted=worktree.conflicted))
         paths[role] = path
     return paths
 

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+import shlex
 from functools import cache
 from pathlib import Path
 
@@ -34,6 +35,7 @@ def environment() -> jinja2.Environment:
     env.filters["tojson"] = lambda value, indent=None: json.dumps(value, indent=indent, sort_keys=True)
     env.filters["oneline"] = lambda text: " ".join(str(text).split())
     env.filters["lowerfirst"] = lambda text: text[:1].lower() + text[1:]
+    env.filters["shquote"] = lambda value: shlex.quote(str(value))
     return env
 
 

@@ -20,6 +20,8 @@ class Worktree:
     branch: str
     path: Path
     base: str  # the commit the branch started from
+    # Files the merge of a newer spec into the branch left with conflict markers, for the team to settle.
+    conflicted: tuple[str, ...] = ()
 
     @property
     def slice_dir(self) -> Path:
@@ -53,17 +55,40 @@ def ensure_worktree(project: Project, slice_id: str, version: str) -> Worktree:
     branch = branch_name(slice_id, version)
     path = project.make_dir(project.state_dir / "worktrees") / slice_id
     project.inside(path)
+    conflicted: tuple[str, ...] = ()
     if (path / ".git").exists():
         current = git(path, "rev-parse", "--abbrev-ref", "HEAD")
         if current != branch:
-            raise VSOError(f"{project.relative(path)} is on branch {current}, not {branch}; the slice's spec "
-                           "changed since its team started (re-syncing a team to a new spec is not built yet)")
+            conflicted = _advance(path, slice_id, current, branch, head)
     elif git(project.root, "rev-parse", "--verify", "--quiet", f"refs/heads/{branch}", check=False):
         git(project.root, "worktree", "add", str(path), branch)
     else:
         git(project.root, "worktree", "add", "-b", branch, str(path), "HEAD")
     base = git(project.root, "merge-base", "HEAD", branch)
-    return Worktree(slice_id, branch, path, base)
+    return Worktree(slice_id, branch, path, base, conflicted)
+
+
+def _advance(path: Path, slice_id: str, current: str, branch: str, head: str) -> tuple[str, ...]:
+    """The slice's spec has a new version: its new branch starts from the old one (the work done so
+    far) and merges the project's HEAD (the new spec and tests). Files that conflict are committed
+    with their markers, for the team (or the scaffold agent, which rewrites the service) to settle."""
+    if git(path, "status", "--porcelain", check=False):
+        raise VSOError(f"{path}: uncommitted work on {current}; commit or discard it before the slice moves to "
+                       f"{branch}")
+    git(path, "checkout", "--quiet", "-b", branch)
+    identity = ("-c", "user.name=VSO", "-c", "user.email=vso@localhost")
+    merged = subprocess.run(["git", "-C", str(path), *identity, "merge", "--no-ff", "--no-edit", "-m",
+                             f"{slice_id}: new spec from {head[:12]} (was {current})", head],
+                            capture_output=True, text=True)
+    if merged.returncode == 0:
+        return ()
+    conflicted = tuple(git(path, "diff", "--name-only", "--diff-filter=U").splitlines())
+    if not conflicted:
+        raise VSOError(f"git merge failed in {path}: {merged.stderr.strip() or merged.stdout.strip()}")
+    git(path, "add", "--all")
+    git(path, *identity, "commit", "--quiet", "--no-verify", "-m",
+        f"{slice_id}: new spec from {head[:12]}; conflicts left to settle in {', '.join(conflicted)}")
+    return conflicted
 
 
 def existing_worktree(project: Project, slice_id: str) -> Worktree | None:

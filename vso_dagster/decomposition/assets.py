@@ -3,7 +3,7 @@ import hashlib
 import dagster as dg
 
 from ..core.config import load_config
-from ..core.decompose import load_plan, plan_project, read_project_spec, write_slices
+from ..core.decompose import load_plan, plan_is_current, plan_project, read_project_spec, write_slices
 from ..core.errors import VSOError
 from ..core.model import MasterSpec
 from ..core.refine import agent_refiner
@@ -92,6 +92,10 @@ def slice_spec(context: dg.AssetExecutionContext, vso: VSOProject) -> dg.Materia
     keys = context.partition_keys
     with vso.log_to("decomposition") as project:
         try:
+            spec = read_project_spec(project)
+            if not plan_is_current(project, spec):
+                # A run the git sensor or the nightly schedule started may come before its plan run.
+                plan_project(project, spec)
             results = write_slices(project, load_plan(project), keys,
                                    refine=agent_refiner(project, load_config(project)))
         except VSOError as error:

@@ -1,0 +1,106 @@
+"""What a range of commits on the watched branch changed, mapped to the work it makes stale.
+
+`git diff --name-only OLD NEW` compares two trees, so a tick costs time in proportion to what the
+new commits changed, never to the length of the history. A cursor that is no longer an ancestor
+of the branch (history rewritten: rebase, reset, force-push) is diffed from the merge base.
+"""
+
+from __future__ import annotations
+
+import subprocess
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from .decompose import PROPOSAL_SUFFIX
+from .errors import VSOError
+from .project import MASTER_SPEC, SLICES_DIR, Project, sha256_bytes
+from .worktrees import git
+
+
+@dataclass(frozen=True)
+class Changes:
+    head: str
+    since: str | None  # the commit diffed from; None on the first look (a baseline, no work)
+    rewritten: bool = False  # the cursor was not an ancestor of head: diffed from the merge base
+    master_changed: bool = False
+    edited_slices: tuple[str, ...] = ()  # slices whose files were changed by someone other than VSO
+    paths: tuple[str, ...] = field(default=(), repr=False)
+
+    @property
+    def nothing(self) -> bool:
+        return not (self.master_changed or self.edited_slices)
+
+
+def branch_head(project: Project, branch: str) -> str:
+    sha = git(project.root, "rev-parse", "--verify", "--quiet", f"refs/heads/{branch}^{{commit}}", check=False)
+    if not sha:
+        raise VSOError(f"{project.root}: no branch {branch!r} to watch; set [sync] branch in "
+                       f".slice-orchestrator/config.toml to the branch your master spec lives on")
+    return sha
+
+
+def changes_since(project: Project, cursor: str | None, branch: str, recorded: dict[str, dict]) -> Changes:
+    """`recorded`: state.json's slices, whose file hashes tell VSO's own writes from edits."""
+    head = branch_head(project, branch)
+    if cursor is None:
+        return Changes(head, None)
+    if cursor == head:
+        return Changes(head, cursor)
+    rewritten = not _is_ancestor(project, cursor, head)
+    since = cursor
+    if rewritten:
+        since = git(project.root, "merge-base", cursor, head, check=False) or None
+        if since is None:  # unrelated histories (or the cursor's commit is gone): start over from here
+            return Changes(head, None, rewritten=True)
+    paths = tuple(p for p in git(project.root, "diff", "--name-only", "--no-renames", since, head).splitlines() if p)
+    return Changes(head, since, rewritten, MASTER_SPEC in paths, _edited_slices(project, head, paths, recorded),
+                   paths)
+
+
+def _is_ancestor(project: Project, older: str, newer: str) -> bool:
+    done = subprocess.run(["git", "-C", str(project.root), "merge-base", "--is-ancestor", older, newer],
+                          capture_output=True)
+    return done.returncode == 0
+
+
+def _edited_slices(project: Project, head: str, paths: tuple[str, ...], recorded: dict[str, dict]) -> tuple[str, ...]:
+    """Slices with a committed file that is not what VSO last generated for it."""
+    candidates: dict[str, list[str]] = {}
+    for path in paths:
+        parts = Path(path).parts
+        if len(parts) >= 3 and parts[0] == SLICES_DIR and not path.endswith(PROPOSAL_SUFFIX):
+            candidates.setdefault(parts[1], []).append(path)
+    if not candidates:
+        return ()
+    wanted = [p for group in candidates.values() for p in group]
+    blobs = _blobs(project, head, wanted)
+    edited = []
+    for slice_id, group in sorted(candidates.items()):
+        files = recorded.get(slice_id, {}).get("files", {})
+        for path in group:
+            rel = path.split("/", 2)[2]
+            content = blobs.get(path)
+            if content is None or files.get(rel) != sha256_bytes(content):
+                edited.append(slice_id)
+                break
+    return tuple(edited)
+
+
+def _blobs(project: Project, commit: str, paths: list[str]) -> dict[str, bytes | None]:
+    """Each path's content at `commit` (None when deleted there), in one `git cat-file --batch`."""
+    request = "".join(f"{commit}:{p}\n" for p in paths).encode()
+    done = subprocess.run(["git", "-C", str(project.root), "cat-file", "--batch"], input=request,
+                          capture_output=True, check=True)
+    out, blobs, at = done.stdout, {}, 0
+    for path in paths:
+        end = out.index(b"\n", at)
+        header = out[at:end].split()
+        at = end + 1
+        if len(header) >= 2 and header[1] == b"missing":
+            blobs[path] = None
+            continue
+        size = int(header[2])
+        blobs[path] = out[at:at + size]
+        at += size + 1
+    return blobs
+

@@ -1,0 +1,18 @@
+import dagster as dg
+
+from ..lib.partitions import slices_partitions
+
+_DOWNSTREAM = ["slice_implementation", "test_deployment", "integration_tests", "production_deployment"]
+
+# Both run agent teams, so they carry the tag dagster.yaml's implementation limit applies to.
+slice_sync_job = dg.define_asset_job(
+    "vso_slice_sync", selection=dg.AssetSelection.assets("slice_spec", *_DOWNSTREAM),
+    partitions_def=slices_partitions, tags={"vso/stage": "implementation"},
+    description="A slice whose master input changed: regenerate (three-way merge), re-implement, re-test, "
+                "re-deploy.",
+)
+slice_downstream_job = dg.define_asset_job(
+    "vso_slice_downstream", selection=dg.AssetSelection.assets(*_DOWNSTREAM),
+    partitions_def=slices_partitions, tags={"vso/stage": "implementation"},
+    description="A slice edited in place (its spec, tests or code): re-implement, re-test, re-deploy.",
+)

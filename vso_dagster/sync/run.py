@@ -1,0 +1,68 @@
+"""`vso nightly` and `vso sync` (what the post-commit hook runs): the work the schedule and the git
+sensor would request, run here and now, one in-process Dagster run per slice, dependencies first."""
+
+from __future__ import annotations
+
+import dagster as dg
+
+from ..core.changes import Changes, changes_since
+from ..core.config import load_config
+from ..core.decompose import load_plan
+from ..core.project import Project
+from ..core.state import load_state, now, save_state
+from ..decomposition.run import decompose
+from ..implementation.run import Outcome
+from ..lib.checks import QUIET
+from ..lib.partitions import ensure_slice_partitions
+from ..lib.results import failure_reason
+from ..lib.staleness import STAGES, Work, stale_work
+from .schedules import record_nightly_run
+
+
+def run_work(instance: dg.DagsterInstance, work: list[Work], *, verbose: bool = False) -> list[Outcome]:
+    from ..definitions import defs
+
+    job = defs.resolve_job_def("vso_slice_sync")
+    ensure_slice_partitions(instance, [w.slice_id for w in work])
+    outcomes = []
+    for item in work:
+        result = job.execute_in_process(instance=instance, partition_key=item.slice_id, raise_on_error=False,
+                                        asset_selection=[dg.AssetKey(a) for a in item.assets],
+                                        run_config={} if verbose else QUIET)
+        if result.success:
+            done = [e.asset_key.to_user_string() for e in result.get_asset_materialization_events()]
+            outcomes.append(Outcome(item.slice_id, "passed", f"{item.reason}; ran {', '.join(done) or 'nothing'}",
+                                    result.run_id))
+        else:
+            outcomes.append(Outcome(item.slice_id, "failed", failure_reason(result)[0], result.run_id))
+    return outcomes
+
+
+def nightly(project: Project, instance: dg.DagsterInstance, *, dry_run: bool = False,
+            verbose: bool = False) -> tuple[list[Work], list[Outcome]]:
+    work = stale_work(project, instance)
+    if dry_run:
+        return work, []
+    outcomes = run_work(instance, work, verbose=verbose)
+    record_nightly_run(project)
+    return work, outcomes
+
+
+def sync_commits(project: Project, instance: dg.DagsterInstance, *,
+                 verbose: bool = False) -> tuple[Changes, list[Outcome]]:
+    """Processes the commits since the last `vso sync` (its cursor is `sync_cursor` in state.json):
+    decomposes when the master spec changed, then re-runs each changed or edited slice's downstream."""
+    state = load_state(project)
+    changes = changes_since(project, state.get("sync_cursor"), load_config(project).sync_branch, state["slices"])
+    outcomes: list[Outcome] = []
+    if changes.since is not None and changes.since != changes.head:
+        regenerated = decompose(project, instance, verbose=verbose).stale if changes.master_changed else []
+        wanted = set(regenerated) | set(changes.edited_slices)
+        targets = [s["slice_id"] for s in load_plan(project)["slices"] if s["slice_id"] in wanted]
+        outcomes = run_work(instance, [Work(sid, STAGES[1:], "changed in " + changes.head[:12]) for sid in targets],
+                            verbose=verbose)
+    with project.lock():
+        state = load_state(project)
+        state.update(sync_cursor=changes.head, last_change_check=now())
+        save_state(project, state)
+    return changes, outcomes

@@ -1,0 +1,54 @@
+import os
+
+import dagster as dg
+
+from ..core.config import load_config
+from ..core.decompose import preview
+from ..core.errors import VSOError
+from ..core.project import Project
+from ..core.state import load_state, now, save_state
+from ..lib.partitions import ensure_slice_partitions
+from ..lib.resources import VSOProject
+from ..lib.staleness import stale_work
+from .jobs import slice_sync_job
+
+
+def _timezone() -> str:
+    """[sync] timezone of the project Dagster loads VSO for; UTC when it cannot be read."""
+    try:
+        return load_config(Project.at(os.environ.get("VSO_PROJECT_ROOT") or os.getcwd())).nightly_timezone
+    except VSOError:
+        return "UTC"
+
+
+# Why: commits are not the only way work goes stale. VSO's templates change with an upgrade, a run
+# fails and is never retried, a slice is added while the sensor is off. Every night at 02:00 this
+# requests everything stale by the rules in docs/keeping-in-sync.md: per slice, its first stale stage
+# and what follows, dependencies first (by dagster/priority), keyed by night so a re-evaluated tick
+# requests nothing twice. (slice_spec plans first when the plan is not current.) Off by default, like
+# the sensor: the runs it requests run agent teams.
+@dg.schedule(cron_schedule="0 2 * * *", execution_timezone=_timezone(), job=slice_sync_job,
+             default_status=dg.DefaultScheduleStatus.STOPPED)
+def nightly(context: dg.ScheduleEvaluationContext, vso: VSOProject):
+    project = vso.project()
+    try:
+        work = stale_work(project, context.instance)
+        seen = preview(project)
+    except VSOError as error:
+        return dg.SkipReason(str(error))
+    night = context.scheduled_execution_time.strftime("%Y-%m-%d")
+    record_nightly_run(project)
+    if not work:
+        return dg.SkipReason("nothing is stale")
+    ensure_slice_partitions(context.instance, seen.new)
+    return [dg.RunRequest(partition_key=w.slice_id, run_key=f"nightly:{night}:{w.slice_id}",
+                          asset_selection=[dg.AssetKey(a) for a in w.assets],
+                          tags={"dagster/priority": str(len(work) - i), "vso/reason": w.reason[:200]})
+            for i, w in enumerate(work)]
+
+
+def record_nightly_run(project: Project) -> None:
+    with project.lock():
+        state = load_state(project)
+        state["nightly_last_run"] = now()
+        save_state(project, state)

@@ -1,0 +1,76 @@
+import dagster as dg
+
+from ..core.changes import changes_since
+from ..core.config import load_config
+from ..core.decompose import preview
+from ..core.errors import VSOError
+from ..core.implement import priorities
+from ..core.state import load_state, now, save_state
+from ..decomposition.jobs import plan_job
+from ..lib.resources import VSOProject
+from .jobs import slice_downstream_job, slice_sync_job
+
+
+# Why: a commit on the watched branch is how a person (or an agent) says "this changed". The sensor
+# turns each new commit range into exactly the work it makes stale: a master spec change re-plans and
+# requests the slices whose generated content differs; an edited slice re-runs its own downstream.
+# Guards: the cursor is the last processed commit, so a tick costs what the new commits changed; run
+# keys are `<sha>:<slice>`, so a replayed tick or a reset cursor launches nothing twice; the first tick
+# only sets a baseline; VSO's own writes (files whose content is what VSO generated) are not edits.
+# Off by default: the runs it starts run agent teams, which can cost money.
+@dg.sensor(jobs=[plan_job, slice_sync_job, slice_downstream_job], minimum_interval_seconds=30,
+           default_status=dg.DefaultSensorStatus.STOPPED)
+def git_changes(context: dg.SensorEvaluationContext, vso: VSOProject):
+    project = vso.project()
+    try:
+        branch = load_config(project).sync_branch
+        state = load_state(project)
+        changes = changes_since(project, context.cursor or None, branch, state["slices"])
+    except VSOError as error:
+        return dg.SkipReason(str(error))
+    if changes.since is None:
+        _record_check(project)
+        note = "history rewritten beyond any common commit; " if changes.rewritten else ""
+        return dg.SensorResult(skip_reason=f"{note}baseline set at {branch}@{changes.head[:12]}; commits after "
+                                           "it are watched", cursor=changes.head)
+    if changes.since == changes.head:
+        return dg.SkipReason(f"no new commit on {branch}")
+    _record_check(project)
+    if changes.rewritten:
+        context.log.warning(f"{branch} was rewritten: {context.cursor[:12]} is no longer on it; diffing from "
+                            f"the merge base {changes.since[:12]}")
+    sha, requests, new = changes.head, [], []
+    rank = {}
+    if changes.master_changed:
+        seen = preview(project)
+        new = seen.new
+        if not seen.plan_current:
+            requests.append(dg.RunRequest(job_name=plan_job.name, run_key=f"{sha}:plan"))
+        rank = _ranks(project)
+        requests += [dg.RunRequest(job_name=slice_sync_job.name, partition_key=sid, run_key=f"{sha}:{sid}",
+                                   tags={"dagster/priority": str(rank.get(sid, 0))}) for sid in seen.stale]
+    regenerating = {r.partition_key for r in requests}
+    requests += [dg.RunRequest(job_name=slice_downstream_job.name, partition_key=sid, run_key=f"{sha}:{sid}",
+                               tags={"dagster/priority": str(rank.get(sid, 0))})
+                 for sid in changes.edited_slices if sid not in regenerating]
+    return dg.SensorResult(
+        run_requests=requests, cursor=sha,
+        dynamic_partitions_requests=[dg.AddDynamicPartitionsRequest("slices", new)] if new else [],
+        skip_reason=None if requests else f"{len(changes.paths)} changed paths up to {sha[:12]}; nothing to re-run",
+    )
+
+
+def _ranks(project) -> dict[str, int]:
+    try:
+        from ..core.decompose import load_plan
+
+        return priorities(load_plan(project))
+    except VSOError:
+        return {}
+
+
+def _record_check(project) -> None:
+    with project.lock():
+        state = load_state(project)
+        state["last_change_check"] = now()
+        save_state(project, state)
