@@ -6,7 +6,7 @@ from . import decomposition, deployment, implementation, sync
 from .lib.resources import VSOProject
 
 defs = dg.Definitions(
-    assets=[*decomposition.assets, *implementation.assets, *deployment.assets],
+    assets=[*decomposition.assets, *implementation.assets, *deployment.assets, *sync.assets],
     asset_checks=[*decomposition.asset_checks, *implementation.asset_checks],
     jobs=[*decomposition.jobs, *implementation.jobs, *deployment.jobs, *sync.jobs],
     sensors=[*implementation.sensors, *sync.sensors],

@@ -81,8 +81,9 @@ def test_decompose_writes_all_slices_in_one_run_then_nothing(todo_project, insta
     monkeypatch.setenv("VSO_PROJECT_ROOT", str(todo_project.root))
     report = decompose(todo_project, instance)
     assert report.stale == ["slice-001-auth", "slice-002-todos", "slice-003-reports"]
-    assert len(report.runs) == 2, "the plan run, then one single-run backfill over all three partitions"
-    spec_run = instance.get_run_by_id(report.runs[1])
+    assert [instance.get_run_by_id(r).job_name for r in report.runs] == ["vso_plan", "vso_slice_specs",
+                                                                          "vso_master_sync"]
+    spec_run = instance.get_run_by_id(report.runs[1])  # one single-run backfill over all three partitions
     assert spec_run.tags["dagster/asset_partition_range_start"] == "slice-001-auth"
     assert spec_run.tags["dagster/asset_partition_range_end"] == "slice-003-reports"
     before = tree_digest(todo_project.slices_dir)

@@ -102,7 +102,7 @@ def test_end_to_end_with_the_real_executables(todo_project):
 
     with dg.DagsterInstance.from_config(str(home)) as instance:
         runs = instance.get_runs()
-        assert len(runs) == 3
+        assert len(runs) == 4  # vso_plan, vso_slice_specs, vso_master_sync, then dagster's own run
         assert all(r.status == dg.DagsterRunStatus.SUCCESS for r in runs)
         partitions = instance.get_materialized_partitions(dg.AssetKey("slice_spec"))
         assert partitions == {"slice-001-auth", "slice-002-todos", "slice-003-reports"}
@@ -132,8 +132,8 @@ def test_ui_serves_the_dagster_webserver(todo_project):
                 time.sleep(0.5)
         assert answer is not None and answer.status_code == 200, proc.stdout.read1().decode() if proc.poll() else ""
         keys = sorted(node["assetKey"]["path"][0] for node in answer.json()["data"]["assetNodes"])
-        assert keys == ["integration_tests", "master_spec", "production_deployment", "slice_implementation",
-                        "slice_plan", "slice_spec", "test_deployment"]
+        assert keys == ["integration_tests", "master_spec", "master_sync", "production_deployment",
+                        "slice_implementation", "slice_plan", "slice_spec", "test_deployment"]
         assert (todo_project.dagster_home / "dagster.yaml").exists()
     finally:
         os.killpg(proc.pid, signal.SIGTERM)

@@ -121,7 +121,8 @@ def test_the_sensor_sets_a_baseline_then_requests_exactly_the_stale_work(committ
 
     edited = edit_slice(committed, REPORTS)
     third = tick(committed, instance, sha)
-    assert requested(third) == [("vso_slice_downstream", REPORTS, f"{edited}:{REPORTS}")]
+    assert requested(third) == [("vso_master_sync", None, f"{edited}:master_sync"),
+                                ("vso_slice_downstream", REPORTS, f"{edited}:{REPORTS}")]
     assert tick(committed, instance, edited).skip_message == "no new commit on main"
 
 

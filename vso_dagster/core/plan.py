@@ -74,17 +74,22 @@ class Plan:
         return json.dumps(asdict(self), indent=1, sort_keys=True) + "\n"
 
     def mermaid(self, limit: int = 300) -> str:
-        """The slice dependency graph as a Mermaid flowchart (arrows point from a dependency)."""
-        lines = ["graph TD"]
-        for s in self.slices[:limit]:
-            lines.append(f'  {s.slice_id.replace("-", "_")}["{s.slice_id}: {s.name}"]')
-        shown = {s.slice_id for s in self.slices[:limit]}
-        for dep, sid in self.edges:
-            if dep in shown and sid in shown:
-                lines.append(f"  {dep.replace('-', '_')} --> {sid.replace('-', '_')}")
-        if len(self.slices) > limit:
-            lines.append(f'  more["… {len(self.slices) - limit} more slices"]')
-        return "\n".join(lines)
+        return mermaid([(s.slice_id, s.name) for s in self.slices], self.edges, limit)
+
+
+def mermaid(slices: list[tuple[str, str]], edges: list[tuple[str, str]], limit: int = 300) -> str:
+    """The slice dependency graph as a Mermaid flowchart (arrows point from a dependency);
+    `slices` are (slice ID, name) pairs."""
+    lines = ["graph TD"]
+    for slice_id, name in slices[:limit]:
+        lines.append(f'  {slice_id.replace("-", "_")}["{slice_id}: {name}"]')
+    shown = {slice_id for slice_id, _ in slices[:limit]}
+    for dep, sid in edges:
+        if dep in shown and sid in shown:
+            lines.append(f"  {dep.replace('-', '_')} --> {sid.replace('-', '_')}")
+    if len(slices) > limit:
+        lines.append(f'  more["… {len(slices) - limit} more slices"]')
+    return "\n".join(lines)
 
 
 def build_plan(spec: MasterSpec, known_slices: dict[str, dict], generator: str = "") -> Plan:
@@ -102,7 +107,11 @@ def build_plan(spec: MasterSpec, known_slices: dict[str, dict], generator: str =
         _planned_slice(spec, by_name[name], ids, owners, graph) for name in order
     ]
     for s in slices:
-        s.input_hash = _hash({"slice": asdict(s), "master_version": spec.version, "generator": generator})
+        # Only the master's major version is an input: a minor or patch bump of the master (which
+        # master_sync makes itself) regenerates no slice; a slice regenerated for its own reasons
+        # records the master version it came from.
+        s.input_hash = _hash({"slice": asdict(s), "master_major": spec.version.split(".")[0],
+                              "generator": generator})
     live = set(ids.values())
     retired = sorted(sid for sid in known_slices if sid not in live)
     edges = [(ids[a], ids[b]) for a, b in graph.edges]

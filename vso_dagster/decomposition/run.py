@@ -57,6 +57,11 @@ def _decompose(project: Project, instance: dg.DagsterInstance, *, strict: bool, 
                                              run_config={} if verbose else QUIET)
         _raise_on_failure(spec_result)
         runs.append(spec_result.run_id)
+    if runs:  # something changed: bring the master's generated Vertical Slices section up to date
+        sync_result = defs.resolve_job_def("vso_master_sync").execute_in_process(
+            instance=instance, raise_on_error=False, run_config={} if verbose else QUIET)
+        _raise_on_failure(sync_result)
+        runs.append(sync_result.run_id)
     return DecomposeReport(plan, stale, runs)
 
 

@@ -6,10 +6,12 @@ import warnings
 # it only ever runs one partition, so Dagster's note that it picks the stricter policy is moot.
 warnings.filterwarnings("ignore", message=r"Asset job vso_slice_sync materializes assets with varying BackfillPolic")
 
-from .jobs import slice_downstream_job, slice_sync_job  # noqa: E402
+from .assets import master_sync  # noqa: E402
+from .jobs import master_sync_job, slice_downstream_job, slice_sync_job  # noqa: E402
 from .schedules import nightly  # noqa: E402
 from .sensors import git_changes  # noqa: E402
 
-jobs = [slice_sync_job, slice_downstream_job]
+assets = [master_sync]
+jobs = [slice_sync_job, slice_downstream_job, master_sync_job]
 sensors = [git_changes]
 schedules = [nightly]

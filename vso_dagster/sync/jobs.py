@@ -16,3 +16,7 @@ slice_downstream_job = dg.define_asset_job(
     partitions_def=slices_partitions, tags={"vso/stage": "implementation"},
     description="A slice edited in place (its spec, tests or code): re-implement, re-test, re-deploy.",
 )
+master_sync_job = dg.define_asset_job(
+    "vso_master_sync", selection=["master_sync"], tags={"vso/stage": "decomposition"},
+    description="Slices -> master: the generated Vertical Slices section and what slices added.",
+)

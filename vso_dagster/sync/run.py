@@ -8,6 +8,7 @@ import dagster as dg
 from ..core.changes import Changes, changes_since
 from ..core.config import load_config
 from ..core.decompose import load_plan
+from ..core.errors import VSOError
 from ..core.project import Project
 from ..core.state import load_state, now, save_state
 from ..decomposition.run import decompose
@@ -38,12 +39,23 @@ def run_work(instance: dg.DagsterInstance, work: list[Work], *, verbose: bool = 
     return outcomes
 
 
+def sync_master_spec(instance: dg.DagsterInstance, *, verbose: bool = False) -> None:
+    """The master_sync asset, in process: the master's generated section and what slices added."""
+    from ..definitions import defs
+
+    result = defs.resolve_job_def("vso_master_sync").execute_in_process(
+        instance=instance, raise_on_error=False, run_config={} if verbose else QUIET)
+    if not result.success:
+        raise VSOError(f"master_sync failed: {failure_reason(result)[0]}")
+
+
 def nightly(project: Project, instance: dg.DagsterInstance, *, dry_run: bool = False,
             verbose: bool = False) -> tuple[list[Work], list[Outcome]]:
     work = stale_work(project, instance)
     if dry_run:
         return work, []
     outcomes = run_work(instance, work, verbose=verbose)
+    sync_master_spec(instance, verbose=verbose)
     record_nightly_run(project)
     return work, outcomes
 
@@ -61,6 +73,8 @@ def sync_commits(project: Project, instance: dg.DagsterInstance, *,
         targets = [s["slice_id"] for s in load_plan(project)["slices"] if s["slice_id"] in wanted]
         outcomes = run_work(instance, [Work(sid, STAGES[1:], "changed in " + changes.head[:12]) for sid in targets],
                             verbose=verbose)
+        if changes.edited_slices:
+            sync_master_spec(instance, verbose=verbose)
     with project.lock():
         state = load_state(project)
         state.update(sync_cursor=changes.head, last_change_check=now())

@@ -8,7 +8,7 @@ from ..core.implement import priorities
 from ..core.state import load_state, now, save_state
 from ..decomposition.jobs import plan_job
 from ..lib.resources import VSOProject
-from .jobs import slice_downstream_job, slice_sync_job
+from .jobs import master_sync_job, slice_downstream_job, slice_sync_job
 
 
 # Why: a commit on the watched branch is how a person (or an agent) says "this changed". The sensor
@@ -18,7 +18,7 @@ from .jobs import slice_downstream_job, slice_sync_job
 # keys are `<sha>:<slice>`, so a replayed tick or a reset cursor launches nothing twice; the first tick
 # only sets a baseline; VSO's own writes (files whose content is what VSO generated) are not edits.
 # Off by default: the runs it starts run agent teams, which can cost money.
-@dg.sensor(jobs=[plan_job, slice_sync_job, slice_downstream_job], minimum_interval_seconds=30,
+@dg.sensor(jobs=[plan_job, slice_sync_job, slice_downstream_job, master_sync_job], minimum_interval_seconds=30,
            default_status=dg.DefaultSensorStatus.STOPPED)
 def git_changes(context: dg.SensorEvaluationContext, vso: VSOProject):
     project = vso.project()
@@ -53,6 +53,8 @@ def git_changes(context: dg.SensorEvaluationContext, vso: VSOProject):
     requests += [dg.RunRequest(job_name=slice_downstream_job.name, partition_key=sid, run_key=f"{sha}:{sid}",
                                tags={"dagster/priority": str(rank.get(sid, 0))})
                  for sid in changes.edited_slices if sid not in regenerating]
+    if changes.edited_slices:  # what a slice added to its spec goes back into the master
+        requests.append(dg.RunRequest(job_name=master_sync_job.name, run_key=f"{sha}:master_sync"))
     return dg.SensorResult(
         run_requests=requests, cursor=sha,
         dynamic_partitions_requests=[dg.AddDynamicPartitionsRequest("slices", new)] if new else [],
