@@ -53,7 +53,9 @@ def test_the_skeleton_spec_validates_and_decomposes(project, vso):
 def test_status_json_has_the_seed_state_shape(todo_project, vso):
     assert vso("decompose").exit_code == 0
     state = json.loads(vso("status", "--json").output)
-    assert {"version", "slices", "deployments", "conflicts", "nightly_last_run", "last_updated"} <= set(state)
+    assert {"version", "slices", "deployments", "conflicts", "nightly_last_run", "last_change_check",
+            "last_updated", "master_spec"} <= set(state)
+    assert {"version", "hash", "last_modified"} <= set(state["master_spec"])
     assert state["deployments"] == {"test": {"slices_deployed": []}, "production": {"slices_deployed": []}}
     auth = state["slices"]["slice-001-auth"]
     assert {k: auth[k] for k in ("version", "status", "dependencies", "platform")} == {

@@ -217,3 +217,64 @@ def test_a_hook_someone_else_wrote_is_left_alone(committed, vso):
     result = vso("hooks", "install")
     assert result.exit_code == 2 and "VSO leaves it alone" in result.output
     assert mine.read_text() == "#!/bin/sh\necho mine\n"
+
+
+def deliver(project):
+    from vso_dagster.deployment import integration_tests, production_deployment, test_deployment
+
+    with dg.DagsterInstance.ephemeral() as instance:
+        instance.add_dynamic_partitions("slices", [AUTH])
+        result = dg.materialize([test_deployment, integration_tests, production_deployment], partition_key=AUTH,
+                                instance=instance, resources={"vso": VSOProject(root=str(project.root))})
+        [production] = [e.event_specific_data.materialization for e in result.get_asset_materialization_events()
+                        if e.asset_key.to_user_string() == "production_deployment"]
+        return production.metadata
+
+
+@pytest.fixture
+def in_production(committed):
+    from vso_dagster.core.deploy import destroy
+
+    implement_slice(committed, load_plan(committed), AUTH)
+    yield committed
+    for env in ("test", "production"):
+        destroy(committed, AUTH, env)
+
+
+def test_a_slice_in_production_is_merged_home_and_that_is_no_edit(in_production):
+    before = head(in_production)
+    metadata = deliver(in_production)
+    assert metadata["merged_to_main"].value == "merged"
+    assert git(in_production, "log", "-1", "--format=%s") == f"Merge {AUTH}-v1.0.0: {AUTH} serves in production"
+    service = (in_production.slice_dir(AUTH) / "service/main.py").read_text()
+    assert service == git(in_production, "show", f"{AUTH}-v1.0.0:vertical-slices/{AUTH}/service/main.py") + "\n"
+    assert "status_code=501" not in service  # the implementation came home, not the skeleton
+    assert changes(in_production, before).edited_slices == ()  # its own branch's files are not edits
+    from .test_writes import decompose
+
+    edit_master(in_production, "Sign-up, login and tokens", "Sign-up, login and session tokens")
+    assert decompose(in_production) == [AUTH]
+    assert (in_production.slice_dir(AUTH) / "service/main.py").read_text() == service  # owned by the implementation
+    assert load_state(in_production)["conflicts"] == []
+
+
+def test_a_branch_that_conflicts_with_main_is_recorded_never_forced(in_production, vso):
+    service = in_production.slice_dir(AUTH) / "service/main.py"
+    service.write_text(service.read_text().replace("501", "502"))
+    commit(in_production.root, "someone changed the skeleton on main")
+    before = head(in_production)
+    assert deliver(in_production)["merged_to_main"].value == "conflict"
+    assert head(in_production) == before and not (in_production.root / ".git/MERGE_HEAD").exists()
+    assert git(in_production, "status", "--porcelain", "--", f"vertical-slices/{AUTH}") == ""  # as it was
+    [conflict] = load_state(in_production)["conflicts"]
+    assert (conflict["kind"], conflict["path"], conflict["files"]) == ("branch", f"{AUTH}-v1.0.0",
+                                                                        [f"vertical-slices/{AUTH}/service/main.py"])
+    assert f"{AUTH}-v1.0.0" in vso("status").output
+    refused = vso("resolve", AUTH, "--take", "slice")
+    assert refused.exit_code == 2 and "is not merged into the checkout's branch yet" in refused.output
+    subprocess.run(["git", "-C", str(in_production.root), "merge", f"{AUTH}-v1.0.0", "-X", "theirs", "-q",
+                    "-m", "merged by hand"], check=True, env={**os.environ, "GIT_AUTHOR_NAME": "T",
+                    "GIT_AUTHOR_EMAIL": "t@t", "GIT_COMMITTER_NAME": "T", "GIT_COMMITTER_EMAIL": "t@t"})
+    settled = vso("resolve", AUTH, "--take", "slice")
+    assert settled.exit_code == 0, settled.output
+    assert load_state(in_production)["conflicts"] == []

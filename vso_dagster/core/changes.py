@@ -14,7 +14,7 @@ from pathlib import Path
 from .decompose import PROPOSAL_SUFFIX
 from .errors import VSOError
 from .project import MASTER_SPEC, SLICES_DIR, Project, sha256_bytes
-from .worktrees import git
+from .worktrees import existing_worktree, git, is_ancestor
 
 
 @dataclass(frozen=True)
@@ -46,7 +46,7 @@ def changes_since(project: Project, cursor: str | None, branch: str, recorded: d
         return Changes(head, None)
     if cursor == head:
         return Changes(head, cursor)
-    rewritten = not _is_ancestor(project, cursor, head)
+    rewritten = not is_ancestor(project.root, cursor, head)
     since = cursor
     if rewritten:
         since = git(project.root, "merge-base", cursor, head, check=False) or None
@@ -57,14 +57,9 @@ def changes_since(project: Project, cursor: str | None, branch: str, recorded: d
                    paths)
 
 
-def _is_ancestor(project: Project, older: str, newer: str) -> bool:
-    done = subprocess.run(["git", "-C", str(project.root), "merge-base", "--is-ancestor", older, newer],
-                          capture_output=True)
-    return done.returncode == 0
-
-
 def _edited_slices(project: Project, head: str, paths: tuple[str, ...], recorded: dict[str, dict]) -> tuple[str, ...]:
-    """Slices with a committed file that is not what VSO last generated for it."""
+    """Slices with a committed file that is neither what VSO last generated for it nor what the
+    slice's own branch holds (its implementation, merged home after production)."""
     candidates: dict[str, list[str]] = {}
     for path in paths:
         parts = Path(path).parts
@@ -72,17 +67,17 @@ def _edited_slices(project: Project, head: str, paths: tuple[str, ...], recorded
             candidates.setdefault(parts[1], []).append(path)
     if not candidates:
         return ()
-    wanted = [p for group in candidates.values() for p in group]
-    blobs = _blobs(project, head, wanted)
+    blobs = _blobs(project, head, [p for group in candidates.values() for p in group])
     edited = []
     for slice_id, group in sorted(candidates.items()):
         files = recorded.get(slice_id, {}).get("files", {})
-        for path in group:
-            rel = path.split("/", 2)[2]
-            content = blobs.get(path)
-            if content is None or files.get(rel) != sha256_bytes(content):
-                edited.append(slice_id)
-                break
+        changed = [p for p in group if blobs[p] is None or files.get(p.split("/", 2)[2]) != sha256_bytes(blobs[p])]
+        worktree = existing_worktree(project, slice_id) if changed else None
+        if worktree is not None:
+            on_branch = _blobs(project, worktree.branch, changed)
+            changed = [p for p in changed if on_branch[p] != blobs[p]]
+        if changed:
+            edited.append(slice_id)
     return tuple(edited)
 
 

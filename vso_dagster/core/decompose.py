@@ -35,6 +35,9 @@ class SliceWrite:
 
 
 PROPOSAL_SUFFIX = ".proposed"
+# Scaffolding: written while nobody has changed it, then owned by whoever did (the slice's
+# implementation, merged home from its branch). A master change never merges into it.
+SEED_FILES = ("service/main.py",)
 
 
 def read_project_spec(project: Project) -> MasterSpec:
@@ -76,8 +79,11 @@ def _record_plan(state: dict, plan: Plan, spec: MasterSpec) -> None:
         if slices[slice_id].get("status") != "retired":
             slices[slice_id]["status"] = "retired"
             log.info("slice %s retired: its component left the master spec (its files stay)", slice_id)
+    previous = state.get("master_spec") or {}
+    changed = previous.get("hash") != spec.content_hash or previous.get("version") != spec.version
     state["master_spec"] = {"title": spec.title, "version": spec.version, "hash": spec.content_hash,
-                            "generator": fingerprint()}
+                            "generator": fingerprint(),
+                            "last_modified": now() if changed else previous.get("last_modified", now())}
 
 
 def plan_is_current(project: Project, spec: MasterSpec) -> bool:
@@ -169,6 +175,10 @@ def _write_slice(project: Project, writer: BatchWriter, master: dict, s: dict, s
             if on_disk != before and rel in baseline.pending:  # still waiting on a resolution
                 result.conflicts.append(rel)
             continue
+        if rel in SEED_FILES and on_disk not in (None, new, before):
+            hashes[rel] = before  # the implementation owns it now
+            baseline.files[rel] = content
+            continue
         if on_disk in (None, new, before):
             if on_disk != new:
                 writer.write(target, data)
@@ -235,8 +245,9 @@ def _record_conflicts(project: Project, state: dict, slice_id: str, paths: list[
     """An edited file is never overwritten: the master's new version waits beside it. The slice's
     conflicts are exactly the files in conflict after this write; one already known keeps its record.
     A proposal VSO wrote for a conflict that no longer exists goes, unless someone edited it."""
-    known = {c["path"]: c for c in state["conflicts"] if c.get("slice_id") == slice_id}
-    others = [c for c in state["conflicts"] if c.get("slice_id") != slice_id]
+    mine = [c for c in state["conflicts"] if c.get("slice_id") == slice_id and not c.get("kind")]
+    known = {c["path"]: c for c in mine}
+    others = [c for c in state["conflicts"] if c not in mine]
     current = []
     for rel in paths:
         path = f"{SLICES_DIR}/{slice_id}/{rel}"

@@ -62,7 +62,7 @@ def planned_slice(plan: dict, slice_id: str) -> dict:
 def implement_slice(project: Project, plan: dict, slice_id: str) -> Implementation:
     s = planned_slice(plan, slice_id)
     state = load_state(project)
-    if conflicts := [c["path"] for c in state["conflicts"] if c.get("slice_id") == slice_id]:
+    if conflicts := [c["path"] for c in state["conflicts"] if c.get("slice_id") == slice_id and not c.get("kind")]:
         raise VSOError(f"{slice_id}: unresolved conflict in {', '.join(conflicts)}; settle it first with "
                        f"`vso resolve {slice_id} --take master|slice|merged`")
     if waiting := blockers(state, s):

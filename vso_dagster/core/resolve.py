@@ -1,9 +1,10 @@
 """`vso resolve`: settles a slice's conflicts between the master's change and an edit in the slice.
 
 master: the regenerated file replaces the edit; slice: the edit stays (VSO's own frontmatter fields,
-such as the version, follow the regenerated file); merged: the
-proposal beside the file (the three-way merge, its conflict markers edited away) replaces it.
-Either way the regenerated version becomes the base of the next merge, and the proposal goes.
+such as the version, follow the regenerated file); merged: the proposal beside the file (the
+three-way merge, its conflict markers edited away) replaces it. Either way the regenerated version
+becomes the base of the next merge, and the proposal goes. A branch that could not be merged home
+(kind "branch") is settled once a person has merged it.
 """
 
 from __future__ import annotations
@@ -16,6 +17,7 @@ from .errors import Diagnostic, VSOError
 from .merge import CONFLICT_MARKERS, with_owned_fields
 from .project import Project, sha256_bytes
 from .state import load_state, now, save_state
+from .worktrees import is_ancestor
 
 TAKES = ("master", "slice", "merged")
 log = logging.getLogger("vso.decompose")
@@ -27,8 +29,13 @@ def resolve(project: Project, slice_id: str, take: str) -> list[str]:
         raise VSOError(f"--take must be one of {', '.join(TAKES)}, not {take!r}")
     with project.lock():
         state = load_state(project)
-        mine = [c for c in state["conflicts"] if c.get("slice_id") == slice_id]
-        if not mine:
+        branches = [c for c in state["conflicts"] if c.get("slice_id") == slice_id and c.get("kind") == "branch"]
+        for conflict in branches:
+            if not is_ancestor(project.root, conflict["path"], "HEAD"):
+                raise VSOError(f"{slice_id}: {conflict['path']} is not merged into the checkout's branch yet; "
+                               f"`git merge {conflict['path']}`, settle the conflicts, commit, then resolve again")
+        mine = [c for c in state["conflicts"] if c.get("slice_id") == slice_id and not c.get("kind")]
+        if not mine and not branches:
             raise VSOError(f"{slice_id}: no conflict to resolve (`vso status` lists them)")
         baseline = load_baseline(project, slice_id)
         slice_dir = project.slice_dir(slice_id)
@@ -47,11 +54,12 @@ def resolve(project: Project, slice_id: str, take: str) -> list[str]:
             if proposal.exists():
                 project.inside(proposal).unlink()
             log.info("%s: resolved by taking %s", conflict["path"], take)
-        project.write(baseline_path(project, slice_id), baseline.to_bytes())
+        if mine:
+            project.write(baseline_path(project, slice_id), baseline.to_bytes())
         state["conflicts"] = [c for c in state["conflicts"] if c.get("slice_id") != slice_id]
         entry["last_modified"] = now()
         save_state(project, state)
-    return [c["path"] for c in mine]
+    return [c["path"] for c in branches + mine]
 
 
 def _chosen(project: Project, baseline, slice_dir, conflict: dict, take: str) -> str | None:

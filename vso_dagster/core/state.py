@@ -20,6 +20,7 @@ EMPTY_STATE = {
     "deployments": {"test": {"slices_deployed": []}, "production": {"slices_deployed": []}},
     "conflicts": [],
     "nightly_last_run": None,
+    "last_change_check": None,
 }
 
 

@@ -39,6 +39,12 @@ def git(cwd: Path, *args: str, check: bool = True) -> str:
     return done.stdout.strip()
 
 
+def is_ancestor(cwd: Path, older: str, newer: str) -> bool:
+    """`older` is reachable from `newer` (a branch already merged, a cursor still on its branch)."""
+    return subprocess.run(["git", "-C", str(cwd), "merge-base", "--is-ancestor", older, newer],
+                          capture_output=True).returncode == 0
+
+
 def ensure_worktree(project: Project, slice_id: str, version: str) -> Worktree:
     """The slice's worktree on its branch, created from HEAD the first time."""
     top = git(project.root, "rev-parse", "--show-toplevel", check=False)

@@ -120,7 +120,8 @@ def spec_in_sync(context: dg.AssetCheckExecutionContext, vso: VSOProject) -> dg.
     """Fails while a slice has a conflict (`vso status`, `vso resolve`). slice_implementation refuses
     such a slice too, so nothing downstream of it runs until the conflict is resolved."""
     keys = set(context.partition_keys)
-    open_conflicts = [c for c in load_state(vso.project())["conflicts"] if c.get("slice_id") in keys]
+    open_conflicts = [c for c in load_state(vso.project())["conflicts"]
+                      if c.get("slice_id") in keys and not c.get("kind")]
     slices = sorted({c["slice_id"] for c in open_conflicts})
     return dg.AssetCheckResult(
         passed=not open_conflicts,

@@ -8,6 +8,7 @@ from ..core.config import load_config
 from ..core.deploy import deploy
 from ..core.errors import VSOError
 from ..core.integration import mark_deployed, production_blocker, run_integration_tests
+from ..core.merge_back import merge_slice_branch
 from ..implementation import slice_implementation
 from ..lib.partitions import slices_partitions
 from ..lib.resources import VSOProject
@@ -91,4 +92,8 @@ def production_deployment(context: dg.AssetExecutionContext, vso: VSOProject, co
         return
     result = _deploy(context, vso, "production", config)
     mark_deployed(project, context.partition_key)
-    yield result
+    with vso.log_to("deployment", context):
+        home = merge_slice_branch(project, context.partition_key)
+    context.log.info(f"{context.partition_key}: branch {home.result}: {home.detail}")
+    yield dg.MaterializeResult(metadata={**result.metadata, "merged_to_main": home.result,
+                                         "merge_detail": home.detail})

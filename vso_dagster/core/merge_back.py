@@ -1,0 +1,87 @@
+"""A slice in production goes home: its branch is merged into the watched branch.
+
+Strategy (docs/keeping-in-sync.md): `git merge --no-ff` of the slice's branch into the watched
+branch, in the project's own checkout, only when that checkout is on the watched branch and has no
+uncommitted change in the slice's directory; git itself refuses to overwrite any other local change,
+so nothing of the user's is touched. A merge that conflicts
+is aborted, leaving the checkout as it was, and recorded as a conflict of kind "branch" for a
+person to settle (`git merge BRANCH`, then `vso resolve SLICE --take slice`). Nothing is ever forced
+and nothing is pushed.
+"""
+
+from __future__ import annotations
+
+import logging
+import subprocess
+from dataclasses import dataclass
+
+from .config import load_config
+from .project import Project
+from .state import load_state, now, save_state
+from .worktrees import existing_worktree, git, is_ancestor
+
+log = logging.getLogger("vso.deploy")
+IDENTITY = ("-c", "user.name=VSO", "-c", "user.email=vso@localhost")
+
+
+@dataclass(frozen=True)
+class MergeBack:
+    result: str  # merged | up_to_date | conflict | skipped
+    detail: str
+
+
+def merge_slice_branch(project: Project, slice_id: str) -> MergeBack:
+    worktree = existing_worktree(project, slice_id)
+    target = load_config(project).sync_branch
+    if worktree is None:
+        return MergeBack("skipped", "no branch: the slice was never implemented")
+    current = git(project.root, "symbolic-ref", "--quiet", "--short", "HEAD", check=False)
+    if current != target:
+        return MergeBack("skipped", f"the project's checkout is on {current or 'a detached HEAD'}, not {target}; "
+                                    f"merge {worktree.branch} yourself")
+    slice_dir = f"vertical-slices/{slice_id}"
+    if git(project.root, "status", "--porcelain", "--untracked-files=no", "--", slice_dir, check=False):
+        return MergeBack("skipped", f"uncommitted changes in {slice_dir}; commit them, then merge "
+                                    f"{worktree.branch} yourself (or deploy again)")
+    if is_ancestor(project.root, worktree.branch, "HEAD"):
+        return MergeBack("up_to_date", f"{worktree.branch} is already in {target}")
+    merged = subprocess.run(["git", "-C", str(project.root), *IDENTITY, "merge", "--no-ff", "--no-edit", "-m",
+                             f"Merge {worktree.branch}: {slice_id} serves in production", worktree.branch],
+                            capture_output=True, text=True)
+    if merged.returncode == 0:
+        log.info("%s: merged %s into %s", slice_id, worktree.branch, target)
+        _settle(project, slice_id)
+        return MergeBack("merged", f"{worktree.branch} merged into {target}")
+    if not (project.root / ".git" / "MERGE_HEAD").exists() and not git(
+            project.root, "rev-parse", "--verify", "--quiet", "MERGE_HEAD", check=False):
+        # git refused to start (local changes the merge would overwrite): nothing to undo.
+        return MergeBack("skipped", f"git would not merge {worktree.branch}: "
+                                    f"{(merged.stderr or merged.stdout).strip().splitlines()[0]}")
+    files = git(project.root, "diff", "--name-only", "--diff-filter=U", check=False).splitlines()
+    git(project.root, "merge", "--abort", check=False)
+    log.warning("%s: merging %s into %s conflicts in %s; aborted, recorded", slice_id, worktree.branch, target,
+                ", ".join(files) or "(unknown files)")
+    _record(project, slice_id, worktree.branch, target, files)
+    return MergeBack("conflict", f"{worktree.branch} conflicts with {target} in {', '.join(files)}; the merge was "
+                                 f"aborted and recorded (`vso status`)")
+
+
+def _record(project: Project, slice_id: str, branch: str, target: str, files: list[str]) -> None:
+    with project.lock():
+        state = load_state(project)
+        others = [c for c in state["conflicts"] if not (c.get("slice_id") == slice_id and c.get("kind") == "branch")]
+        state["conflicts"] = others + [{
+            "slice_id": slice_id, "kind": "branch", "path": branch, "files": files, "resolution": "manual",
+            "reason": f"merging {branch} into {target} conflicts; run `git merge {branch}`, settle and commit, "
+                      f"then `vso resolve {slice_id} --take slice`",
+            "detected_at": now()}]
+        save_state(project, state)
+
+
+def _settle(project: Project, slice_id: str) -> None:
+    """A branch conflict of this slice is gone once its branch is merged."""
+    with project.lock():
+        state = load_state(project)
+        state["conflicts"] = [c for c in state["conflicts"]
+                              if not (c.get("slice_id") == slice_id and c.get("kind") == "branch")]
+        save_state(project, state)
