@@ -1,7 +1,8 @@
 # make test  : fresh machine -> .venv with VSO and its test tools -> the whole test suite
 # make demo  : fresh machine -> .venv -> a demo project from examples/marketplace.md, decomposed,
 #              implemented by the built-in scaffold agent (unit tests green), deployed to test on
-#              loopback, integration-tested, and promoted to production (local); endpoints printed
+#              loopback, integration-tested, and promoted to production (local); endpoints printed;
+#              then one component changes, is committed, and `vso sync` re-runs only its slice
 # make bench : the decomposition and whole-pipeline benchmarks (figures in bench/README.md)
 
 PYTHON ?= python3
@@ -28,6 +29,9 @@ test: lint
 	$(BIN)/python -m pytest
 
 GIT_DEMO = git -C $(DEMO) -c user.name="VSO demo" -c user.email=demo@localhost
+# The demo's spec change: the first component's description gains a few words.
+export DEMO_EDIT = import re, sys, pathlib; p = pathlib.Path(sys.argv[1]); \
+  p.write_text(re.sub(r"^(- \*\*[^*]+\*\*: [^(\n]+)", r"\1, with an audit trail", p.read_text(), count=1, flags=re.M))
 
 demo: install
 	test ! -d $(DEMO)/.slice-orchestrator || $(BIN)/vso --project-root $(DEMO) destroy --all --environment both
@@ -38,8 +42,13 @@ demo: install
 	$(BIN)/vso --project-root $(DEMO) validate
 	$(BIN)/vso --project-root $(DEMO) decompose
 	$(GIT_DEMO) add --all && $(GIT_DEMO) commit --quiet -m "Master spec and its vertical slices"
+	$(BIN)/vso --project-root $(DEMO) sync
 	$(BIN)/vso --project-root $(DEMO) orchestrate --all
 	$(BIN)/vso --project-root $(DEMO) deploy --all
+	@echo "--- Now one component of the master spec changes, and only its slice re-runs:"
+	$(BIN)/python -c "$$DEMO_EDIT" $(DEMO)/master-spec.md
+	$(GIT_DEMO) commit --quiet --all -m "The first component keeps an audit trail"
+	$(BIN)/vso --project-root $(DEMO) sync
 	$(BIN)/vso --project-root $(DEMO) status
 	@echo
 	@echo "Demo project: $(DEMO)/  (slices in $(DEMO)/vertical-slices/, each slice's implementation on its"

@@ -17,7 +17,7 @@ EXAMPLES = Path(__file__).resolve().parents[1] / "examples"
 def committed_example(example: str) -> tuple[Project, dict]:
     root = Path(tempfile.mkdtemp(prefix=f"vso-bench-{example}-"))
     project = Project.at(root)
-    subprocess.run(["git", "init", "-q", str(root)], check=True)
+    subprocess.run(["git", "init", "-q", "--initial-branch=main", str(root)], check=True)
     init_project(project, "Bench")
     shutil.copy(EXAMPLES / f"{example}.md", project.master_spec)
     plan_project(project, read_project_spec(project))

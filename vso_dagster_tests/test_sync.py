@@ -184,8 +184,7 @@ def test_a_new_spec_version_moves_the_implementation_to_a_new_branch(committed):
 
     implement_slice(committed, load_plan(committed), AUTH)
     edit_master(committed, "Sign-up, login and tokens", "Sign-up, login and session tokens")
-    assert decompose(committed) == [AUTH]
-    commit(committed.root, "regenerated")
+    assert decompose(committed) == [AUTH]  # regenerated, and not committed yet: the team still gets it
     done = implement_slice(committed, load_plan(committed), AUTH)
     assert done.worktree.branch == f"{AUTH}-v1.0.1" and done.tests.green
     assert "session tokens" in (done.worktree.slice_dir / "spec.md").read_text()
@@ -193,6 +192,7 @@ def test_a_new_spec_version_moves_the_implementation_to_a_new_branch(committed):
     assert f"{AUTH}-v1.0.0" in branches and f"{AUTH}-v1.0.1" in branches
     log = git(committed, "log", "--format=%s", f"{AUTH}-v1.0.1")
     assert "implementation by the scaffold agent" in log and "new spec from" in log
+    assert "the slice's spec and tests as the project has them now" in log
 
 
 def test_hooks_install_and_the_pre_push_hook_refuses_a_conflict(committed, vso):
@@ -278,3 +278,43 @@ def test_a_branch_that_conflicts_with_main_is_recorded_never_forced(in_productio
     settled = vso("resolve", AUTH, "--take", "slice")
     assert settled.exit_code == 0, settled.output
     assert load_state(in_production)["conflicts"] == []
+
+
+def fifty_components() -> str:
+    lines = ["---", 'title: "Fifty"', 'version: "1.0.0"', "---", "", "## Overview", "Fifty components.", "",
+             "## Architecture", "### Components"]
+    for i in range(50):
+        deps = f" (depends on: Part{i - 1:02d}, Part{i // 2:02d})" if i else ""
+        lines.append(f"- **Part{i:02d}**: Keeps part {i} records{deps}")
+    lines += ["", "## API Endpoints"] + [f"- GET /part{i:02d}/items → List part {i} items [Part{i:02d}]"
+                                         for i in range(50)]
+    return "\n".join(lines) + "\n"
+
+
+def test_with_fifty_slices_one_component_change_rewrites_and_runs_only_its_slice(project, vso):
+    from .conftest import tree_digest
+
+    assert vso("init").exit_code == 0
+    project.master_spec.write_text(fifty_components())
+    assert vso("decompose").exit_code == 0
+    commit(project.root, "fifty slices")
+    cursor = head(project)
+    before = tree_digest(project.slices_dir)
+    from vso_dagster.lib.instance import use_project_instance
+
+    use_project_instance(project)
+    with dg.DagsterInstance.get() as instance:
+        runs_before = {r.run_id for r in instance.get_runs()}
+        edit_master(project, "Keeps part 17 records", "Keeps and archives part 17 records")
+        tick_result = tick(project, instance, cursor)
+        assert requested(tick_result) == [("vso_plan", None, f"{head(project)}:plan"),
+                                          ("vso_slice_sync", "slice-018-part17", f"{head(project)}:slice-018-part17")]
+        assert vso("decompose").exit_code == 0
+        new_runs = [r for r in instance.get_runs() if r.run_id not in runs_before]
+        assert sorted(r.job_name for r in new_runs) == ["vso_master_sync", "vso_plan", "vso_slice_specs"]
+        [spec_run] = [r for r in new_runs if r.job_name == "vso_slice_specs"]
+        assert spec_run.tags["dagster/asset_partition_range_start"] == "slice-018-part17" == \
+            spec_run.tags["dagster/asset_partition_range_end"]
+    after = tree_digest(project.slices_dir)
+    rewritten = sorted(path for path in after if before.get(path) != after[path])
+    assert rewritten == ["slice-018-part17/metadata.json", "slice-018-part17/spec.md"]

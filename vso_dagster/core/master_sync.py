@@ -15,7 +15,7 @@ from dataclasses import dataclass, field
 from .baselines import load_baseline
 from .decompose import load_plan, read_project_spec
 from .plan import mermaid
-from .project import Project
+from .project import Project, sha256_bytes
 from .state import bump, load_state
 from .templating import render
 
@@ -39,10 +39,12 @@ def sync_master(project: Project) -> MasterSync:
         result = MasterSync()
         spec = read_project_spec(project)
         plan = load_plan(project)
+        state = load_state(project)
         known_endpoints = {(e.method, e.path) for e in spec.endpoints}
         known_criteria = {r.text for r in spec.functional}
         for s in plan["slices"]:
-            endpoints, criteria = slice_additions(project, s["slice_id"])
+            recorded = state["slices"].get(s["slice_id"], {}).get("files", {}).get("spec.md")
+            endpoints, criteria = slice_additions(project, s["slice_id"], recorded)
             result.endpoints += [f"- {m} {p} → {d} [{s['name']}]" for m, p, d in endpoints
                                  if (m, p) not in known_endpoints]
             result.criteria += [f"- {c} [{s['name']}]" for c in criteria if c not in known_criteria]
@@ -52,23 +54,24 @@ def sync_master(project: Project) -> MasterSync:
             text = _append_to_list(text, r"^###\s+functional\s*$", "### Functional", result.criteria)
         if result.endpoints or result.criteria:
             text, result.version = _bump_minor(text)
-        text = _with_section(text, _section(plan, load_state(project)))
+        text = _with_section(text, _section(plan, state))
         if text != original:
             project.write(project.master_spec, text)
             result.written = True
     return result
 
 
-def slice_additions(project: Project, slice_id: str) -> tuple[list[tuple[str, str, str]], list[str]]:
+def slice_additions(project: Project, slice_id: str,
+                    recorded: str | None) -> tuple[list[tuple[str, str, str]], list[str]]:
     """Endpoints (method, path, description) and user criteria in the slice's spec.md that are not
-    in what VSO generated for it."""
+    in what VSO generated for it (`recorded`: the hash of that, from state.json)."""
     current = project.slice_dir(slice_id) / "spec.md"
+    if not current.exists() or sha256_bytes(current.read_bytes()) == recorded:
+        return [], []  # what VSO generated (the common case: no baseline to load)
     generated = load_baseline(project, slice_id).files.get("spec.md")
-    if generated is None or not current.exists():
+    if generated is None:
         return [], []
     ours = current.read_text()
-    if ours == generated:
-        return [], []
     new_lines = [line for line in _section_lines(ours, "## API Specification")
                  if line not in set(_section_lines(generated, "## API Specification"))]
     endpoints = [(m[1], m[2], m[3].strip()) for line in new_lines if (m := _ENDPOINT.match(line))]

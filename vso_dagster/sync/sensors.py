@@ -1,3 +1,5 @@
+import os
+
 import dagster as dg
 
 from ..core.changes import changes_since
@@ -18,7 +20,8 @@ from .jobs import master_sync_job, slice_downstream_job, slice_sync_job
 # keys are `<sha>:<slice>`, so a replayed tick or a reset cursor launches nothing twice; the first tick
 # only sets a baseline; VSO's own writes (files whose content is what VSO generated) are not edits.
 # Off by default: the runs it starts run agent teams, which can cost money.
-@dg.sensor(jobs=[plan_job, slice_sync_job, slice_downstream_job, master_sync_job], minimum_interval_seconds=30,
+@dg.sensor(jobs=[plan_job, slice_sync_job, slice_downstream_job, master_sync_job],
+           minimum_interval_seconds=int(os.environ.get("VSO_SENSOR_INTERVAL_SECONDS", "30")),
            default_status=dg.DefaultSensorStatus.STOPPED)
 def git_changes(context: dg.SensorEvaluationContext, vso: VSOProject):
     project = vso.project()

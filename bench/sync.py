@@ -1,0 +1,134 @@
+"""Benchmark: change detection and incremental decomposition (issue 5's targets).
+
+    .venv/bin/python bench/sync.py                   # defaults: histories of 100 and 10,000 commits; N=1000
+    .venv/bin/python bench/sync.py --components 200  # a smaller incremental run
+
+1. A git sensor tick (`git_changes`, through Dagster's build_sensor_context on a real instance) after
+   one new commit, on a project whose history holds 100 and then 10,000 earlier commits (made with
+   `git fast-import`). Both a commit that edits a slice and one that edits the master spec.
+2. Incremental decomposition with the core (what a sensor-launched run does): N components
+   decomposed from scratch, then one component's description changed: the time, the slices written
+   and the files whose mtime changed.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+import dagster as dg
+from decompose import synthetic_spec
+from example_project import committed_example
+
+from vso_dagster.core.decompose import load_plan, plan_project, read_project_spec, stale_slice_ids, write_slices
+from vso_dagster.core.project import Project
+from vso_dagster.lib.resources import VSOProject
+from vso_dagster.sync.sensors import git_changes
+
+GIT = ["-c", "user.name=b", "-c", "user.email=b@b"]
+
+
+def git(root: Path, *args: str) -> str:
+    return subprocess.run(["git", "-C", str(root), *GIT, *args], capture_output=True, text=True,
+                          check=True).stdout.strip()
+
+
+def with_history(commits: int) -> Project:
+    """The small example, committed on top of `commits` earlier commits of an unrelated file."""
+    project, _ = committed_example("todo-small")
+    stream = []
+    for i in range(commits):
+        data = f"entry {i}\n"
+        # Each commit on the branch continues from its tip: fast-import needs no `from` for that.
+        stream += ["commit refs/heads/history", f"committer b <b@b> {1700000000 + i} +0000", "data 4", "hist",
+                   "M 100644 inline notes/history.txt", f"data {len(data)}", data]
+    subprocess.run(["git", "-C", str(project.root), "fast-import", "--quiet"], input="\n".join(stream) + "\n",
+                   text=True, check=True)
+    git(project.root, "merge", "--quiet", "--allow-unrelated-histories", "-m", "history", "history")
+    return project
+
+
+def tick_seconds(project: Project, instance: dg.DagsterInstance, change) -> float:
+    cursor = git(project.root, "rev-parse", "HEAD")
+    change(project)
+    git(project.root, "commit", "--quiet", "-am", "one change")
+    started = time.perf_counter()
+    result = git_changes(dg.build_sensor_context(instance=instance, cursor=cursor,
+                                                 resources={"vso": VSOProject(root=str(project.root))}))
+    seconds = time.perf_counter() - started
+    assert isinstance(result, dg.SensorResult) and result.run_requests, f"the tick requested nothing: {result}"
+    return seconds
+
+
+def edit_slice(project: Project) -> None:
+    spec = project.slice_dir("slice-002-todos") / "spec.md"
+    spec.write_text(spec.read_text() + "\nOne more note.\n")
+
+
+def ticks(commits: int, repeat: int = 5) -> dict:
+    project = with_history(commits)
+    history = int(git(project.root, "rev-list", "--count", "HEAD"))
+    with dg.DagsterInstance.ephemeral() as instance:
+        instance.add_dynamic_partitions("slices", [s["slice_id"] for s in load_plan(project)["slices"]])
+        slice_ticks = [tick_seconds(project, instance, edit_slice) for _ in range(repeat)]
+        master_ticks = []
+        for i in range(repeat):
+            master_ticks.append(tick_seconds(project, instance, lambda p, i=i: p.master_spec.write_text(
+                p.master_spec.read_text().replace("Todo items", f"Todo items ({i})", 1))))
+    return {"history_commits": history, "slice_edit_tick_s": round(statistics.median(slice_ticks), 3),
+            "master_edit_tick_s": round(statistics.median(master_ticks), 3)}
+
+
+def incremental(n: int, workdir: str | None) -> dict:
+    root = Path(tempfile.mkdtemp(prefix="vso-bench-incremental-", dir=workdir))
+    project = Project.at(root)
+    project.master_spec.write_text(synthetic_spec(n))
+
+    def decompose() -> list[str]:
+        plan_project(project, read_project_spec(project))
+        plan = load_plan(project)
+        stale = stale_slice_ids(project, plan)
+        write_slices(project, plan, stale)
+        return stale
+
+    started = time.perf_counter()
+    decompose()
+    full = time.perf_counter() - started
+    before = {p: p.stat().st_mtime_ns for p in project.slices_dir.rglob("*") if p.is_file()}
+    text = project.master_spec.read_text()
+    project.master_spec.write_text(text.replace("Handles", "Handles and archives", 1))  # the first component
+    started = time.perf_counter()
+    stale = decompose()
+    one = time.perf_counter() - started
+    changed = sorted(str(p.relative_to(project.slices_dir)) for p in project.slices_dir.rglob("*")
+                     if p.is_file() and before.get(p) != p.stat().st_mtime_ns)
+    return {"components": n, "full_decomposition_s": round(full, 2), "one_component_s": round(one, 3),
+            "ratio": round(one / full, 3), "slices_rewritten": stale,
+            "files_rewritten": len(changed), "all_in_that_slice": len({c.split("/")[0] for c in changed}) <= 1}
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser()
+    parser.add_argument("--components", type=int, default=1000)
+    parser.add_argument("--workdir", default=None, help="where the incremental project goes (default: temp dir)")
+    parser.add_argument("--incremental-only", action="store_true")
+    args = parser.parse_args()
+    report = {}
+    if not args.incremental_only:
+        small, large = ticks(100), ticks(10_000)
+        report = {"tick_100": small, "tick_10000": large,
+                  "slice_tick_ratio": round(large["slice_edit_tick_s"] / small["slice_edit_tick_s"], 2),
+                  "master_tick_ratio": round(large["master_edit_tick_s"] / small["master_edit_tick_s"], 2)}
+    report["incremental"] = incremental(args.components, args.workdir)
+    print(json.dumps(report, indent=2))
+
+
+if __name__ == "__main__":
+    sys.path.insert(0, str(Path(__file__).parent))
+    main()

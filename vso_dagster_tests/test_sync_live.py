@@ -1,0 +1,65 @@
+"""The git sensor end to end with a real dagster-daemon: commit a change, and exactly the right runs
+appear (the plan, and the one slice whose generated content changed)."""
+
+from __future__ import annotations
+
+import os
+import shutil
+import signal
+import subprocess
+import time
+
+import dagster as dg
+
+from vso_dagster.core.deploy import destroy
+from vso_dagster.core.state import load_state
+
+from .conftest import EXAMPLES, commit, venv_bin
+
+
+def test_a_commit_starts_exactly_the_runs_it_makes_stale(project, vso):
+    assert vso("init").exit_code == 0
+    shutil.copy(EXAMPLES / "todo-small.md", project.master_spec)
+    assert vso("decompose").exit_code == 0
+    commit(project.root, "slices")
+    env = {**os.environ, "DAGSTER_HOME": str(project.dagster_home), "VSO_PROJECT_ROOT": str(project.root),
+           "VSO_SENSOR_INTERVAL_SECONDS": "2"}
+    started = subprocess.run([venv_bin("dagster"), "sensor", "start", "git_changes", "-m", "vso_dagster.definitions"],
+                             env=env, capture_output=True, text=True, timeout=120)
+    assert started.returncode == 0, started.stderr[-2000:]
+    daemon = subprocess.Popen([venv_bin("dagster-daemon"), "run", "-m", "vso_dagster.definitions"], env=env,
+                              cwd=project.root, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
+                              start_new_session=True)
+    try:
+        with dg.DagsterInstance.from_config(str(project.dagster_home)) as instance:
+            wait_for(lambda: load_state(project)["last_change_check"], "the baseline tick")
+            assert not [r for r in instance.get_runs() if r.tags.get("dagster/sensor_name")]  # a baseline only
+            text = project.master_spec.read_text()
+            project.master_spec.write_text(text.replace("Sign-up, login", "Sign-up, login, logout", 1))
+            commit(project.root, "auth learns to log out")
+            sha = subprocess.run(["git", "-C", str(project.root), "rev-parse", "HEAD"], capture_output=True,
+                                 text=True, check=True).stdout.strip()
+
+            def sync_runs() -> list:
+                return [r for r in instance.get_runs() if r.tags.get("dagster/sensor_name") == "git_changes"]
+
+            wait_for(lambda: len(sync_runs()) >= 2 and all(r.is_finished for r in sync_runs()), "the runs")
+            runs = sync_runs()
+            assert sorted((r.job_name, r.tags.get("dagster/partition"), r.tags["dagster/run_key"]) for r in runs) == [
+                ("vso_plan", None, f"{sha}:plan"), ("vso_slice_sync", "slice-001-auth", f"{sha}:slice-001-auth")]
+            assert all(r.status == dg.DagsterRunStatus.SUCCESS for r in runs), [r.status for r in runs]
+    finally:
+        os.killpg(daemon.pid, signal.SIGTERM)
+        daemon.wait(timeout=60)
+        for env_name in ("test", "production"):
+            destroy(project, "slice-001-auth", env_name)
+    assert "logout" in (project.slice_dir("slice-001-auth") / "spec.md").read_text()
+
+
+def wait_for(condition, what: str, timeout_s: float = 180) -> None:
+    deadline = time.monotonic() + timeout_s
+    while time.monotonic() < deadline:
+        if condition():
+            return
+        time.sleep(1)
+    raise AssertionError(f"timed out waiting for {what}")
