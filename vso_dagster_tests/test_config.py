@@ -47,3 +47,17 @@ def test_mistakes_name_the_file_and_the_fix(project, text, message):
     with pytest.raises(VSOError) as info:
         load_config(project)
     assert message in str(info.value) and str(info.value).startswith(".slice-orchestrator/config.toml")
+
+
+def test_sync_and_deploy_settings_are_read_and_checked(project):
+    init_project(project, "T")
+    config = load_config(project)
+    assert (config.platform, config.sync_branch, config.nightly_timezone) == ("local", "main", "UTC")
+    path = project.state_dir / "config.toml"
+    path.write_text(path.read_text().replace('timezone = "UTC"', 'timezone = "Mars/Olympus"'))
+    with pytest.raises(VSOError, match=r"config.toml: \[sync\] timezone 'Mars/Olympus' is not an IANA time zone"):
+        load_config(project)
+    path.write_text(path.read_text().replace('timezone = "Mars/Olympus"', 'timezone = "Europe/Berlin"')
+                    .replace('platform = "local"', 'platform = "aws"'))
+    with pytest.raises(VSOError, match=r"\[deploy\] platform must be one of local, hetzner, modal, not 'aws'"):
+        load_config(project)

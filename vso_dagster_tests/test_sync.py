@@ -7,6 +7,7 @@ import datetime as dt
 import json
 import os
 import subprocess
+import time
 
 import dagster as dg
 import pytest
@@ -318,3 +319,13 @@ def test_with_fifty_slices_one_component_change_rewrites_and_runs_only_its_slice
     after = tree_digest(project.slices_dir)
     rewritten = sorted(path for path in after if before.get(path) != after[path])
     assert rewritten == ["slice-018-part17/metadata.json", "slice-018-part17/spec.md"]
+
+
+def test_sync_in_the_background_returns_at_once_and_leaves_a_log(committed, vso):
+    result = vso("sync", "--background")
+    assert result.exit_code == 0 and result.output == ""
+    deadline = time.monotonic() + 120
+    while time.monotonic() < deadline and not load_state(committed).get("sync_cursor"):
+        time.sleep(0.5)
+    assert load_state(committed)["sync_cursor"] == head(committed)
+    assert "Baseline set at" in (committed.logs_dir / "sync.log").read_text()

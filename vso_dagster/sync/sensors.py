@@ -4,7 +4,7 @@ import dagster as dg
 
 from ..core.changes import changes_since
 from ..core.config import load_config
-from ..core.decompose import preview
+from ..core.decompose import load_plan, preview
 from ..core.errors import VSOError
 from ..core.implement import priorities
 from ..core.state import load_state, now, save_state
@@ -42,14 +42,12 @@ def git_changes(context: dg.SensorEvaluationContext, vso: VSOProject):
     if changes.rewritten:
         context.log.warning(f"{branch} was rewritten: {context.cursor[:12]} is no longer on it; diffing from "
                             f"the merge base {changes.since[:12]}")
-    sha, requests, new = changes.head, [], []
-    rank = {}
+    sha, requests, new, rank = changes.head, [], [], _ranks(project)
     if changes.master_changed:
         seen = preview(project)
         new = seen.new
         if not seen.plan_current:
             requests.append(dg.RunRequest(job_name=plan_job.name, run_key=f"{sha}:plan"))
-        rank = _ranks(project)
         requests += [dg.RunRequest(job_name=slice_sync_job.name, partition_key=sid, run_key=f"{sha}:{sid}",
                                    tags={"dagster/priority": str(rank.get(sid, 0))}) for sid in seen.stale]
     regenerating = {r.partition_key for r in requests}
@@ -66,9 +64,8 @@ def git_changes(context: dg.SensorEvaluationContext, vso: VSOProject):
 
 
 def _ranks(project) -> dict[str, int]:
+    """dagster/priority per slice: how many slices wait on it (none before the first plan)."""
     try:
-        from ..core.decompose import load_plan
-
         return priorities(load_plan(project))
     except VSOError:
         return {}
