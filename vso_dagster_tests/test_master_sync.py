@@ -67,3 +67,13 @@ def test_what_a_slice_added_goes_to_the_master_once_and_the_loop_settles(decompo
     again = sync_master(decomposed)
     assert again.endpoints == [] and again.criteria == [] and again.version is None
     assert decompose(decomposed) == []  # settled: no further decomposition
+
+
+def test_a_spec_without_the_section_gets_one_and_the_next_decompose_does_nothing(todo_project, vso):
+    todo_project.master_spec.write_text(TODO_SPEC.split("## Vertical Slices")[0].rstrip() + "\n")
+    assert vso("decompose").exit_code == 0
+    assert todo_project.master_spec.read_text().count("## Vertical Slices") == 1
+    state_before = todo_project.state_file.read_bytes()
+    again = vso("decompose")
+    assert "Nothing changed since the last decomposition: no run started." in again.output
+    assert todo_project.state_file.read_bytes() == state_before

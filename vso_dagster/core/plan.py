@@ -14,6 +14,7 @@ from dataclasses import asdict, dataclass, field
 import networkx as nx
 
 from .errors import Diagnostic, SpecError
+from .jsonfile import dumps_by_line
 from .model import Component, DataModel, Endpoint, LatencyBudget, MasterSpec, Requirement
 from .names import component_keys, match_key, python_identifier, slugify
 
@@ -74,7 +75,7 @@ class Plan:
         # PlannedSlice holds only JSON-ready values: vars() is asdict() without its deep copy (5× faster).
         body = {"master": self.master, "slices": [vars(s) for s in self.slices], "retired": self.retired,
                 "unassigned": [asdict(u) for u in self.unassigned], "edges": self.edges}
-        return json.dumps(body, indent=1, sort_keys=True) + "\n"
+        return dumps_by_line(body, expand=("slices",))
 
     def mermaid(self, limit: int = 300) -> str:
         return mermaid([(s.slice_id, s.name) for s in self.slices], self.edges, limit)

@@ -89,9 +89,10 @@ class Project:
         return path
 
     @contextmanager
-    def lock(self) -> Iterator[None]:
-        """Serializes read-modify-write of state.json between concurrent runs."""
-        with open(self.make_dir(self.state_dir) / "state.lock", "a") as handle:
+    def lock(self, name: str = "state") -> Iterator[None]:
+        """Serializes read-modify-write of state.json (or, by name, another piece of work, such as
+        `vso sync`) between concurrent processes."""
+        with open(self.make_dir(self.state_dir) / f"{name}.lock", "a") as handle:
             fcntl.flock(handle, fcntl.LOCK_EX)
             try:
                 yield

@@ -7,6 +7,7 @@ import copy
 import datetime as dt
 import json
 
+from .jsonfile import dumps_by_line
 from .project import Project
 
 STATE_FORMAT = "1.0.0"
@@ -47,7 +48,7 @@ def save_state(project: Project, state: dict) -> bool:
     if previous is not None and {k: v for k, v in previous.items() if k != "last_updated"} == body:
         return False
     state["last_updated"] = now()
-    project.write(project.state_file, json.dumps(state, indent=2, sort_keys=True) + "\n")
+    project.write(project.state_file, dumps_by_line(state, expand=("slices",)))
     return True
 
 

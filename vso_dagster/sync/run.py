@@ -63,7 +63,13 @@ def nightly(project: Project, instance: dg.DagsterInstance, *, dry_run: bool = F
 def sync_commits(project: Project, instance: dg.DagsterInstance, *,
                  verbose: bool = False) -> tuple[Changes, list[Outcome]]:
     """Processes the commits since the last `vso sync` (its cursor is `sync_cursor` in state.json):
-    decomposes when the master spec changed, then re-runs each changed or edited slice's downstream."""
+    decomposes when the master spec changed, then re-runs each changed or edited slice's downstream.
+    One sync at a time: a second one (the next commit's hook) waits, then starts from the new cursor."""
+    with project.lock("sync"):
+        return _sync_commits(project, instance, verbose)
+
+
+def _sync_commits(project: Project, instance: dg.DagsterInstance, verbose: bool) -> tuple[Changes, list[Outcome]]:
     state = load_state(project)
     changes = changes_since(project, state.get("sync_cursor"), load_config(project).sync_branch, state["slices"])
     outcomes: list[Outcome] = []
