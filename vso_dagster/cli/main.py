@@ -68,8 +68,8 @@ def validate(project: Project, strict: bool, spec_path: Path | None, no_conflict
     plan = check_project_spec(project, strict=strict, spec_path=spec_path)
     conflicts = load_state(project)["conflicts"] if no_conflicts else []
     for conflict in conflicts:
-        click.echo(f"{conflict['path']}: unresolved conflict with the master spec; settle it with "
-                   f"`vso resolve {conflict['slice_id']} --take master|slice|merged`", err=True)
+        click.echo(f"{conflict['path']}: unresolved conflict ({conflict.get('reason', 'edited downstream')}); "
+                   f"settle it with `vso resolve {conflict['slice_id']} --take master|slice|merged`", err=True)
     if conflicts:
         raise SystemExit(1)
     for item in plan.unassigned:
