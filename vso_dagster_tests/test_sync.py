@@ -329,3 +329,14 @@ def test_sync_in_the_background_returns_at_once_and_leaves_a_log(committed, vso)
         time.sleep(0.5)
     assert load_state(committed)["sync_cursor"] == head(committed)
     assert "Baseline set at" in (committed.logs_dir / "sync.log").read_text()
+
+
+def test_a_broken_master_spec_is_reported_and_retried_after_the_fix(committed, instance):
+    start = head(committed)
+    edit_master(committed, "(depends on: Auth)", "(depends on: Nobody)")
+    broken = tick(committed, instance, start)
+    assert isinstance(broken, dg.SkipReason) and "the master spec has problems" in broken.skip_message
+    assert "Nobody" in broken.skip_message
+    fixed = edit_master(committed, "(depends on: Nobody)", "(depends on: Auth)", "fixed")
+    result = tick(committed, instance, start)  # the cursor did not move: both commits are diffed together
+    assert result.cursor == fixed

@@ -44,7 +44,10 @@ def git_changes(context: dg.SensorEvaluationContext, vso: VSOProject):
                             f"the merge base {changes.since[:12]}")
     sha, requests, new, rank = changes.head, [], [], _ranks(project)
     if changes.master_changed:
-        seen = preview(project)
+        try:
+            seen = preview(project)
+        except VSOError as error:  # the cursor stays: the commit that fixes the spec is diffed with this one
+            return dg.SkipReason(f"{sha[:12]}: the master spec has problems; fix them and commit:\n{error}")
         new = seen.new
         if not seen.plan_current:
             requests.append(dg.RunRequest(job_name=plan_job.name, run_key=f"{sha}:plan"))
