@@ -55,7 +55,7 @@ def changes(project, cursor):
 
 def test_the_first_look_is_a_baseline(committed):
     seen = changes(committed, None)
-    assert (seen.head, seen.since, seen.nothing) == (head(committed), None, True)
+    assert (seen.head, seen.since, seen.master_changed, seen.edited_slices) == (head(committed), None, False, ())
 
 
 def test_a_master_change_and_a_slice_edit_are_told_apart(committed):

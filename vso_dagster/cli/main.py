@@ -14,6 +14,7 @@ from rich.console import Console
 from rich.table import Table
 
 from ..core.decompose import check_project_spec
+from ..core.deployments import ENVIRONMENTS
 from ..core.errors import VSOError
 from ..core.project import Project
 from ..core.scaffold_project import init_project
@@ -242,7 +243,7 @@ def destroy(project: Project, slice_ids: tuple[str, ...], all_slices: bool, envi
     if bool(slice_ids) == all_slices:
         raise click.UsageError("give --slice-id SLICE (one or more) or --all")
     with log_to_file(project, "deployment"):
-        for env in ("test", "production") if environment == "both" else (environment,):
+        for env in ENVIRONMENTS if environment == "both" else (environment,):
             for slice_id in sorted(deployments(project, env)) if all_slices else slice_ids:
                 if destroy_slice(project, slice_id, env):
                     out.print(f"{slice_id} no longer serves {env}.")
@@ -411,7 +412,7 @@ def _slice_table(state: dict, only: list[str] | None = None, stale: set[str] | N
     for slice_id in only or sorted(state["slices"]):
         entry = state["slices"][slice_id]
         serving = [f"{env} ({endpoints[slice_id]['platform']})" for env, endpoints in
-                   ((env, state["deployments"].get(env, {}).get("endpoints", {})) for env in ("test", "production"))
+                   ((env, state["deployments"].get(env, {}).get("endpoints", {})) for env in ENVIRONMENTS)
                    if slice_id in endpoints]
         row = [slice_id, entry.get("component", ""), entry.get("version", ""), entry.get("status", ""),
                entry.get("platform", ""), ", ".join(serving) or "-", ", ".join(entry.get("dependencies", [])) or "-"]

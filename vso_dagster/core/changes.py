@@ -26,10 +26,6 @@ class Changes:
     edited_slices: tuple[str, ...] = ()  # slices whose files were changed by someone other than VSO
     paths: tuple[str, ...] = field(default=(), repr=False)
 
-    @property
-    def nothing(self) -> bool:
-        return not (self.master_changed or self.edited_slices)
-
 
 def branch_head(project: Project, branch: str) -> str:
     sha = git(project.root, "rev-parse", "--verify", "--quiet", f"refs/heads/{branch}^{{commit}}", check=False)
