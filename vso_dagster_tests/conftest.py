@@ -115,18 +115,37 @@ def commit(root: Path, message: str = "slices") -> None:
                    check=True)
 
 
+def decompose(project: Project) -> list[str]:
+    """The core's decomposition steps (no Dagster): plan, then write the stale slices; returns them."""
+    from vso_dagster.core.decompose import load_plan, plan_project, read_project_spec, stale_slice_ids, write_slices
+
+    plan_project(project, read_project_spec(project))
+    plan = load_plan(project)
+    stale = stale_slice_ids(project, plan)
+    write_slices(project, plan, stale)
+    return stale
+
+
+def init_decompose_commit(project: Project) -> Project:
+    """Initialised, decomposed (by the core) and committed: ready for implementation."""
+    from vso_dagster.core.scaffold_project import init_project
+
+    init_project(project, "Todo")
+    decompose(project)
+    commit(project.root)
+    return project
+
+
+@pytest.fixture
+def decomposed(todo_project: Project) -> Project:
+    decompose(todo_project)
+    return todo_project
+
+
 @pytest.fixture
 def committed(todo_project: Project) -> Project:
     """The Todo project initialised, decomposed (by the core) and committed: ready for implementation."""
-    from vso_dagster.core.decompose import load_plan, plan_project, read_project_spec, stale_slice_ids, write_slices
-    from vso_dagster.core.scaffold_project import init_project
-
-    init_project(todo_project, "Todo")
-    plan_project(todo_project, read_project_spec(todo_project))
-    plan = load_plan(todo_project)
-    write_slices(todo_project, plan, stale_slice_ids(todo_project, plan))
-    commit(todo_project.root)
-    return todo_project
+    return init_decompose_commit(todo_project)
 
 
 def venv_bin(name: str) -> str:

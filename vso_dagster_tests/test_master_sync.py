@@ -3,22 +3,13 @@ added to itself carried into the master, without a second decomposition."""
 
 from __future__ import annotations
 
-import pytest
-
 from vso_dagster.core.decompose import plan_is_current, read_project_spec
 from vso_dagster.core.master_sync import sync_master
 from vso_dagster.core.state import load_state
 
-from .conftest import TODO_SPEC
-from .test_writes import decompose
+from .conftest import TODO_SPEC, decompose
 
 TODOS = "slice-002-todos"
-
-
-@pytest.fixture
-def decomposed(todo_project):
-    decompose(todo_project)
-    return todo_project
 
 
 def test_the_generated_section_lists_every_slice_and_their_graph(decomposed):

@@ -12,16 +12,11 @@ from vso_dagster.core.baselines import load_baseline
 from vso_dagster.core.errors import VSOError
 from vso_dagster.core.resolve import resolve
 
-from .test_writes import decompose, state
+from .conftest import decompose
+from .test_writes import state
 
 TODOS = "slice-002-todos"
 LIST_LINE = "- call `GET /todos` to list todos"
-
-
-@pytest.fixture
-def decomposed(todo_project):
-    decompose(todo_project)
-    return todo_project
 
 
 def spec_of(project):

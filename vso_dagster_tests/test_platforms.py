@@ -20,7 +20,7 @@ from vso_dagster.core.deployments import deployments
 from vso_dagster.core.errors import VSOError
 from vso_dagster.core.terraform import INSTALL_HINT, REDACTED
 
-from .conftest import TODO_SPEC, commit
+from .conftest import TODO_SPEC, commit, init_decompose_commit
 
 SLICE = "slice-001-auth"
 HERE = Path(__file__).parent
@@ -199,18 +199,9 @@ def test_switching_platform_needs_a_destroy_first(hetzner, vso):
 @pytest.fixture
 def modal_project(todo_project):
     """The Todo project with Auth on platform modal, decomposed and committed."""
-    from vso_dagster.core.decompose import load_plan, plan_project, read_project_spec, stale_slice_ids, write_slices
-    from vso_dagster.core.scaffold_project import init_project
-
     auth = "**Auth**: Sign-up, login and tokens"
-    spec = TODO_SPEC.replace(auth, f"{auth} (platform: modal)")
-    todo_project.master_spec.write_text(spec)
-    init_project(todo_project, "Todo")
-    plan_project(todo_project, read_project_spec(todo_project))
-    plan = load_plan(todo_project)
-    write_slices(todo_project, plan, stale_slice_ids(todo_project, plan))
-    commit(todo_project.root)
-    return todo_project
+    todo_project.master_spec.write_text(TODO_SPEC.replace(auth, f"{auth} (platform: modal)"))
+    return init_decompose_commit(todo_project)
 
 
 @pytest.fixture

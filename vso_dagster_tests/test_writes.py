@@ -7,18 +7,9 @@ import os
 
 import pytest
 
-from vso_dagster.core.decompose import load_plan, plan_project, read_project_spec, stale_slice_ids, write_slices
 from vso_dagster.core.project import OutsideProjectError, Project
 
-from .conftest import TODO_SPEC, tree_digest
-
-
-def decompose(project: Project) -> list[str]:
-    plan_project(project, read_project_spec(project))
-    plan = load_plan(project)
-    stale = stale_slice_ids(project, plan)
-    write_slices(project, plan, stale)
-    return stale
+from .conftest import TODO_SPEC, decompose, tree_digest
 
 
 def state(project: Project) -> dict:
