@@ -19,7 +19,7 @@ from .project import SLICES_DIR, BatchWriter, Project, file_hash, sha256_bytes
 from .refine import Refiner
 from .scaffold_project import ensure_deployment_configs
 from .slice_files import slice_files
-from .state import bump, load_state, now, save_state
+from .state import bump, conflicts_of, load_state, now, save_state
 from .templating import fingerprint
 
 log = logging.getLogger("vso.decompose")
@@ -248,7 +248,7 @@ def _record_conflicts(project: Project, state: dict, slice_id: str, paths: list[
     """An edited file is never overwritten: the master's new version waits beside it. The slice's
     conflicts are exactly the files in conflict after this write; one already known keeps its record.
     A proposal VSO wrote for a conflict that no longer exists goes, unless someone edited it."""
-    mine = [c for c in state["conflicts"] if c.get("slice_id") == slice_id and not c.get("kind")]
+    mine = conflicts_of(state, {slice_id})
     known = {c["path"]: c for c in mine}
     others = [c for c in state["conflicts"] if c not in mine]
     current = []

@@ -18,7 +18,7 @@ from pathlib import Path
 
 from .errors import VSOError
 from .project import Project
-from .state import load_state, now, save_state
+from .state import load_state, now, updating_state
 from .worktrees import existing_worktree
 
 ENVIRONMENTS = ("test", "production")
@@ -59,27 +59,23 @@ def deployments(project: Project, environment: str) -> dict[str, dict]:
 
 def record(project: Project, deployment: Deployment) -> dict | None:
     """Writes the deployment into state.json; returns the record it replaced."""
-    with project.lock():
-        state = load_state(project)
+    with updating_state(project) as state:
         env = state["deployments"].setdefault(deployment.environment, {"slices_deployed": []})
         previous = env.setdefault("endpoints", {}).get(deployment.slice_id)
         env["endpoints"][deployment.slice_id] = deployment.entry()
         if deployment.slice_id not in env["slices_deployed"]:
             env["slices_deployed"].append(deployment.slice_id)
-        save_state(project, state)
     log.info(f"{deployment.slice_id} serves {deployment.environment} at {deployment.url} ({deployment.platform})")
     return previous
 
 
 def forget(project: Project, slice_id: str, environment: str) -> dict | None:
     """Removes the slice from the environment in state.json; returns the record it had."""
-    with project.lock():
-        state = load_state(project)
+    with updating_state(project) as state:
         env = state["deployments"].setdefault(environment, {"slices_deployed": []})
         previous = env.get("endpoints", {}).pop(slice_id, None)
         if slice_id in env["slices_deployed"]:
             env["slices_deployed"].remove(slice_id)
-        save_state(project, state)
     return previous
 
 

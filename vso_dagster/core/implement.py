@@ -11,7 +11,7 @@ from .decompose import SEED_FILES
 from .errors import VSOError
 from .project import Project
 from .scaffold_agent import implement
-from .state import load_state, now, save_state
+from .state import conflicts_of, load_state, now, updating_state
 from .team_run import run_team
 from .unit_tests import TestRun, run_tests
 from .worktrees import Worktree, commit_all, diff_stats, ensure_worktree, head
@@ -63,7 +63,7 @@ def planned_slice(plan: dict, slice_id: str) -> dict:
 def implement_slice(project: Project, plan: dict, slice_id: str) -> Implementation:
     s = planned_slice(plan, slice_id)
     state = load_state(project)
-    if conflicts := [c["path"] for c in state["conflicts"] if c.get("slice_id") == slice_id and not c.get("kind")]:
+    if conflicts := [c["path"] for c in conflicts_of(state, {slice_id})]:
         raise VSOError(f"{slice_id}: unresolved conflict in {', '.join(conflicts)}; settle it first with "
                        f"`vso resolve {slice_id} --take master|slice|merged`")
     if waiting := blockers(state, s):
@@ -114,9 +114,7 @@ def unit_tests(worktree: Worktree) -> TestRun:
 
 
 def mark_implemented(project: Project, slice_id: str) -> None:
-    with project.lock():
-        state = load_state(project)
+    with updating_state(project) as state:
         entry = state["slices"][slice_id]
         if entry.get("status") not in BUILT:
             entry.update(status="implemented", last_modified=now())
-            save_state(project, state)

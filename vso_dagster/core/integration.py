@@ -10,7 +10,7 @@ from pathlib import Path
 from .deployments import deployments, service_dir
 from .errors import VSOError
 from .project import Project
-from .state import load_state, now, save_state
+from .state import load_state, now, updating_state
 from .unit_tests import TestRun, run_tests
 
 
@@ -38,14 +38,12 @@ def run_integration_tests(project: Project, slice_id: str, environment: str = "t
         tests = run_tests(tests_dir, env={"VSO_BASE_URL": endpoint["url"], "VSO_PERF_REPORT": str(report)})
         performance = json.loads(report.read_text()) if report.exists() else None
     passed = tests.green and tests.skipped == 0
-    with project.lock():
-        state = load_state(project)
+    with updating_state(project) as state:
         state["slices"][slice_id]["integration"] = {
             "environment": environment, "passed": passed, "url": endpoint["url"], "deployment_id": endpoint["id"],
             "summary": tests.summary(), "at": now()}
         if passed and state["slices"][slice_id].get("status") in ("draft", "implemented"):
             state["slices"][slice_id]["status"] = "tested"
-        save_state(project, state)
     return IntegrationRun(slice_id, environment, endpoint["url"], endpoint["platform"], tests, performance)
 
 
@@ -64,7 +62,5 @@ def production_blocker(project: Project, slice_id: str) -> str | None:
 
 
 def mark_deployed(project: Project, slice_id: str) -> None:
-    with project.lock():
-        state = load_state(project)
+    with updating_state(project) as state:
         state["slices"][slice_id].update(status="deployed", last_modified=now())
-        save_state(project, state)

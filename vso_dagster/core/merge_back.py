@@ -17,7 +17,7 @@ from dataclasses import dataclass
 
 from .config import load_config
 from .project import Project
-from .state import load_state, now, save_state
+from .state import conflicts_of, now, updating_state
 from .worktrees import existing_worktree, git, is_ancestor
 
 log = logging.getLogger("vso.deploy")
@@ -50,7 +50,7 @@ def merge_slice_branch(project: Project, slice_id: str) -> MergeBack:
                             capture_output=True, text=True)
     if merged.returncode == 0:
         log.info("%s: merged %s into %s", slice_id, worktree.branch, target)
-        _settle(project, slice_id)
+        _set_branch_conflict(project, slice_id, None)
         return MergeBack("merged", f"{worktree.branch} merged into {target}")
     if not (project.root / ".git" / "MERGE_HEAD").exists() and not git(
             project.root, "rev-parse", "--verify", "--quiet", "MERGE_HEAD", check=False):
@@ -61,27 +61,17 @@ def merge_slice_branch(project: Project, slice_id: str) -> MergeBack:
     git(project.root, "merge", "--abort", check=False)
     log.warning("%s: merging %s into %s conflicts in %s; aborted, recorded", slice_id, worktree.branch, target,
                 ", ".join(files) or "(unknown files)")
-    _record(project, slice_id, worktree.branch, target, files)
+    _set_branch_conflict(project, slice_id, {
+        "slice_id": slice_id, "kind": "branch", "path": worktree.branch, "files": files, "resolution": "manual",
+        "reason": f"merging {worktree.branch} into {target} conflicts; run `git merge {worktree.branch}`, settle "
+                  f"and commit, then `vso resolve {slice_id} --take slice`",
+        "detected_at": now()})
     return MergeBack("conflict", f"{worktree.branch} conflicts with {target} in {', '.join(files)}; the merge was "
                                  f"aborted and recorded (`vso status`)")
 
 
-def _record(project: Project, slice_id: str, branch: str, target: str, files: list[str]) -> None:
-    with project.lock():
-        state = load_state(project)
-        others = [c for c in state["conflicts"] if not (c.get("slice_id") == slice_id and c.get("kind") == "branch")]
-        state["conflicts"] = others + [{
-            "slice_id": slice_id, "kind": "branch", "path": branch, "files": files, "resolution": "manual",
-            "reason": f"merging {branch} into {target} conflicts; run `git merge {branch}`, settle and commit, "
-                      f"then `vso resolve {slice_id} --take slice`",
-            "detected_at": now()}]
-        save_state(project, state)
-
-
-def _settle(project: Project, slice_id: str) -> None:
-    """A branch conflict of this slice is gone once its branch is merged."""
-    with project.lock():
-        state = load_state(project)
-        state["conflicts"] = [c for c in state["conflicts"]
-                              if not (c.get("slice_id") == slice_id and c.get("kind") == "branch")]
-        save_state(project, state)
+def _set_branch_conflict(project: Project, slice_id: str, conflict: dict | None) -> None:
+    """Replaces the slice's branch conflict (None: it has none, its branch is merged)."""
+    with updating_state(project) as state:
+        gone = conflicts_of(state, {slice_id}, "branch")
+        state["conflicts"] = [c for c in state["conflicts"] if c not in gone] + ([conflict] if conflict else [])

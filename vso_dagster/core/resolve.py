@@ -16,7 +16,7 @@ from .decompose import PROPOSAL_SUFFIX
 from .errors import Diagnostic, VSOError
 from .merge import CONFLICT_MARKERS, with_owned_fields
 from .project import Project, sha256_bytes
-from .state import load_state, now, save_state
+from .state import conflicts_of, load_state, now, save_state
 from .worktrees import is_ancestor
 
 TAKES = ("master", "slice", "merged")
@@ -29,12 +29,12 @@ def resolve(project: Project, slice_id: str, take: str) -> list[str]:
         raise VSOError(f"--take must be one of {', '.join(TAKES)}, not {take!r}")
     with project.lock():
         state = load_state(project)
-        branches = [c for c in state["conflicts"] if c.get("slice_id") == slice_id and c.get("kind") == "branch"]
+        branches = conflicts_of(state, {slice_id}, "branch")
         for conflict in branches:
             if not is_ancestor(project.root, conflict["path"], "HEAD"):
                 raise VSOError(f"{slice_id}: {conflict['path']} is not merged into the checkout's branch yet; "
                                f"`git merge {conflict['path']}`, settle the conflicts, commit, then resolve again")
-        mine = [c for c in state["conflicts"] if c.get("slice_id") == slice_id and not c.get("kind")]
+        mine = conflicts_of(state, {slice_id})
         if not mine and not branches:
             raise VSOError(f"{slice_id}: no conflict to resolve (`vso status` lists them)")
         baseline = load_baseline(project, slice_id)

@@ -6,6 +6,8 @@ from __future__ import annotations
 import copy
 import datetime as dt
 import json
+from collections.abc import Collection, Iterator
+from contextlib import contextmanager
 
 from .jsonfile import dumps_by_line
 from .project import Project
@@ -50,6 +52,22 @@ def save_state(project: Project, state: dict) -> bool:
     state["last_updated"] = now()
     project.write(project.state_file, dumps_by_line(state, expand=("slices",)))
     return True
+
+
+@contextmanager
+def updating_state(project: Project) -> Iterator[dict]:
+    """Read-modify-write of state.json under the project's lock. Written only when the block
+    finishes (and only if something changed): a step that fails leaves the last good state."""
+    with project.lock():
+        state = load_state(project)
+        yield state
+        save_state(project, state)
+
+
+def conflicts_of(state: dict, slice_ids: Collection[str], kind: str | None = None) -> list[dict]:
+    """The slices' recorded conflicts of one kind: None for a master/slice file conflict, "branch" for a
+    branch that could not be merged home."""
+    return [c for c in state["conflicts"] if c.get("slice_id") in slice_ids and c.get("kind") == kind]
 
 
 def public_view(state: dict) -> dict:

@@ -7,7 +7,7 @@ from ..core.decompose import load_plan, plan_is_current, plan_project, read_proj
 from ..core.errors import VSOError
 from ..core.model import MasterSpec
 from ..core.refine import agent_refiner
-from ..core.state import load_state
+from ..core.state import conflicts_of, load_state
 from ..lib.partitions import ensure_slice_partitions, slices_partitions
 from ..lib.resources import VSOProject
 
@@ -120,8 +120,7 @@ def spec_in_sync(context: dg.AssetCheckExecutionContext, vso: VSOProject) -> dg.
     """Fails while a slice has a conflict (`vso status`, `vso resolve`). slice_implementation refuses
     such a slice too, so nothing downstream of it runs until the conflict is resolved."""
     keys = set(context.partition_keys)
-    open_conflicts = [c for c in load_state(vso.project())["conflicts"]
-                      if c.get("slice_id") in keys and not c.get("kind")]
+    open_conflicts = conflicts_of(load_state(vso.project()), keys)
     slices = sorted({c["slice_id"] for c in open_conflicts})
     return dg.AssetCheckResult(
         passed=not open_conflicts,

@@ -8,8 +8,7 @@ from dataclasses import dataclass
 
 import dagster as dg
 
-from ..core.decompose import preview
-from ..core.project import Project
+from ..core.decompose import Preview
 
 # A slice's stages in order; each is built from the one before it.
 STAGES = ("slice_spec", "slice_implementation", "test_deployment", "integration_tests", "production_deployment")
@@ -22,11 +21,11 @@ class Work:
     reason: str
 
 
-def stale_work(project: Project, instance: dg.DagsterInstance) -> list[Work]:
+def stale_work(seen: Preview, instance: dg.DagsterInstance) -> list[Work]:
     """Per slice, dependencies first, from its earliest stale stage on: slice_spec when the master spec
     or VSO's templates change what it generates (or its files are missing); a later stage when it was
-    never materialized or the stage it is built from is newer. New slices are stale from the start."""
-    seen = preview(project)
+    never materialized or the stage it is built from is newer. New slices are stale from the start.
+    `seen`: `core.decompose.preview(project)`, which the caller also needs (new partitions)."""
     latest = {stage: instance.event_log_storage.get_latest_storage_id_by_partition(
         dg.AssetKey(stage), dg.DagsterEventType.ASSET_MATERIALIZATION) for stage in STAGES}
     work = []

@@ -7,10 +7,10 @@ import dagster as dg
 
 from ..core.changes import Changes, changes_since
 from ..core.config import load_config
-from ..core.decompose import load_plan
+from ..core.decompose import load_plan, preview
 from ..core.errors import VSOError
 from ..core.project import Project
-from ..core.state import load_state, now, save_state
+from ..core.state import load_state, now, updating_state
 from ..decomposition.run import decompose
 from ..implementation.run import Outcome
 from ..lib.checks import QUIET
@@ -51,7 +51,7 @@ def sync_master_spec(instance: dg.DagsterInstance, *, verbose: bool = False) -> 
 
 def nightly(project: Project, instance: dg.DagsterInstance, *, dry_run: bool = False,
             verbose: bool = False) -> tuple[list[Work], list[Outcome]]:
-    work = stale_work(project, instance)
+    work = stale_work(preview(project), instance)
     if dry_run:
         return work, []
     outcomes = run_work(instance, work, verbose=verbose)
@@ -81,8 +81,6 @@ def _sync_commits(project: Project, instance: dg.DagsterInstance, verbose: bool)
                             verbose=verbose)
         if changes.edited_slices:
             sync_master_spec(instance, verbose=verbose)
-    with project.lock():
-        state = load_state(project)
+    with updating_state(project) as state:
         state.update(sync_cursor=changes.head, last_change_check=now())
-        save_state(project, state)
     return changes, outcomes

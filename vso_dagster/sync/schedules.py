@@ -6,7 +6,7 @@ from ..core.config import load_config
 from ..core.decompose import preview
 from ..core.errors import VSOError
 from ..core.project import Project
-from ..core.state import load_state, now, save_state
+from ..core.state import now, updating_state
 from ..lib.partitions import ensure_slice_partitions
 from ..lib.resources import VSOProject
 from ..lib.staleness import stale_work
@@ -32,8 +32,8 @@ def _timezone() -> str:
 def nightly(context: dg.ScheduleEvaluationContext, vso: VSOProject):
     project = vso.project()
     try:
-        work = stale_work(project, context.instance)
         seen = preview(project)
+        work = stale_work(seen, context.instance)
     except VSOError as error:
         return dg.SkipReason(str(error))
     night = context.scheduled_execution_time.strftime("%Y-%m-%d")
@@ -48,7 +48,5 @@ def nightly(context: dg.ScheduleEvaluationContext, vso: VSOProject):
 
 
 def record_nightly_run(project: Project) -> None:
-    with project.lock():
-        state = load_state(project)
+    with updating_state(project) as state:
         state["nightly_last_run"] = now()
-        save_state(project, state)

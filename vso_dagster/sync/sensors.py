@@ -7,7 +7,7 @@ from ..core.config import load_config
 from ..core.decompose import load_plan, preview
 from ..core.errors import VSOError
 from ..core.implement import priorities
-from ..core.state import load_state, now, save_state
+from ..core.state import load_state, now, updating_state
 from ..decomposition.jobs import plan_job
 from ..lib.resources import VSOProject
 from .jobs import master_sync_job, slice_downstream_job, slice_sync_job
@@ -75,7 +75,5 @@ def _ranks(project) -> dict[str, int]:
 
 
 def _record_check(project) -> None:
-    with project.lock():
-        state = load_state(project)
+    with updating_state(project) as state:
         state["last_change_check"] = now()
-        save_state(project, state)
