@@ -1,21 +1,26 @@
 """Benchmark: change detection and incremental decomposition (issue 5's targets).
 
-    .venv/bin/python bench/sync.py                   # defaults: histories of 100 and 10,000 commits; N=1000
-    .venv/bin/python bench/sync.py --components 200  # a smaller incremental run
+    .venv/bin/python bench/sync.py                                    # ticks; then N=1000 through the core
+    .venv/bin/python bench/sync.py --incremental-only --workdir /dev/shm  # the core on tmpfs
+    .venv/bin/python bench/sync.py --incremental-only --through dagster   # `vso decompose`'s runs
 
 1. A git sensor tick (`git_changes`, through Dagster's build_sensor_context on a real instance) after
    one new commit, on a project whose history holds 100 and then 10,000 earlier commits (made with
    `git fast-import`). Both a commit that edits a slice and one that edits the master spec.
-2. Incremental decomposition with the core (what a sensor-launched run does): N components
-   decomposed from scratch, then one component's description changed: the time, the slices written
-   and the files whose mtime changed.
+2. Incremental decomposition: N components decomposed from scratch (`--repeat` times, each into a
+   fresh project), then one component's description changed (`--repeat` times). Each is timed in a
+   fresh process after its imports: through the core steps (what a sensor-launched run does), or
+   through `vso decompose`'s Dagster runs on the project's instance. Reports both series, the ratio
+   of the medians, the worst ratio (slowest change over fastest full run), the slices written and
+   every file whose mtime changed.
 """
 
 from __future__ import annotations
 
 import argparse
-import gc
 import json
+import os
+import shutil
 import statistics
 import subprocess
 import sys
@@ -27,7 +32,7 @@ import dagster as dg
 from decompose import synthetic_spec
 from example_project import committed_example
 
-from vso_dagster.core.decompose import load_plan, plan_project, read_project_spec, stale_slice_ids, write_slices
+from vso_dagster.core.decompose import load_plan
 from vso_dagster.core.project import Project
 from vso_dagster.lib.resources import VSOProject
 from vso_dagster.sync.sensors import git_changes
@@ -86,33 +91,70 @@ def ticks(commits: int, repeat: int = 5) -> dict:
             "master_edit_tick_s": round(statistics.median(master_ticks), 3)}
 
 
-def incremental(n: int, workdir: str | None) -> dict:
-    root = Path(tempfile.mkdtemp(prefix="vso-bench-incremental-", dir=workdir))
-    project = Project.at(root)
-    project.master_spec.write_text(synthetic_spec(n))
-
-    def decompose() -> list[str]:
-        plan_project(project, read_project_spec(project))
-        plan = load_plan(project)
-        stale = stale_slice_ids(project, plan)
-        write_slices(project, plan, stale)
-        return stale
-
+# One decomposition in a fresh process, timed after its imports (and, through Dagster, after the
+# instance is open): what a sensor-launched run or `vso decompose` does once it is loaded. Both the
+# full and the one-component decomposition are measured this way, so neither gains from the other's
+# warm process.
+STEP = """
+import json, sys, time
+from pathlib import Path
+from vso_dagster.core.project import Project
+project = Project.at(Path(sys.argv[2]))
+if sys.argv[1] == "core":
+    from vso_dagster.core.decompose import load_plan, plan_project, read_project_spec, stale_slice_ids, write_slices
     started = time.perf_counter()
-    decompose()
-    full = time.perf_counter() - started
-    before = {p: p.stat().st_mtime_ns for p in project.slices_dir.rglob("*") if p.is_file()}
-    text = project.master_spec.read_text()
-    project.master_spec.write_text(text.replace("Handles", "Handles and archives", 1))  # the first component
-    gc.collect()  # not the full run's garbage: a sensor-launched run starts in a fresh process
-    started = time.perf_counter()
-    stale = decompose()
-    one = time.perf_counter() - started
-    changed = sorted(str(p.relative_to(project.slices_dir)) for p in project.slices_dir.rglob("*")
-                     if p.is_file() and before.get(p) != p.stat().st_mtime_ns)
-    return {"components": n, "full_decomposition_s": round(full, 2), "one_component_s": round(one, 3),
-            "ratio": round(one / full, 3), "slices_rewritten": stale,
-            "files_rewritten": len(changed), "all_in_that_slice": len({c.split("/")[0] for c in changed}) <= 1}
+    plan_project(project, read_project_spec(project))
+    plan = load_plan(project)
+    stale = stale_slice_ids(project, plan)
+    write_slices(project, plan, stale)
+else:
+    import dagster as dg
+    from vso_dagster.decomposition.run import decompose
+    from vso_dagster.lib.instance import use_project_instance
+    use_project_instance(project)
+    with dg.DagsterInstance.get() as instance:
+        started = time.perf_counter()
+        stale = decompose(project, instance).stale
+print(json.dumps({"seconds": time.perf_counter() - started, "stale": stale}))
+"""
+
+
+def step(mode: str, root: Path) -> tuple[float, list[str]]:
+    env = {**os.environ, "DAGSTER_HOME": "", "VSO_PROJECT_ROOT": ""}
+    out = subprocess.run([sys.executable, "-c", STEP, mode, str(root)], env=env, check=True, capture_output=True,
+                         text=True).stdout
+    result = json.loads(out.strip().splitlines()[-1])
+    return result["seconds"], result["stale"]
+
+
+def incremental(n: int, workdir: str | None, mode: str, repeat: int) -> dict:
+    """`repeat` full decompositions (each into a fresh project) and `repeat` one-component changes."""
+    spec = synthetic_spec(n)
+    full, one, rewritten, stale_seen = [], [], set(), set()
+    for i in range(repeat):
+        root = Path(tempfile.mkdtemp(prefix="vso-bench-incremental-", dir=workdir))
+        try:
+            (root / "master-spec.md").write_text(spec)
+            full.append(step(mode, root)[0])
+            if i:
+                continue
+            project = Project.at(root)
+            for k in range(repeat):
+                before = {p: p.stat().st_mtime_ns for p in project.slices_dir.rglob("*") if p.is_file()}
+                text = project.master_spec.read_text()
+                project.master_spec.write_text(text.replace("Handles", f"Handles (change {k})", 1))  # component 0
+                seconds, stale = step(mode, root)
+                one.append(seconds)
+                stale_seen.update(stale)
+                rewritten.update(str(p.relative_to(project.slices_dir)) for p in project.slices_dir.rglob("*")
+                                 if p.is_file() and before.get(p) != p.stat().st_mtime_ns)
+        finally:
+            shutil.rmtree(root, ignore_errors=True)
+    return {"components": n, "through": mode, "full_s": [round(s, 3) for s in full],
+            "one_component_s": [round(s, 3) for s in one],
+            "ratio_of_medians": round(statistics.median(one) / statistics.median(full), 3),
+            "worst_ratio": round(max(one) / min(full), 3), "slices_rewritten": sorted(stale_seen),
+            "files_rewritten": sorted(rewritten)}
 
 
 def main() -> None:
@@ -120,6 +162,9 @@ def main() -> None:
     parser.add_argument("--components", type=int, default=1000)
     parser.add_argument("--workdir", default=None, help="where the incremental project goes (default: temp dir)")
     parser.add_argument("--incremental-only", action="store_true")
+    parser.add_argument("--through", choices=("core", "dagster"), default="core",
+                        help="time the core steps, or `vso decompose`'s Dagster runs (slow: the full one is ~20 s)")
+    parser.add_argument("--repeat", type=int, default=3)
     args = parser.parse_args()
     report = {}
     if not args.incremental_only:
@@ -127,7 +172,7 @@ def main() -> None:
         report = {"tick_100": small, "tick_10000": large,
                   "slice_tick_ratio": round(large["slice_edit_tick_s"] / small["slice_edit_tick_s"], 2),
                   "master_tick_ratio": round(large["master_edit_tick_s"] / small["master_edit_tick_s"], 2)}
-    report["incremental"] = incremental(args.components, args.workdir)
+    report["incremental"] = incremental(args.components, args.workdir, args.through, args.repeat)
     print(json.dumps(report, indent=2))
 
 

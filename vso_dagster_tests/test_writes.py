@@ -112,3 +112,22 @@ def test_deployment_configs_are_created_once_and_never_overwritten(todo_project)
     todo_project.master_spec.write_text(TODO_SPEC.replace("A small todo app.", "A todo app."))
     decompose(todo_project)
     assert tfvars.read_text() == 'server_type = "cx52"\n'
+
+
+def test_state_is_rewritten_only_when_it_changed_and_then_stamped(todo_project):
+    from vso_dagster.core.state import load_state, save_state
+
+    decompose(todo_project)
+    text = todo_project.state_file.read_text()
+    current = load_state(todo_project)
+    assert save_state(todo_project, current) is False
+    assert todo_project.state_file.read_text() == text
+
+    current["slices"]["slice-002-todos"]["status"] = "implemented"
+    current["last_updated"] = "2000-01-01T00:00:00+00:00"  # stale in memory: the file's stamp is what counts
+    assert save_state(todo_project, current) is True
+    saved = state(todo_project)
+    assert saved["slices"]["slice-002-todos"]["status"] == "implemented"
+    assert saved["last_updated"] == current["last_updated"] >= json.loads(text)["last_updated"]
+    assert {k: v for k, v in saved.items() if k not in ("slices", "last_updated")} == \
+        {k: v for k, v in json.loads(text).items() if k not in ("slices", "last_updated")}

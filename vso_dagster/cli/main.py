@@ -21,6 +21,8 @@ from ..core.scaffold_project import init_project
 from ..core.state import load_state, public_view
 
 USER_ERROR = 2
+# `vso decompose` lists the slices it wrote; past this many, it counts the rest (rendering 1,000 rows took ~1 s).
+TABLE_ROWS = 50
 # Piped or captured output keeps whole slice IDs on one line instead of rich's 80-column default.
 out = Console(highlight=False, width=None if sys.stdout.isatty() else 200)
 
@@ -97,7 +99,10 @@ def decompose(project: Project, strict: bool, verbose: bool) -> None:
     for item in plan["unassigned"]:
         click.echo(f"{plan['master']['path']}:{item['line']}: warning: {item['kind']} {item['label']!r} is not "
                    f"assigned to any component ({item['reason']})", err=True)
-    _slice_table(load_state(project), only=[s["slice_id"] for s in plan["slices"]], stale=set(report.stale))
+    if report.stale:
+        _slice_table(load_state(project), only=report.stale[:TABLE_ROWS])
+    if len(report.stale) > TABLE_ROWS:
+        out.print(f"… and {len(report.stale) - TABLE_ROWS} more written or refreshed: `vso status` lists them all.")
     if not report.runs:
         out.print("Nothing changed since the last decomposition: no run started.")
     out.print(f"{len(plan['slices'])} slices, {len(report.stale)} written or refreshed, "
@@ -405,10 +410,9 @@ def ui(project: Project, host: str, port: int) -> None:
     sys.exit(subprocess.call(argv, cwd=project.root, env=os.environ.copy()))
 
 
-def _slice_table(state: dict, only: list[str] | None = None, stale: set[str] | None = None) -> None:
+def _slice_table(state: dict, only: list[str] | None = None) -> None:
     """`platform` is where the master spec means the slice to run; `serving` is where it runs now."""
-    columns = ["slice", "component", "version", "status", "platform", "serving", "depends on"]
-    table = Table(*columns, *(["this run"] if stale is not None else []))
+    table = Table("slice", "component", "version", "status", "platform", "serving", "depends on")
     for slice_id in only or sorted(state["slices"]):
         entry = state["slices"][slice_id]
         serving = [f"{env} ({endpoints[slice_id]['platform']})" for env, endpoints in
@@ -416,8 +420,6 @@ def _slice_table(state: dict, only: list[str] | None = None, stale: set[str] | N
                    if slice_id in endpoints]
         row = [slice_id, entry.get("component", ""), entry.get("version", ""), entry.get("status", ""),
                entry.get("platform", ""), ", ".join(serving) or "-", ", ".join(entry.get("dependencies", [])) or "-"]
-        if stale is not None:
-            row.append("written" if slice_id in stale else "unchanged")
         table.add_row(*row)
     out.print(table)
 

@@ -1,6 +1,6 @@
-"""Reads a master spec: YAML frontmatter through python-frontmatter, the body through markdown-it
-tokens. Structure (which section a bullet is in, which bullet is nested under which) comes from the
-token stream; regular expressions only ever look inside one bullet's text.
+"""Reads a master spec: YAML frontmatter through python-frontmatter, the body through markdown-it's
+blocks (spec_blocks.py). Structure (which section a bullet is in, which bullet is nested under
+which) comes from the token stream; regular expressions only ever look inside one bullet's text.
 
 Every problem is reported as `file:line: what is wrong, how to fix it`; problems that do not stop
 the parse are collected so `vso validate` shows them all at once.
@@ -17,11 +17,12 @@ from pathlib import Path
 
 import frontmatter
 import yaml
-from markdown_it import MarkdownIt
 
+from .bulk import gc_paused
 from .errors import Diagnostic, SpecError, fail
 from .model import PLATFORMS, Component, DataModel, Endpoint, LatencyBudget, MasterSpec, Requirement
 from .names import IDENTIFIER, component_name_problem, slugify
+from .spec_blocks import BlockCache, Heading, Item, Paragraph, body_blocks
 
 MAX_SPEC_BYTES = 5 * 1024 * 1024
 SEMVER = re.compile(r"(0|[1-9]\d*)\.(0|[1-9]\d*)\.(0|[1-9]\d*)(-[0-9A-Za-z.-]+)?(\+[0-9A-Za-z.-]+)?")
@@ -41,7 +42,7 @@ _KIND = re.compile(r"(?P<kind>[A-Za-z][A-Za-z /-]{0,30}?)\s*:\s*(?P<text>.+)", r
 _LATENCY = re.compile(r"\bp(?P<pct>\d{1,2}(?:\.\d+)?)\s*(?:<=|<|≤)\s*(?P<num>\d+(?:\.\d+)?)\s*(?P<unit>ms|s)\b", re.I)
 
 
-def read_master_spec(path: Path, shown_as: str | None = None) -> MasterSpec:
+def read_master_spec(path: Path, shown_as: str | None = None, blocks_cache: BlockCache | None = None) -> MasterSpec:
     shown = shown_as or str(path)
     if not path.exists():
         raise fail(shown, None, "master spec not found; create one with `vso init` "
@@ -51,12 +52,26 @@ def read_master_spec(path: Path, shown_as: str | None = None) -> MasterSpec:
     size = path.stat().st_size
     if size > MAX_SPEC_BYTES:
         raise _too_big(shown, size)
-    return parse_master_spec(path.read_bytes(), shown)
+    return parse_master_spec(path.read_bytes(), shown, blocks_cache)
 
 
-def parse_master_spec(data: bytes, path: str) -> MasterSpec:
+# One parse per spec text and process: `vso decompose` reads the spec in each of its three runs,
+# and a MasterSpec is frozen, so they share it. A spec with mistakes raises and is not kept.
+_PARSED: dict[tuple[bytes, str], MasterSpec] = {}
+
+
+def parse_master_spec(data: bytes, path: str, blocks_cache: BlockCache | None = None) -> MasterSpec:
+    """`blocks_cache` (see spec_blocks.py) lets a changed spec tokenize only its changed parts."""
     if len(data) > MAX_SPEC_BYTES:
         raise _too_big(path, len(data))
+    if (data, path) not in _PARSED:
+        spec = _parse(data, path, blocks_cache)
+        _PARSED.clear()
+        _PARSED[data, path] = spec
+    return _PARSED[data, path]
+
+
+def _parse(data: bytes, path: str, blocks_cache: BlockCache | None) -> MasterSpec:
     text = _decode(data, path)
     if not text.strip():
         raise fail(path, 1, "the file is empty; start from the skeleton `vso init` writes (docs/master-spec.md)")
@@ -64,7 +79,8 @@ def parse_master_spec(data: bytes, path: str) -> MasterSpec:
     meta, key_lines = _load_frontmatter(header, header_first_line, path)
     errors: list[Diagnostic] = []
     fields = _frontmatter_fields(meta, key_lines, path, errors)
-    parsed = _BodyParser(path, body_first_line, errors).parse(body)
+    with gc_paused():
+        parsed = _BodyParser(path, body_first_line, errors).parse(body, blocks_cache)
     if not parsed.components and not errors:
         errors.append(
             Diagnostic(path, parsed.components_line or body_first_line + 1,
@@ -207,38 +223,6 @@ def _content_hash(text: str, skipped: range | None) -> str:
 
 
 @dataclass
-class _Item:
-    line: int
-    text: str = ""
-    children: list[_Item] = field(default_factory=list)
-
-
-@dataclass
-class _Heading:
-    level: int
-    key: str
-    line: int
-
-
-@dataclass
-class _Paragraph:
-    text: str
-    line: int
-
-
-def _block_parser() -> MarkdownIt:
-    """CommonMark blocks only: VSO reads each inline token's raw text, never its parsed children,
-    so the inline pass (half of the parse time) is skipped."""
-    md = MarkdownIt("commonmark")
-    md.core.ruler.disable(["inline", "text_join"])
-    return md
-
-
-def _section_key(title: str) -> str:
-    return re.sub(r"[^a-z]", "", title.lower())
-
-
-@dataclass
 class _BodyParser:
     path: str
     first_line: int
@@ -252,12 +236,11 @@ class _BodyParser:
     components_line: int | None = None
     generated_lines: range | None = None
 
-    def parse(self, body: str) -> _BodyParser:
-        tokens = _block_parser().parse(body)
+    def parse(self, body: str, blocks_cache: BlockCache | None) -> _BodyParser:
         h2 = h3 = ""
         generated_start: int | None = None
-        for block in self._blocks(tokens):
-            if isinstance(block, _Heading):
+        for block in body_blocks(body, self.first_line, blocks_cache):
+            if isinstance(block, Heading):
                 if block.level <= 2:
                     if generated_start is not None and self.generated_lines is None:
                         self.generated_lines = range(generated_start - 1, block.line - 1)
@@ -268,7 +251,7 @@ class _BodyParser:
                     h3 = block.key
                 if "components" in (h2, h3):
                     self.components_line = self.components_line or block.line
-            elif isinstance(block, _Paragraph):
+            elif isinstance(block, Paragraph):
                 if h2 == "overview":
                     self.overview.append(block.text)
             else:
@@ -277,33 +260,10 @@ class _BodyParser:
             self.generated_lines = range(generated_start - 1, 10**9)
         return self
 
-    def _blocks(self, tokens) -> list[_Heading | _Paragraph | _Item]:
-        """Flatten the token stream into headings, top-level paragraphs and list-item trees."""
-        blocks: list[_Heading | _Paragraph | _Item] = []
-        stack: list[_Item] = []
-        for i, tok in enumerate(tokens):
-            if tok.type == "heading_open":
-                blocks.append(_Heading(int(tok.tag[1:]), _section_key(tokens[i + 1].content), self._line(tok)))
-            elif tok.type == "list_item_open":
-                stack.append(_Item(self._line(tok)))
-            elif tok.type == "list_item_close":
-                item = stack.pop()
-                (stack[-1].children if stack else blocks).append(item)
-            elif tok.type == "inline" and tokens[i - 1].type == "paragraph_open":
-                text = " ".join(tok.content.split())
-                if stack:
-                    stack[-1].text = f"{stack[-1].text} {text}".strip()
-                else:
-                    blocks.append(_Paragraph(text, self._line(tok)))
-        return blocks
-
-    def _line(self, tok) -> int:
-        return self.first_line + (tok.map[0] if tok.map else 0)
-
     def _error(self, line: int, message: str) -> None:
         self.errors.append(Diagnostic(self.path, line, message))
 
-    def _item(self, h2: str, h3: str, item: _Item) -> None:
+    def _item(self, h2: str, h3: str, item: Item) -> None:
         where = {h2, h3}
         if "verticalslices" in where:
             return
@@ -318,7 +278,7 @@ class _BodyParser:
         elif h2 == "requirements" and h3 in ("nonfunctional", "nonfunctionalrequirements"):
             self._requirement(item, self.non_functional, functional=False)
 
-    def _component(self, item: _Item) -> None:
+    def _component(self, item: Item) -> None:
         m = _COMPONENT.fullmatch(item.text)
         if not m:
             return self._error(item.line, "a component bullet must read `- **Name**: description`")
@@ -354,7 +314,7 @@ class _BodyParser:
         self.components.append(Component(name, description, tuple(dict.fromkeys(depends)), platform,
                                          tuple(notes), item.line))
 
-    def _endpoint(self, item: _Item) -> None:
+    def _endpoint(self, item: Item) -> None:
         m = _ENDPOINT.fullmatch(item.text)
         if not m:
             return self._error(item.line, "an endpoint bullet must read `- METHOD /path → description` "
@@ -370,7 +330,7 @@ class _BodyParser:
         description, tag = _split_tag(m["desc"])
         self.endpoints.append(Endpoint(method, path, description, tag, item.line))
 
-    def _model(self, item: _Item) -> None:
+    def _model(self, item: Item) -> None:
         m = _MODEL.fullmatch(item.text)
         if not m:
             return self._error(item.line, "a data model bullet must read `- Name: {field1, field2}`")
@@ -393,7 +353,7 @@ class _BodyParser:
         self.models.append(DataModel(name, tuple(dict.fromkeys(fields)), tag_match["tag"].strip()
                                      if tag_match else None, item.line))
 
-    def _requirement(self, item: _Item, into: list[Requirement], *, functional: bool) -> None:
+    def _requirement(self, item: Item, into: list[Requirement], *, functional: bool) -> None:
         text, tag = _split_tag(item.text)
         if not text:
             return

@@ -65,9 +65,10 @@ def slice_additions(project: Project, slice_id: str,
                     recorded: str | None) -> tuple[list[tuple[str, str, str]], list[str]]:
     """Endpoints (method, path, description) and user criteria in the slice's spec.md that are not
     in what VSO generated for it (`recorded`: the hash of that, from state.json)."""
-    current = project.slice_dir(slice_id) / "spec.md"
+    current = project.slices_dir / slice_id / "spec.md"
     if not current.exists() or sha256_bytes(current.read_bytes()) == recorded:
-        return [], []  # what VSO generated (the common case: no baseline to load)
+        return [], []  # what VSO generated (the common case: no baseline to load, no path to resolve)
+    project.inside(current)  # edited: its text may enter the master, so it must come from inside the project
     generated = load_baseline(project, slice_id).files.get("spec.md")
     if generated is None:
         return [], []

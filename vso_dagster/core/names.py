@@ -3,6 +3,7 @@ checked here once, strictly, and everything downstream can trust them."""
 
 from __future__ import annotations
 
+import functools
 import re
 
 # Letters, digits, spaces, '-' and '_' only: nothing that can escape a directory ('/', '..', NUL)
@@ -34,6 +35,7 @@ def slugify(name: str) -> str:
     return re.sub(r"[^a-z0-9]+", "-", name.lower()).strip("-")
 
 
+@functools.lru_cache(maxsize=65536)
 def match_key(text: str) -> str:
     """Case, '-', '_', space and plural insensitive form used to match names across the spec."""
     word = re.sub(r"[\s_-]+", "", text.lower())

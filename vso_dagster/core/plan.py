@@ -28,6 +28,8 @@ COMPUTE_HEAVY_WORDS = (
 _COMPUTE_HEAVY = re.compile(r"\b(" + "|".join(re.escape(w) for w in COMPUTE_HEAVY_WORDS) + r")\b", re.I)
 _WORD = re.compile(r"[A-Za-z][A-Za-z0-9_-]*")
 _PATH_SKIP = re.compile(r"api|v\d+|\{.*\}")
+_PATH_PARAM = re.compile(r"\{([A-Za-z_][A-Za-z0-9_]*)\}")
+_NOT_IDENTIFIER = re.compile(r"[^a-z0-9]+")
 DEFAULT_PLATFORM = "hetzner"
 
 
@@ -102,7 +104,7 @@ def build_plan(spec: MasterSpec, known_slices: dict[str, dict], generator: str =
     by_name = {c.name: c for c in spec.components}
     graph = _dependency_graph(spec, by_name, errors)
     _raise(errors)
-    order = list(nx.lexicographical_topological_sort(graph, key=lambda n: f"{graph.nodes[n]['index']:09d}"))
+    order = _order(spec, graph)
     ids = assign_slice_ids([by_name[n].name for n in order], known_slices)
 
     owners = _Owners(spec, by_name, errors)
@@ -186,17 +188,20 @@ def _dependency_graph(spec: MasterSpec, by_name: dict[str, Component], errors: l
                                                                "remove that dependency"))
             else:
                 graph.add_edge(target, comp.name)
-    if not errors:
-        try:
-            cycle = nx.find_cycle(graph)
-        except nx.NetworkXNoCycle:
-            cycle = None
-        if cycle:
-            names = [a for a, _ in cycle] + [cycle[0][0]]
-            first = min((by_name[n] for n in names), key=lambda c: c.line)
-            errors.append(Diagnostic(spec.path, first.line, "dependency cycle: " + " → ".join(names) +
-                                     " (each is needed by the next); remove one of these dependencies"))
     return graph
+
+
+def _order(spec: MasterSpec, graph: nx.DiGraph) -> list[str]:
+    """Dependencies first, spec order among equals. Only a graph that cannot be ordered is searched
+    for its cycle (the search costs more than the sort)."""
+    try:
+        return list(nx.lexicographical_topological_sort(graph, key=lambda n: f"{graph.nodes[n]['index']:09d}"))
+    except nx.NetworkXUnfeasible:
+        cycle = nx.find_cycle(graph)
+    names = [a for a, _ in cycle] + [cycle[0][0]]
+    first = min((c for c in spec.components if c.name in names), key=lambda c: c.line)
+    raise SpecError([Diagnostic(spec.path, first.line, "dependency cycle: " + " → ".join(names) +
+                                " (each is needed by the next); remove one of these dependencies")])
 
 
 class _Owners:
@@ -302,8 +307,8 @@ def _latency(reqs: list[Requirement]) -> LatencyBudget | None:
 
 
 def _endpoint_dict(ep: Endpoint) -> dict:
-    params = re.findall(r"\{([A-Za-z_][A-Za-z0-9_]*)\}", ep.path)
-    name = "_".join([ep.method.lower()] + [re.sub(r"[^a-z0-9]+", "_", s.lower()).strip("_")
+    params = _PATH_PARAM.findall(ep.path)
+    name = "_".join([ep.method.lower()] + [_NOT_IDENTIFIER.sub("_", s.lower()).strip("_")
                                            for s in ep.path.split("/") if s and not s.startswith("{")] +
                     [f"by_{p}" for p in params]) or ep.method.lower()
     return {"method": ep.method, "path": ep.path, "description": ep.description, "params": params,
@@ -329,7 +334,7 @@ def _planned_slice(spec: MasterSpec, comp: Component, ids: dict[str, str], owner
         models=[{"name": m.name, "fields": list(m.fields)} for m in owners.models[comp.name]],
         functional=[r.text for r in owners.functional[comp.name]],
         non_functional=[{"kind": r.kind, "text": r.text} for r in nfr],
-        latency=asdict(latency) if latency else None,
+        latency=vars(latency).copy() if latency else None,
     )
 
 

@@ -46,6 +46,10 @@ class Project:
         return self.root / STATE_DIR
 
     @property
+    def cache_dir(self) -> Path:
+        return self.state_dir / "cache"
+
+    @property
     def state_file(self) -> Path:
         return self.state_dir / "state.json"
 

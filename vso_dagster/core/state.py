@@ -6,13 +6,16 @@ from __future__ import annotations
 import copy
 import datetime as dt
 import json
+import re
 from collections.abc import Collection, Iterator
 from contextlib import contextmanager
 
+from .bulk import gc_paused
 from .jsonfile import dumps_by_line
 from .project import Project
 
 STATE_FORMAT = "1.0.0"
+_LAST_UPDATED = re.compile(r'^ "last_updated": ("[^"\n]*"|null),?$', re.M)  # how dumps_by_line writes it
 # Kept per slice for VSO's own bookkeeping; `vso status --json` leaves them out.
 INTERNAL_SLICE_KEYS = ("files", "input_hash")
 
@@ -36,22 +39,33 @@ def load_state(project: Project) -> dict:
         text = project.state_file.read_text()
     except FileNotFoundError:
         return copy.deepcopy(EMPTY_STATE)
-    state = json.loads(text)
+    with gc_paused():
+        state = json.loads(text)
     for key, value in EMPTY_STATE.items():
         state.setdefault(key, copy.deepcopy(value))
     return state
 
 
 def save_state(project: Project, state: dict) -> bool:
-    """Writes only when something changed, so an unchanged run leaves the file untouched."""
+    """Writes only when something changed, so an unchanged run leaves the file untouched. The
+    comparison is of text, rendered with the recorded `last_updated`: decoding the file again would
+    cost as much as reading it did."""
     before = project.state_file.read_text() if project.state_file.exists() else None
-    body = {k: v for k, v in state.items() if k != "last_updated"}
-    previous = json.loads(before) if before else None
-    if previous is not None and {k: v for k, v in previous.items() if k != "last_updated"} == body:
+    recorded = _LAST_UPDATED.search(before) if before else None
+    state["last_updated"] = json.loads(recorded[1]) if recorded else None
+    text = dumps_by_line(state, expand=("slices",))
+    if text == before:
         return False
-    state["last_updated"] = now()
-    project.write(project.state_file, dumps_by_line(state, expand=("slices",)))
+    # The one line that differs from the text just rendered: not worth rendering 1,000 slices again.
+    stamp = now()
+    text = text.replace(_last_updated_line(state["last_updated"]), _last_updated_line(stamp), 1)
+    state["last_updated"] = stamp
+    project.write(project.state_file, text)
     return True
+
+
+def _last_updated_line(value: str | None) -> str:
+    return f'\n "last_updated": {json.dumps(value)}'
 
 
 @contextmanager
