@@ -109,6 +109,15 @@ def test_end_to_end_with_the_real_executables(todo_project):
         partitions = instance.get_materialized_partitions(dg.AssetKey("slice_spec"))
         assert partitions == {"slice-001-auth", "slice-002-todos", "slice-003-reports"}
 
+    again = run([venv_bin("vso"), "decompose"], todo_project.root, env)
+    assert "no run started" in again.stdout and "3 slices, 0 written or refreshed" in again.stdout
+    (todo_project.slice_dir("slice-002-todos") / "metadata.json").unlink()
+    healed = run([venv_bin("vso"), "decompose"], todo_project.root, env)
+    assert "3 slices, 1 written or refreshed" in healed.stdout, healed.stdout
+    assert (todo_project.slice_dir("slice-002-todos") / "metadata.json").exists()
+    with dg.DagsterInstance.from_config(str(home)) as instance:
+        assert len(instance.get_runs()) == 6  # nothing for the unchanged spec; then vso_slice_specs, vso_master_sync
+
     bad = todo_project.master_spec.read_text().replace("(depends on: Auth)", "(depends on: Todos)")
     todo_project.master_spec.write_text(bad.replace("Depends on: Todos", "Depends on: Auth"))
     failed = run([venv_bin("vso"), "decompose"], todo_project.root, env)

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import os
+import shutil
 
 import pytest
 
@@ -131,3 +132,36 @@ def test_state_is_rewritten_only_when_it_changed_and_then_stamped(todo_project):
     assert saved["last_updated"] == current["last_updated"] >= json.loads(text)["last_updated"]
     assert {k: v for k, v in saved.items() if k not in ("slices", "last_updated")} == \
         {k: v for k, v in json.loads(text).items() if k not in ("slices", "last_updated")}
+
+
+@pytest.fixture
+def own_templates(tmp_path, monkeypatch):
+    """A copy of VSO's templates for the test to edit, seen through fresh template caches; `refresh`
+    clears them after an edit (as a new VSO process starts without them)."""
+    from vso_dagster.core import templating
+
+    def refresh():
+        templating.environment.cache_clear()
+        templating.fingerprint.cache_clear()
+
+    templates = tmp_path / "templates"
+    shutil.copytree(templating.templates_dir(), templates)
+    monkeypatch.setattr(templating, "templates_dir", lambda: templates)
+    refresh()
+    yield templates, refresh
+    monkeypatch.undo()
+    refresh()
+
+
+def test_a_slice_template_change_regenerates_the_slices_and_a_project_template_change_none(todo_project, own_templates):
+    templates, refresh = own_templates
+    decompose(todo_project)
+    gitignore = templates / "project" / "gitignore.j2"
+    gitignore.write_text(gitignore.read_text() + "# one more line\n")
+    refresh()
+    assert decompose(todo_project) == []
+    spec = templates / "slice" / "spec.md.j2"
+    spec.write_text(spec.read_text() + "\n<!-- template v2 -->\n")
+    refresh()
+    assert decompose(todo_project) == ["slice-001-auth", "slice-002-todos", "slice-003-reports"]
+    assert "<!-- template v2 -->" in (todo_project.slice_dir("slice-001-auth") / "spec.md").read_text()

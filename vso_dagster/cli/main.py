@@ -13,7 +13,7 @@ import click
 from rich.console import Console
 from rich.table import Table
 
-from ..core.decompose import check_project_spec
+from ..core.decompose import check_project_spec, current_plan
 from ..core.deployments import ENVIRONMENTS
 from ..core.errors import VSOError
 from ..core.project import Project
@@ -87,27 +87,41 @@ def validate(project: Project, strict: bool, spec_path: Path | None, no_conflict
 @click.pass_obj
 def decompose(project: Project, strict: bool, verbose: bool) -> None:
     """Master spec -> vertical-slices/, materialized through Dagster (runs show in `vso ui`)."""
-    import dagster as dg
+    # Nothing to do is known without Dagster, whose import is most of an unchanged run's time. A
+    # spec mistake is left to the Dagster path, which reports and logs it.
+    plan = None if strict else _quietly(current_plan, project)
+    stale: list[str] = []
+    runs: list[str] = []
+    if plan is None:
+        import dagster as dg
 
-    from ..decomposition.run import decompose as run_decompose
-    from ..lib.instance import use_project_instance
+        from ..decomposition.run import decompose as run_decompose
+        from ..lib.instance import use_project_instance
 
-    use_project_instance(project)
-    with dg.DagsterInstance.get() as instance, out.status("Decomposing the master spec through Dagster…"):
-        report = run_decompose(project, instance, strict=strict, verbose=verbose)
-    plan = report.plan
+        use_project_instance(project)
+        with dg.DagsterInstance.get() as instance, out.status("Decomposing the master spec through Dagster…"):
+            report = run_decompose(project, instance, strict=strict, verbose=verbose)
+        plan, stale, runs = report.plan, report.stale, report.runs
     for item in plan["unassigned"]:
         click.echo(f"{plan['master']['path']}:{item['line']}: warning: {item['kind']} {item['label']!r} is not "
                    f"assigned to any component ({item['reason']})", err=True)
-    if report.stale:
-        _slice_table(load_state(project), only=report.stale[:TABLE_ROWS])
-    if len(report.stale) > TABLE_ROWS:
-        out.print(f"… and {len(report.stale) - TABLE_ROWS} more written or refreshed: `vso status` lists them all.")
-    if not report.runs:
+    if stale:
+        _slice_table(load_state(project), only=stale[:TABLE_ROWS])
+    if len(stale) > TABLE_ROWS:
+        out.print(f"… and {len(stale) - TABLE_ROWS} more written or refreshed: `vso status` lists them all.")
+    if not runs:
         out.print("Nothing changed since the last decomposition: no run started.")
-    out.print(f"{len(plan['slices'])} slices, {len(report.stale)} written or refreshed, "
-              f"{len(plan['retired'])} retired; Dagster runs: {len(report.runs)}. "
+    out.print(f"{len(plan['slices'])} slices, {len(stale)} written or refreshed, "
+              f"{len(plan['retired'])} retired; Dagster runs: {len(runs)}. "
               f"Logs: {project.relative(project.logs_dir / 'decomposition.log')}. Browse: vso ui")
+
+
+def _quietly(check, project: Project):
+    """`check(project)`, or None when it meets a user's mistake (the caller then takes the long way)."""
+    try:
+        return check(project)
+    except VSOError:
+        return None
 
 
 @cli.command()

@@ -106,6 +106,16 @@ def plan_is_current(project: Project, spec: MasterSpec) -> bool:
             and project.plan_file.exists())
 
 
+def current_plan(project: Project) -> dict | None:
+    """The recorded plan when decomposing now would do nothing (the spec is the one planned, every
+    slice is written and current); else None. It reads no more than a decomposition would."""
+    spec = read_project_spec(project)
+    if not plan_is_current(project, spec):
+        return None
+    plan = load_plan(project)
+    return None if stale_slice_ids(project, plan) else plan
+
+
 @dataclass(frozen=True)
 class Preview:
     """What planning the current master spec would do, computed without writing anything."""

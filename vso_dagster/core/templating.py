@@ -45,10 +45,11 @@ def render(name: str, **context: object) -> str:
 
 @cache
 def fingerprint() -> str:
-    """Changes whenever a template or VSO's version changes, so generated files are refreshed."""
+    """Changes whenever a slice template or VSO's version changes, so generated slice files are
+    refreshed. Project and agent templates generate no slice file: a change to them regenerates none."""
     digest = hashlib.sha256(__version__.encode())
     root = templates_dir()
-    for path in sorted(root.rglob("*")):
+    for path in sorted((root / "slice").rglob("*")):
         if path.is_file():
             digest.update(str(path.relative_to(root)).encode())
             digest.update(path.read_bytes())
