@@ -87,9 +87,11 @@ def validate(project: Project, strict: bool, spec_path: Path | None, no_conflict
 @click.pass_obj
 def decompose(project: Project, strict: bool, verbose: bool) -> None:
     """Master spec -> vertical-slices/, materialized through Dagster (runs show in `vso ui`)."""
-    # Nothing to do is known without Dagster, whose import is most of an unchanged run's time. A
-    # spec mistake is left to the Dagster path, which reports and logs it.
-    plan = None if strict else _quietly(current_plan, project)
+    # Nothing to do is known without Dagster, whose import is most of an unchanged run's time.
+    try:
+        plan = None if strict else current_plan(project)
+    except VSOError:
+        plan = None  # a spec mistake: the Dagster path reports it and logs it
     stale: list[str] = []
     runs: list[str] = []
     if plan is None:
@@ -114,14 +116,6 @@ def decompose(project: Project, strict: bool, verbose: bool) -> None:
     out.print(f"{len(plan['slices'])} slices, {len(stale)} written or refreshed, "
               f"{len(plan['retired'])} retired; Dagster runs: {len(runs)}. "
               f"Logs: {project.relative(project.logs_dir / 'decomposition.log')}. Browse: vso ui")
-
-
-def _quietly(check, project: Project):
-    """`check(project)`, or None when it meets a user's mistake (the caller then takes the long way)."""
-    try:
-        return check(project)
-    except VSOError:
-        return None
 
 
 @cli.command()

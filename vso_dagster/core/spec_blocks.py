@@ -29,14 +29,14 @@ from markdown_it import __version__ as markdown_it_version
 # ("- - -" is a thematic break, which is such a line too.)
 _CUT = re.compile(r"#{1,6}(?:[ \t]|$)|[-*+][ \t]+\S")
 _NEWLINE = re.compile(r"\r\n?")
+# A fence or an HTML comment at column 0 is always top-level: either interrupts a paragraph and is
+# never a lazy continuation line. The comment ends exactly at the first line holding "-->".
 _FENCE = re.compile(r"(`{3,}|~{3,})(.*)$")
-# At column 0 these are always top-level (they interrupt a paragraph and are never a lazy line);
-# a comment ends exactly at the first line holding "-->".
 _COMMENT = re.compile(r"<!--")
-# What a line scan cannot follow for sure: other HTML, or anything indented that may sit in a
-# list item (a fence, which may also close a top-level one). No cut after one.
+# What a line scan cannot follow for sure: other HTML, or an indented fence, which may sit in a
+# list item (or close a top-level fence). No cut after one.
 _INDENTED_FENCE = re.compile(r"[ \t]+(?:`{3}|~{3})")
-_UNSURE = re.compile(r" {0,3}<|[ \t]+(?:`{3}|~{3})")
+_UNSURE = re.compile(rf" {{0,3}}<|{_INDENTED_FENCE.pattern}")
 
 
 @dataclass
