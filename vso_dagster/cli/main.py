@@ -297,7 +297,7 @@ def resolve(project: Project, slice_id: str, take: str, verbose: bool) -> None:
 def nightly(project: Project, dry_run: bool, verbose: bool) -> None:
     """What the 02:00 schedule does, now: re-run everything stale, each slice from its first stale stage.
 
-    Stale: the master spec or VSO's templates changed what a slice generates, a stage was never
+    Stale: the master spec or VSO's slice templates changed what a slice generates, a stage was never
     materialized, or the stage it is built from is newer (docs/keeping-in-sync.md)."""
     import dagster as dg
 

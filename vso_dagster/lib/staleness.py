@@ -23,7 +23,7 @@ class Work:
 
 def stale_work(seen: Preview, instance: dg.DagsterInstance) -> list[Work]:
     """Per slice, dependencies first, from its earliest stale stage on: slice_spec when the master spec
-    or VSO's templates change what it generates (or its files are missing); a later stage when it was
+    or VSO's slice templates change what it generates (or its files are missing); a later stage when it was
     never materialized or the stage it is built from is newer. New slices are stale from the start.
     `seen`: `core.decompose.preview(project)`, which the caller also needs (new partitions)."""
     latest = {stage: instance.event_log_storage.get_latest_storage_id_by_partition(
