@@ -105,10 +105,13 @@ def requested(result) -> list[tuple[str, str | None, str]]:
     return sorted((r.job_name, r.partition_key, r.run_key) for r in result.run_requests or [])
 
 
-def test_the_sensor_sets_a_baseline_then_requests_exactly_the_stale_work(committed, instance):
+def test_the_sensor_starts_where_the_slices_were_generated_then_requests_exactly_the_stale_work(committed,
+                                                                                               instance):
+    # Decomposed before the first commit: the first tick looks at everything since, and finds it is
+    # all VSO's own output.
     first = tick(committed, instance, None)
     assert first.run_requests in (None, []) and first.cursor == head(committed)
-    assert "baseline" in first.skip_reason.skip_message
+    assert "nothing to re-run" in first.skip_reason.skip_message
     assert load_state(committed)["last_change_check"]
 
     sha = edit_master(committed, "Todo items (depends", "Todo items you keep (depends")
@@ -166,16 +169,25 @@ def test_vso_nightly_runs_what_is_stale_and_then_nothing(committed, vso):
 
 
 def test_vso_sync_regenerates_and_rebuilds_only_the_changed_slice(committed, vso):
-    assert vso("decompose").exit_code == 0
-    assert vso("sync").output.startswith("Baseline set at")
+    assert vso("orchestrate", "--slice-id", AUTH, "--slice-id", TODOS).exit_code == 0
+    first = vso("sync")
+    assert first.exit_code == 0 and "slices re-run: 0" in first.output  # VSO's own output is no change
     edit_master(committed, "Todo items (depends", "Todo items you keep (depends")
     synced = vso("sync")
-    assert synced.exit_code == 1  # slice-002-todos cannot be built before slice-001-auth...
-    assert "blocked by: slice-001-auth" in synced.output and TODOS in synced.output
-    assert f"│ {TODOS}" in synced.output and f"│ {AUTH}" not in synced.output  # ...and auth was not touched
+    assert synced.exit_code == 0, synced.output
+    assert f"│ {TODOS}" in synced.output and f"│ {AUTH}" not in synced.output  # auth was not touched
+    assert "ran slice_implementation" in synced.output  # what ran before, and nothing it never started
     assert "Todo items you keep" in (committed.slice_dir(TODOS) / "spec.md").read_text()
     assert load_state(committed)["sync_cursor"] == head(committed)
     assert "No new commit since the last sync." in vso("sync").output
+
+
+def test_vso_sync_never_starts_a_stage_nobody_started(committed, vso):
+    edit_master(committed, "Todo items (depends", "Todo items you keep (depends")
+    synced = vso("sync")
+    assert synced.exit_code == 0 and "slices re-run: 0" in synced.output
+    assert "Todo items you keep" in (committed.slice_dir(TODOS) / "spec.md").read_text()  # regenerated only
+    assert not (committed.state_dir / "worktrees").exists()
 
 
 def test_a_new_spec_version_moves_the_implementation_to_a_new_branch(committed):
@@ -322,7 +334,7 @@ def test_sync_in_the_background_returns_at_once_and_leaves_a_log(committed, vso)
     while time.monotonic() < deadline and not load_state(committed).get("sync_cursor"):
         time.sleep(0.5)
     assert load_state(committed)["sync_cursor"] == head(committed)
-    assert "Baseline set at" in (committed.logs_dir / "sync.log").read_text()
+    assert "since the slices were generated" in (committed.logs_dir / "sync.log").read_text()
 
 
 def test_a_broken_master_spec_is_reported_and_retried_after_the_fix(committed, instance):

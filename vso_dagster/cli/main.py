@@ -333,25 +333,34 @@ def sync(project: Project, background: bool, verbose: bool) -> None:
     from ..sync.run import sync_commits
 
     if background:
+        from ..core.gitrun import clean_env
+
         log_path = project.make_dir(project.logs_dir) / "sync.log"
         with open(project.inside(log_path), "ab") as log:
+            # A hook's git variables (GIT_DIR, GIT_INDEX_FILE) must not reach the sync or the agents it starts.
             subprocess.Popen([sys.executable, "-m", "vso_dagster.cli", "--project-root", str(project.root), "sync"],
-                             stdout=log, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL, start_new_session=True)
+                             stdout=log, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL, start_new_session=True,
+                             env=clean_env())
         return
     use_project_instance(project)
     with dg.DagsterInstance.get() as instance:
-        changes, outcomes = sync_commits(project, instance, verbose=verbose)
+        report = sync_commits(project, instance, verbose=verbose)
+    changes = report.changes
     if changes.since is None:
         out.print(f"Baseline set at {changes.head[:12]}: commits after it will be processed.")
     elif changes.since == changes.head:
         out.print("No new commit since the last sync.")
     else:
         master = "changed" if changes.master_changed else "unchanged"
-        out.print(f"Commits up to {changes.head[:12]}: master spec {master}; slices edited: "
-                  f"{', '.join(changes.edited_slices) or 'none'}")
-        if outcomes:
-            _outcome_table(outcomes)
-    if any(o.result == "failed" for o in outcomes):
+        since = "since the slices were generated" if report.first else f"since {changes.since[:12]}"
+        out.print(f"Commits {since}, up to {changes.head[:12]}: master spec {master}; slices edited: "
+                  f"{', '.join(changes.edited_slices) or 'none'}; slices re-run: {len(report.outcomes)}")
+    if report.outcomes:
+        _outcome_table(report.outcomes)
+    if not report.advanced:
+        click.echo(f"{len(report.failed)} slice(s) failed; the sync cursor stays at "
+                   f"{(changes.since or '')[:12]}, so the next `vso sync` (or `vso nightly`) retries them. "
+                   f"Logs: {project.relative(project.logs_dir)}/", err=True)
         sys.exit(1)
 
 

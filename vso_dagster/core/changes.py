@@ -7,14 +7,14 @@ of the branch (history rewritten: rebase, reset, force-push) is diffed from the 
 
 from __future__ import annotations
 
-import subprocess
 from dataclasses import dataclass, field
 from pathlib import Path
 
 from .decompose import PROPOSAL_SUFFIX
 from .errors import VSOError
+from .gitrun import git, is_ancestor, is_tree, run_git
 from .project import MASTER_SPEC, SLICES_DIR, Project, sha256_bytes
-from .worktrees import existing_worktree, git, is_ancestor
+from .worktrees import existing_worktree
 
 
 @dataclass(frozen=True)
@@ -35,14 +35,22 @@ def branch_head(project: Project, branch: str) -> str:
     return sha
 
 
+def first_cursor(state: dict) -> str | None:
+    """Where watching starts when nothing was processed yet: the commit the slices were last generated
+    from (git's empty tree when that was before the first commit), so commits made between the
+    decomposition and the first sync are not skipped. None before any decomposition: a baseline."""
+    return (state.get("master_spec") or {}).get("generated_from")
+
+
 def changes_since(project: Project, cursor: str | None, branch: str, recorded: dict[str, dict]) -> Changes:
-    """`recorded`: state.json's slices, whose file hashes tell VSO's own writes from edits."""
+    """`recorded`: state.json's slices, whose file hashes tell VSO's own writes from edits. `cursor`
+    is a commit, or a tree (the empty tree: everything is new)."""
     head = branch_head(project, branch)
     if cursor is None:
         return Changes(head, None)
     if cursor == head:
         return Changes(head, cursor)
-    rewritten = not is_ancestor(project.root, cursor, head)
+    rewritten = not is_ancestor(project.root, cursor, head) and not is_tree(project.root, cursor)
     since = cursor
     if rewritten:
         since = git(project.root, "merge-base", cursor, head, check=False) or None
@@ -80,8 +88,7 @@ def _edited_slices(project: Project, head: str, paths: tuple[str, ...], recorded
 def _blobs(project: Project, commit: str, paths: list[str]) -> dict[str, bytes | None]:
     """Each path's content at `commit` (None when deleted there), in one `git cat-file --batch`."""
     request = "".join(f"{commit}:{p}\n" for p in paths).encode()
-    done = subprocess.run(["git", "-C", str(project.root), "cat-file", "--batch"], input=request,
-                          capture_output=True, check=True)
+    done = run_git(project.root, "cat-file", "--batch", input=request, check=True)
     out, blobs, at = done.stdout, {}, 0
     for path in paths:
         end = out.index(b"\n", at)

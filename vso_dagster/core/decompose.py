@@ -12,6 +12,7 @@ from pathlib import Path
 from .baselines import baseline_path, load_baseline
 from .bulk import gc_paused
 from .errors import SpecError, VSOError
+from .gitrun import head_or_empty_tree
 from .master_spec import read_master_spec
 from .merge import Merge, change_kind, slice_shape, three_way
 from .model import MasterSpec
@@ -66,6 +67,8 @@ def plan_project(project: Project, spec: MasterSpec, *, strict: bool = False) ->
             log.warning("%s:%s: %s %r is not assigned to any component (%s)",
                         spec.path, item.line, item.kind, item.label, item.reason)
         _record_plan(state, plan, spec)
+        # Where the first `vso sync` (or the sensor's first tick) starts, so no commit after it is missed.
+        state["master_spec"]["generated_from"] = head_or_empty_tree(project.root)
         for path in ensure_deployment_configs(project):
             log.info("created %s", path)
         text = plan.to_json()

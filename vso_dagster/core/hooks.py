@@ -8,9 +8,9 @@ from __future__ import annotations
 from pathlib import Path
 
 from .errors import VSOError
+from .gitrun import git
 from .project import Project
 from .templating import render
-from .worktrees import git
 
 HOOKS = ("post-commit", "pre-push")
 MARKER = "VSO {name} hook"

@@ -8,12 +8,12 @@ theirs = what VSO generates now from the changed master spec.
 
 from __future__ import annotations
 
-import subprocess
 import tempfile
 from dataclasses import dataclass
 from pathlib import Path
 
 from .errors import VSOError
+from .gitrun import run_git
 
 CONFLICT_MARKERS = ("<<<<<<< ", "=======", ">>>>>>> ")
 # Frontmatter fields of a slice spec that are VSO's bookkeeping, not the slice's content: they follow
@@ -39,9 +39,8 @@ def three_way(base: str, ours: str, theirs: str) -> Merge:
             path = Path(tmp) / name
             path.write_text(text)
             paths.append(str(path))
-        done = subprocess.run(["git", "merge-file", "-p", "--diff3", "-L", "slice (your edit)",
-                               "-L", "last generated", "-L", "master (regenerated)", *paths],
-                              capture_output=True, text=True)
+        done = run_git(None, "merge-file", "-p", "--diff3", "-L", "slice (your edit)",
+                       "-L", "last generated", "-L", "master (regenerated)", *paths, text=True)
     if done.returncode < 0 or done.returncode > 127:
         raise VSOError(f"git merge-file failed: {done.stderr.strip()}")
     return Merge(done.stdout, done.returncode)

@@ -12,16 +12,15 @@ and nothing is pushed.
 from __future__ import annotations
 
 import logging
-import subprocess
 from dataclasses import dataclass
 
 from .config import load_config
+from .gitrun import IDENTITY, git, is_ancestor, run_git
 from .project import Project
 from .state import conflicts_of, now, updating_state
-from .worktrees import existing_worktree, git, is_ancestor
+from .worktrees import existing_worktree
 
 log = logging.getLogger("vso.deploy")
-IDENTITY = ("-c", "user.name=VSO", "-c", "user.email=vso@localhost")
 
 
 @dataclass(frozen=True)
@@ -45,9 +44,8 @@ def merge_slice_branch(project: Project, slice_id: str) -> MergeBack:
                                     f"{worktree.branch} yourself (or deploy again)")
     if is_ancestor(project.root, worktree.branch, "HEAD"):
         return MergeBack("up_to_date", f"{worktree.branch} is already in {target}")
-    merged = subprocess.run(["git", "-C", str(project.root), *IDENTITY, "merge", "--no-ff", "--no-edit", "-m",
-                             f"Merge {worktree.branch}: {slice_id} serves in production", worktree.branch],
-                            capture_output=True, text=True)
+    merged = run_git(project.root, *IDENTITY, "merge", "--no-ff", "--no-edit", "-m",
+                     f"Merge {worktree.branch}: {slice_id} serves in production", worktree.branch, text=True)
     if merged.returncode == 0:
         log.info("%s: merged %s into %s", slice_id, worktree.branch, target)
         _set_branch_conflict(project, slice_id, None)

@@ -14,10 +14,10 @@ import logging
 from .baselines import baseline_path, load_baseline
 from .decompose import PROPOSAL_SUFFIX
 from .errors import Diagnostic, VSOError
+from .gitrun import is_ancestor
 from .merge import CONFLICT_MARKERS, with_owned_fields
 from .project import Project, sha256_bytes
 from .state import conflicts_of, load_state, now, save_state
-from .worktrees import is_ancestor
 
 TAKES = ("master", "slice", "merged")
 log = logging.getLogger("vso.decompose")

@@ -5,8 +5,7 @@ from __future__ import annotations
 import datetime as dt
 from pathlib import Path
 
-import git
-
+from .gitrun import git, run_git
 from .project import Project
 from .templating import render
 
@@ -20,8 +19,8 @@ def init_project(project: Project, title: str, author: str = "Team") -> list[str
     """Returns the paths it created or changed, relative to the root."""
     created: list[str] = []
     project.root.mkdir(parents=True, exist_ok=True)
-    if _inside_git_repo(project.root) is None:
-        git.Repo.init(project.root, initial_branch="main")
+    if not _inside_git_repo(project.root):
+        git(project.root, "init", "--quiet", "--initial-branch=main")
         created.append(".git/")
     if not project.master_spec.exists():
         project.write(project.master_spec, render("project/master-spec.md.j2", title=title, author=author,
@@ -41,11 +40,8 @@ def init_project(project: Project, title: str, author: str = "Team") -> list[str
     return created
 
 
-def _inside_git_repo(path: Path) -> git.Repo | None:
-    try:
-        return git.Repo(path, search_parent_directories=True)
-    except (git.InvalidGitRepositoryError, git.NoSuchPathError):
-        return None
+def _inside_git_repo(path: Path) -> bool:
+    return run_git(path, "rev-parse", "--git-dir").returncode == 0
 
 
 def _extend_gitignore(project: Project) -> bool:

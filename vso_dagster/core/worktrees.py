@@ -6,11 +6,11 @@ HEAD, which must hold the slice's committed spec and tests. git runs with argv l
 
 from __future__ import annotations
 
-import subprocess
 from dataclasses import dataclass
 from pathlib import Path
 
 from .errors import VSOError
+from .gitrun import IDENTITY, git, run_git
 from .project import Project
 
 
@@ -30,19 +30,6 @@ class Worktree:
 
 def branch_name(slice_id: str, version: str) -> str:
     return f"{slice_id}-v{version}"
-
-
-def git(cwd: Path, *args: str, check: bool = True) -> str:
-    done = subprocess.run(["git", "-C", str(cwd), *args], capture_output=True, text=True)
-    if check and done.returncode != 0:
-        raise VSOError(f"git {' '.join(args[:2])} failed in {cwd}: {done.stderr.strip() or done.stdout.strip()}")
-    return done.stdout.strip()
-
-
-def is_ancestor(cwd: Path, older: str, newer: str) -> bool:
-    """`older` is reachable from `newer` (a branch already merged, a cursor still on its branch)."""
-    return subprocess.run(["git", "-C", str(cwd), "merge-base", "--is-ancestor", older, newer],
-                          capture_output=True).returncode == 0
 
 
 def ensure_worktree(project: Project, slice_id: str, version: str) -> Worktree:
@@ -82,17 +69,15 @@ def _advance(path: Path, slice_id: str, current: str, branch: str, head: str) ->
         raise VSOError(f"{path}: uncommitted work on {current}; commit or discard it before the slice moves to "
                        f"{branch}")
     git(path, "checkout", "--quiet", "-b", branch)
-    identity = ("-c", "user.name=VSO", "-c", "user.email=vso@localhost")
-    merged = subprocess.run(["git", "-C", str(path), *identity, "merge", "--no-ff", "--no-edit", "-m",
-                             f"{slice_id}: new spec from {head[:12]} (was {current})", head],
-                            capture_output=True, text=True)
+    merged = run_git(path, *IDENTITY, "merge", "--no-ff", "--no-edit", "-m",
+                     f"{slice_id}: new spec from {head[:12]} (was {current})", head, text=True)
     if merged.returncode == 0:
         return ()
     conflicted = tuple(git(path, "diff", "--name-only", "--diff-filter=U").splitlines())
     if not conflicted:
         raise VSOError(f"git merge failed in {path}: {merged.stderr.strip() or merged.stdout.strip()}")
     git(path, "add", "--all")
-    git(path, *identity, "commit", "--quiet", "--no-verify", "-m",
+    git(path, *IDENTITY, "commit", "--quiet", "--no-verify", "-m",
         f"{slice_id}: new spec from {head[:12]}; conflicts left to settle in {', '.join(conflicted)}")
     return conflicted
 
@@ -112,7 +97,7 @@ def commit_all(worktree: Worktree, message: str) -> str | None:
     git(worktree.path, "add", "--all", "--", rel)
     if not git(worktree.path, "status", "--porcelain", "--", rel):
         return None
-    git(worktree.path, "-c", "user.name=VSO", "-c", "user.email=vso@localhost", "commit", "--quiet",
+    git(worktree.path, *IDENTITY, "commit", "--quiet",
         "--no-verify", "-m", message)
     return git(worktree.path, "rev-parse", "HEAD")
 

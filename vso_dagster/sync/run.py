@@ -3,11 +3,13 @@ sensor would request, run here and now, one in-process Dagster run per slice, de
 
 from __future__ import annotations
 
+from dataclasses import dataclass
+
 import dagster as dg
 
-from ..core.changes import Changes, changes_since
+from ..core.changes import Changes, changes_since, first_cursor
 from ..core.config import load_config
-from ..core.decompose import load_plan, preview
+from ..core.decompose import preview
 from ..core.errors import VSOError
 from ..core.project import Project
 from ..core.state import load_state, now, updating_state
@@ -16,7 +18,7 @@ from ..implementation.run import Outcome
 from ..lib.checks import QUIET
 from ..lib.partitions import ensure_slice_partitions
 from ..lib.results import failure_reason
-from ..lib.staleness import STAGES, Work, stale_work
+from ..lib.staleness import STAGES, StageHistory, Work, stale_work
 from .schedules import record_nightly_run
 
 
@@ -51,7 +53,7 @@ def sync_master_spec(instance: dg.DagsterInstance, *, verbose: bool = False) -> 
 
 def nightly(project: Project, instance: dg.DagsterInstance, *, dry_run: bool = False,
             verbose: bool = False) -> tuple[list[Work], list[Outcome]]:
-    work = stale_work(preview(project), instance)
+    work = stale_work(preview(project), StageHistory.read(instance), load_state(project)["slices"])
     if dry_run:
         return work, []
     outcomes = run_work(instance, work, verbose=verbose)
@@ -60,27 +62,50 @@ def nightly(project: Project, instance: dg.DagsterInstance, *, dry_run: bool = F
     return work, outcomes
 
 
-def sync_commits(project: Project, instance: dg.DagsterInstance, *,
-                 verbose: bool = False) -> tuple[Changes, list[Outcome]]:
+@dataclass(frozen=True)
+class SyncReport:
+    changes: Changes
+    outcomes: list[Outcome]
+    advanced: bool  # the cursor moved to the head; False: a run failed and the range is processed again
+    first: bool = False  # no sync before: it started from the commit the slices were generated from
+
+    @property
+    def failed(self) -> list[Outcome]:
+        return [o for o in self.outcomes if o.result == "failed"]
+
+
+def sync_commits(project: Project, instance: dg.DagsterInstance, *, verbose: bool = False) -> SyncReport:
     """Processes the commits since the last `vso sync` (its cursor is `sync_cursor` in state.json):
-    decomposes when the master spec changed, then re-runs each changed or edited slice's downstream.
+    decomposes when the master spec changed, then re-runs each changed or edited slice's downstream,
+    and what an earlier sync left unfinished. The cursor moves only when every run succeeded, so a
+    failure is retried by the next sync (and by the nightly run) instead of being skipped.
     One sync at a time: a second one (the next commit's hook) waits, then starts from the new cursor."""
     with project.lock("sync"):
         return _sync_commits(project, instance, verbose)
 
 
-def _sync_commits(project: Project, instance: dg.DagsterInstance, verbose: bool) -> tuple[Changes, list[Outcome]]:
+def _sync_commits(project: Project, instance: dg.DagsterInstance, verbose: bool) -> SyncReport:
     state = load_state(project)
-    changes = changes_since(project, state.get("sync_cursor"), load_config(project).sync_branch, state["slices"])
+    cursor = state.get("sync_cursor") or first_cursor(state)
+    changes = changes_since(project, cursor, load_config(project).sync_branch, state["slices"])
     outcomes: list[Outcome] = []
     if changes.since is not None and changes.since != changes.head:
         regenerated = decompose(project, instance, verbose=verbose).stale if changes.master_changed else []
         wanted = set(regenerated) | set(changes.edited_slices)
-        targets = [s["slice_id"] for s in load_plan(project)["slices"] if s["slice_id"] in wanted]
-        outcomes = run_work(instance, [Work(sid, STAGES[1:], "changed in " + changes.head[:12]) for sid in targets],
-                            verbose=verbose)
+        seen, history = preview(project), StageHistory.read(instance)
+        work = [Work(sid, STAGES, "changed in " + changes.head[:12]) for sid in seen.slices if sid in wanted]
+        work += [w for w in stale_work(seen, history, load_state(project)["slices"])
+                 if w.slice_id not in wanted and w.unfinished]
+        # A change re-runs what had run before; a stage nobody started yet is not started by it.
+        work = [Work(w.slice_id, reached, w.reason) for w in work
+                if (reached := tuple(a for a in w.assets if a in history.reached(w.slice_id)))]
+        outcomes = run_work(instance, work, verbose=verbose)
         if changes.edited_slices:
             sync_master_spec(instance, verbose=verbose)
+    advanced = not any(o.result == "failed" for o in outcomes)
+    first = not state.get("sync_cursor")
     with updating_state(project) as state:
-        state.update(sync_cursor=changes.head, last_change_check=now())
-    return changes, outcomes
+        state["last_change_check"] = now()
+        if advanced:
+            state["sync_cursor"] = changes.head
+    return SyncReport(changes, outcomes, advanced, first)

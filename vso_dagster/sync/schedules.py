@@ -6,10 +6,10 @@ from ..core.config import load_config
 from ..core.decompose import preview
 from ..core.errors import VSOError
 from ..core.project import Project
-from ..core.state import now, updating_state
+from ..core.state import load_state, now, updating_state
 from ..lib.partitions import ensure_slice_partitions
 from ..lib.resources import VSOProject
-from ..lib.staleness import stale_work
+from ..lib.staleness import StageHistory, stale_work
 from .jobs import slice_sync_job
 
 
@@ -33,7 +33,7 @@ def nightly(context: dg.ScheduleEvaluationContext, vso: VSOProject):
     project = vso.project()
     try:
         seen = preview(project)
-        work = stale_work(seen, context.instance)
+        work = stale_work(seen, StageHistory.read(context.instance), load_state(project)["slices"])
     except VSOError as error:
         return dg.SkipReason(str(error))
     night = context.scheduled_execution_time.strftime("%Y-%m-%d")

@@ -2,7 +2,7 @@ import os
 
 import dagster as dg
 
-from ..core.changes import changes_since
+from ..core.changes import changes_since, first_cursor
 from ..core.config import load_config
 from ..core.decompose import load_plan, preview
 from ..core.errors import VSOError
@@ -18,7 +18,9 @@ from .jobs import master_sync_job, slice_downstream_job, slice_sync_job
 # requests the slices whose generated content differs; an edited slice re-runs its own downstream.
 # Guards: the cursor is the last processed commit, so a tick costs what the new commits changed; run
 # keys are `<sha>:<slice>`, so a replayed tick or a reset cursor launches nothing twice; the first tick
-# only sets a baseline; VSO's own writes (files whose content is what VSO generated) are not edits.
+# starts from the commit the slices were generated from (a baseline before any decomposition), so
+# commits made while the sensor was off are not skipped; VSO's own writes (files whose content is
+# what VSO generated) are not edits.
 # Off by default: the runs it starts run agent teams, which can cost money.
 @dg.sensor(jobs=[plan_job, slice_sync_job, slice_downstream_job, master_sync_job],
            minimum_interval_seconds=int(os.environ.get("VSO_SENSOR_INTERVAL_SECONDS", "30")),
@@ -28,7 +30,8 @@ def git_changes(context: dg.SensorEvaluationContext, vso: VSOProject):
     try:
         branch = load_config(project).sync_branch
         state = load_state(project)
-        changes = changes_since(project, context.cursor or None, branch, state["slices"])
+        cursor = context.cursor or first_cursor(state)
+        changes = changes_since(project, cursor, branch, state["slices"])
     except VSOError as error:
         return dg.SkipReason(str(error))
     if changes.since is None:
@@ -40,7 +43,7 @@ def git_changes(context: dg.SensorEvaluationContext, vso: VSOProject):
         return dg.SkipReason(f"no new commit on {branch}")
     _record_check(project)
     if changes.rewritten:
-        context.log.warning(f"{branch} was rewritten: {context.cursor[:12]} is no longer on it; diffing from "
+        context.log.warning(f"{branch} was rewritten: {cursor[:12]} is no longer on it; diffing from "
                             f"the merge base {changes.since[:12]}")
     sha, requests, new, rank = changes.head, [], [], _ranks(project)
     if changes.master_changed:

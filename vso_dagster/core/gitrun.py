@@ -1,0 +1,69 @@
+"""Every git call VSO makes, with argv lists and a clean git environment.
+
+git exports GIT_DIR, GIT_INDEX_FILE and friends to the hooks it runs. A process a hook starts
+(`vso sync --background` from post-commit) inherits them, and every git call it then makes in
+another repository or worktree goes to the hook's repository instead, or fails
+(`index.lock: Not a directory`). So no git call VSO makes sees them, and neither does a child VSO
+starts in the background.
+"""
+
+from __future__ import annotations
+
+import os
+import subprocess
+from collections.abc import Mapping
+from pathlib import Path
+
+from .errors import VSOError
+
+# What `git rev-parse --local-env-vars` prints (git 2.39): the variables that tie a git process
+# to one repository. git itself clears them before it works in a submodule.
+REPOSITORY_LOCAL_VARS = frozenset((
+    "GIT_ALTERNATE_OBJECT_DIRECTORIES", "GIT_CONFIG", "GIT_CONFIG_PARAMETERS", "GIT_CONFIG_COUNT",
+    "GIT_OBJECT_DIRECTORY", "GIT_DIR", "GIT_WORK_TREE", "GIT_IMPLICIT_WORK_TREE", "GIT_GRAFT_FILE",
+    "GIT_INDEX_FILE", "GIT_NO_REPLACE_OBJECTS", "GIT_REPLACE_REF_BASE", "GIT_PREFIX",
+    "GIT_INTERNAL_SUPER_PREFIX", "GIT_SHALLOW_FILE", "GIT_COMMON_DIR",
+))
+# VSO's own commits (regenerations, merges home, a new spec merged into a slice's branch).
+IDENTITY = ("-c", "user.name=VSO", "-c", "user.email=vso@localhost")
+
+
+def clean_env(base: Mapping[str, str] | None = None) -> dict[str, str]:
+    """`base` (default: this process's environment) without the repository-local git variables."""
+    return {k: v for k, v in (os.environ if base is None else base).items()
+            if k not in REPOSITORY_LOCAL_VARS and not k.startswith("GIT_CONFIG_KEY_")
+            and not k.startswith("GIT_CONFIG_VALUE_")}
+
+
+def run_git(cwd: Path | None, *args: str, **kwargs) -> subprocess.CompletedProcess:
+    """`git -C cwd ARGS` (no -C when cwd is None), captured, in a clean git environment."""
+    where = ["-C", str(cwd)] if cwd is not None else []
+    kwargs.setdefault("capture_output", True)
+    return subprocess.run(["git", *where, *args], env=clean_env(), **kwargs)
+
+
+def git(cwd: Path, *args: str, check: bool = True) -> str:
+    done = run_git(cwd, *args, text=True)
+    if check and done.returncode != 0:
+        raise VSOError(f"git {' '.join(args[:2])} failed in {cwd}: {done.stderr.strip() or done.stdout.strip()}")
+    return done.stdout.strip()
+
+
+def is_ancestor(cwd: Path, older: str, newer: str) -> bool:
+    """`older` is reachable from `newer` (a branch already merged, a cursor still on its branch)."""
+    return run_git(cwd, "merge-base", "--is-ancestor", older, newer).returncode == 0
+
+
+def head_or_empty_tree(cwd: Path) -> str | None:
+    """HEAD's commit; git's empty tree in a repository with no commit yet (everything after it is
+    new); None outside a git repository."""
+    head = run_git(cwd, "rev-parse", "--verify", "--quiet", "HEAD^{commit}", text=True)
+    if head.returncode == 0:
+        return head.stdout.strip()
+    empty = run_git(cwd, "hash-object", "-t", "tree", "/dev/null", text=True)
+    inside = run_git(cwd, "rev-parse", "--git-dir").returncode == 0
+    return empty.stdout.strip() if inside and empty.returncode == 0 else None
+
+
+def is_tree(cwd: Path, name: str) -> bool:
+    return run_git(cwd, "cat-file", "-t", name, text=True).stdout.strip() == "tree"

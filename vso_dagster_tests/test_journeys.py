@@ -1,0 +1,121 @@
+"""User journeys past the demo, walked the way a user walks them: real git with VSO's hooks
+installed, real commits, the `vso` command. Each one broke once where a real boundary is crossed."""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import time
+
+from vso_dagster.core.state import load_state
+
+from .conftest import commit
+
+AUTH, TODOS, REPORTS = "slice-001-auth", "slice-002-todos", "slice-003-reports"
+
+
+def git(project, *args: str) -> str:
+    return subprocess.run(["git", "-C", str(project.root), *args], capture_output=True, text=True,
+                          check=True).stdout.strip()
+
+
+def head(project) -> str:
+    return git(project, "rev-parse", "HEAD")
+
+
+def user_commit(project, message: str) -> subprocess.CompletedProcess:
+    """`git commit -am` as a user types it: git runs the installed hooks."""
+    return subprocess.run(["git", "-C", str(project.root), "-c", "user.name=U", "-c", "user.email=u@u", "commit",
+                           "-qam", message], capture_output=True, text=True, check=True)
+
+
+def wait_for_background_sync(project, timeout_s: float = 180) -> str:
+    """Until the detached `vso sync` the post-commit hook started has finished; returns sync.log."""
+    log = project.logs_dir / "sync.log"
+    deadline = time.monotonic() + timeout_s
+    while time.monotonic() < deadline:
+        text = log.read_text() if log.exists() else ""
+        done = subprocess.run(["pgrep", "-f", f"--project-root {project.root} sync$"], capture_output=True)
+        if text and done.returncode != 0:
+            return text
+        time.sleep(0.5)
+    raise AssertionError(f"the background sync did not finish within {timeout_s}s:\n{log.read_text()}")
+
+
+def add_note(project, slice_id: str, note: str) -> None:
+    spec = project.slice_dir(slice_id) / "spec.md"
+    spec.write_text(spec.read_text() + f"\n{note}\n")
+
+
+def branch_spec(project, slice_id: str) -> str:
+    branch = git(project, "-C", str(project.state_dir / "worktrees" / slice_id), "rev-parse", "--abbrev-ref", "HEAD")
+    return git(project, "show", f"{branch}:vertical-slices/{slice_id}/spec.md")
+
+
+def nightly_row(vso, slice_id: str) -> str:
+    listed = vso("nightly", "--dry-run")
+    assert listed.exit_code == 0, listed.output
+    return next((line for line in listed.output.splitlines() if slice_id in line), "")
+
+
+def test_a_commit_through_the_post_commit_hook_re_runs_the_edited_slice(committed, vso):
+    assert vso("orchestrate", "--slice-id", AUTH).exit_code == 0
+    assert vso("sync").exit_code == 0
+    assert vso("hooks", "install").exit_code == 0
+    add_note(committed, AUTH, "A note the team added through a commit.")
+    user_commit(committed, "a note for auth")  # git exports GIT_INDEX_FILE and friends to the hook
+    log = wait_for_background_sync(committed)
+    assert "failed" not in log and "index.lock" not in log, log
+    assert f"slices edited: {AUTH}" in log
+    assert "A note the team added through a commit." in branch_spec(committed, AUTH)  # built with the edit
+    assert load_state(committed)["sync_cursor"] == head(committed)
+    assert "No new commit since the last sync." in vso("sync").output
+
+
+def test_a_failed_sync_keeps_its_cursor_and_the_nightly_run_retries_the_slice(committed, vso):
+    assert vso("orchestrate", "--slice-id", AUTH).exit_code == 0
+    assert vso("sync").exit_code == 0
+    before = load_state(committed)["sync_cursor"]
+    test_file = committed.slice_dir(AUTH) / "tests/unit/test_auth_contract.py"
+    working = test_file.read_text()
+    test_file.write_text(working + "\n\ndef test_added_by_a_person():\n    assert 1 == 2\n")
+    commit(committed.root, "a unit test the implementation does not pass")
+    failed = vso("sync")
+    assert failed.exit_code == 1 and "retries them" in failed.output
+    assert load_state(committed)["sync_cursor"] == before  # the failed commit is not skipped
+    assert "slice_implementation: its last run" in nightly_row(vso, AUTH)  # stale until a run succeeds
+    again = vso("sync")
+    assert again.exit_code == 1 and "No new commit" not in again.output
+    test_file.write_text(working)
+    commit(committed.root, "the test is fixed")
+    fixed = vso("sync")
+    assert fixed.exit_code == 0, fixed.output
+    assert load_state(committed)["sync_cursor"] == head(committed)
+    assert "test_deployment: never materialized" in nightly_row(vso, AUTH)  # built: only never-run stages left
+
+
+def test_the_first_sync_processes_a_master_change_committed_before_it(committed, vso):
+    assert vso("orchestrate", "--slice-id", AUTH).exit_code == 0
+    text = committed.master_spec.read_text()
+    committed.master_spec.write_text(text.replace("Sign-up, login and tokens", "Sign-up, login and session tokens"))
+    commit(committed.root, "a master change before anyone ran vso sync")
+    first = vso("sync")
+    assert first.exit_code == 0, first.output
+    assert "since the slices were generated" in first.output and "master spec changed" in first.output
+    assert "session tokens" in (committed.slice_dir(AUTH) / "spec.md").read_text()
+    assert "session tokens" in branch_spec(committed, AUTH)  # and the slice was rebuilt from it
+    assert f"│ {AUTH}" in first.output and f"│ {TODOS}" not in first.output  # nothing built there before
+
+
+def test_a_clean_git_environment_even_when_vso_runs_inside_a_hook(committed, vso):
+    """What a hook exports, set by hand: VSO's git calls in the slice's worktree still work."""
+    bogus = {"GIT_DIR": str(committed.root / ".git"), "GIT_INDEX_FILE": str(committed.root / ".git/index"),
+             "GIT_WORK_TREE": str(committed.root)}
+    os.environ.update(bogus)
+    try:
+        result = vso("orchestrate", "--slice-id", AUTH)
+    finally:
+        for key in bogus:
+            os.environ.pop(key)
+    assert result.exit_code == 0, result.output
+    assert git(committed, "diff", "--cached", "--name-only") == ""  # the project's index untouched
