@@ -4,7 +4,8 @@ generator, commits it and writes the done marker named in its briefing. Other ro
 
     standin_agent.py ROLE SLICE_ID [BRIEFING_FILE]     (with a briefing file: batch mode)
 
-STANDIN_BEHAVIOR picks a fault: crash (exit at start), hang (never answers), busy (slow to read
+STANDIN_BEHAVIOR picks a fault: crash (exit at start), crash-once (exit at its first start in a
+working directory, work after a restart), hang (never answers), busy (slow to read
 after the first message), lazy (signals done without implementing), limited (answers its briefing
 with a usage-limit message and works only once told to retry).
 """
@@ -58,7 +59,9 @@ def act(role: str, slice_id: str, briefing: str) -> None:
 def main() -> None:
     role, slice_id = sys.argv[1], sys.argv[2]
     behavior = os.environ.get("STANDIN_BEHAVIOR", "")
-    if behavior == "crash":
+    first_start = Path(f".standin-started-{role}")
+    if behavior == "crash" or (behavior == "crash-once" and not first_start.exists()):
+        first_start.touch()
         print("stand-in: crashing at start", flush=True)
         sys.exit(3)
     if len(sys.argv) > 3:  # batch: the briefing is a file; act once and exit

@@ -86,8 +86,18 @@ def team_for(committed, socket, agent: AgentSpec, limits: Limits, slice_id="slic
 
 def test_an_agent_that_crashes_at_start_is_restarted_then_the_run_fails(committed, socket):
     s, worktree, config = team_for(committed, socket, standin("crash"), Limits(timeout_s=30, max_restarts=2))
-    with pytest.raises(TeamError, match="the agent exited"):
+    with pytest.raises(TeamError, match="the agent exited 3 times; giving up .*crashing at start"):
         run_team(committed, s, worktree, config)
+    assert sessions(socket) == []
+
+
+def test_an_agent_that_crashes_once_at_start_is_restarted_and_the_slice_is_built(committed, socket, vso):
+    write_config(committed, socket, f'["env", "STANDIN_BEHAVIOR=crash-once", "{sys.executable}", "{STANDIN}", '
+                                    f'"{{role}}", "{{slice_id}}"]', '[team]\nsize = "small"\n')
+    result = vso("orchestrate", "--slice-id", "slice-001-auth", "--verbose")
+    assert result.exit_code == 0, result.output
+    assert "orchestrator: agent restarted (1/2)" in result.output and "developer: agent restarted (1/2)" in result.output
+    assert load_state(committed)["slices"]["slice-001-auth"]["status"] == "implemented"
     assert sessions(socket) == []
 
 

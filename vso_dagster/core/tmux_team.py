@@ -127,7 +127,9 @@ class Team:
         deadline, last, stable_since = time.monotonic() + timeout_s, None, time.monotonic()
         while time.monotonic() < deadline:
             if self.dead(role):
-                raise TeamError(f"{role}: the agent exited before it was ready")
+                self._restart_or_give_up(role)  # a crash at start gets the restarts any crash gets
+                last, stable_since = None, time.monotonic()
+                continue
             text = self.screen(role)
             if pattern and pattern.search(text):
                 return
@@ -170,8 +172,13 @@ class Team:
         self.tmux("respawn-pane", "-k", "-t", self.target(role), "-c", str(self.workdir),
                   "env", "--", *self.members[role].argv)
 
-    def restart(self, role: str) -> None:
+    def _restart_or_give_up(self, role: str) -> None:
+        """A dead agent is started again in its pane, up to `max_restarts` times."""
         member = self.members[role]
+        if member.restarts >= self.limits.max_restarts:
+            tail = " | ".join([line.strip() for line in self.screen(role).splitlines() if line.strip()][-3:])
+            raise TeamError(f"{role}: the agent exited {member.restarts + 1} times; giving up "
+                            f"(its pane ends: {tail[-300:]})")
         member.restarts += 1
         self.spawn(role)
         self.note(f"{role}: agent restarted ({member.restarts}/{self.limits.max_restarts})")
@@ -247,9 +254,7 @@ class Team:
             if status in (0, "unknown") and self.agent.mode == "batch":
                 member.finished = True  # a batch agent exits when it is done: that is no crash
             elif status != "running" and not done():
-                if member.restarts >= self.limits.max_restarts:
-                    raise TeamError(f"{role}: the agent exited {member.restarts + 1} times; giving up")
-                self.restart(role)
+                self._restart_or_give_up(role)
                 if self.agent.mode == "interactive":
                     brief(role)
                 active = True
