@@ -66,6 +66,9 @@ def test_status_json_has_the_seed_state_shape(todo_project, vso):
 
 
 def test_status_before_any_decomposition(project, vso):
+    refused = vso("status")
+    assert refused.exit_code == 2 and "not a VSO project" in refused.output
+    assert vso("init").exit_code == 0
     result = vso("status")
     assert result.exit_code == 0 and "No slices yet" in result.output
 

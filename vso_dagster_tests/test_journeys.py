@@ -9,7 +9,7 @@ import time
 
 from vso_dagster.core.state import load_state
 
-from .conftest import commit
+from .conftest import commit, venv_bin
 
 AUTH, TODOS, REPORTS = "slice-001-auth", "slice-002-todos", "slice-003-reports"
 
@@ -119,3 +119,34 @@ def test_a_clean_git_environment_even_when_vso_runs_inside_a_hook(committed, vso
             os.environ.pop(key)
     assert result.exit_code == 0, result.output
     assert git(committed, "diff", "--cached", "--name-only") == ""  # the project's index untouched
+
+
+def run_vso(cwd, *args: str) -> subprocess.CompletedProcess:
+    env = {k: v for k, v in os.environ.items() if k not in ("VSO_PROJECT_ROOT", "DAGSTER_HOME")}
+    return subprocess.run([venv_bin("vso"), *args], cwd=cwd, env=env, capture_output=True, text=True, timeout=300)
+
+
+def test_vso_finds_its_project_from_a_subdirectory_and_refuses_outside_one(committed, tmp_path):
+    inside = committed.slice_dir(AUTH) / "tests"
+    listed = run_vso(inside, "status")
+    assert listed.returncode == 0 and AUTH in listed.stdout, listed.stderr
+    assert run_vso(inside, "decompose").returncode == 0
+    assert not (inside / ".slice-orchestrator").exists() and not list(inside.rglob(".slice-orchestrator"))
+    outside = tmp_path / "not-a-project"
+    outside.mkdir()
+    for args in (("status",), ("decompose",), ("orchestrate", "--all"), ("sync",), ("nightly", "--dry-run"),
+                 ("deploy", "--all"), ("hooks", "install")):
+        refused = run_vso(outside, *args)
+        assert refused.returncode == 2, (args, refused.stdout, refused.stderr)
+        assert "not a VSO project" in refused.stderr and "vso init" in refused.stderr
+        assert "Traceback" not in refused.stderr
+    assert run_vso(outside, "validate").returncode == 2
+    assert list(outside.iterdir()) == []  # nothing left behind
+    assert run_vso(outside, "status", "--help").returncode == 0
+
+
+def test_stop_and_destroy_refuse_a_slice_that_does_not_exist(committed):
+    for args in (("stop", "slice-099-nope"), ("destroy", "--slice-id", "slice-099-nope", "--environment", "test"),
+                 ("attach", "slice-099-nope")):
+        refused = run_vso(committed.root, *args)
+        assert refused.returncode == 2 and "slice-099-nope: no such slice" in refused.stderr, refused.stderr

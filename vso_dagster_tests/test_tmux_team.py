@@ -96,7 +96,8 @@ def test_an_agent_that_crashes_once_at_start_is_restarted_and_the_slice_is_built
                                     f'"{{role}}", "{{slice_id}}"]', '[team]\nsize = "small"\n')
     result = vso("orchestrate", "--slice-id", "slice-001-auth", "--verbose")
     assert result.exit_code == 0, result.output
-    assert "orchestrator: agent restarted (1/2)" in result.output and "developer: agent restarted (1/2)" in result.output
+    for role in ("orchestrator", "developer"):
+        assert f"{role}: agent restarted (1/2)" in result.output
     assert load_state(committed)["slices"]["slice-001-auth"]["status"] == "implemented"
     assert sessions(socket) == []
 

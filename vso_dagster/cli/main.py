@@ -27,7 +27,18 @@ TABLE_ROWS = 50
 out = Console(highlight=False, width=None if sys.stdout.isatty() else 200)
 
 
+class ProjectCommand(click.Command):
+    """A command that works on a project: refused, before anything is written, where there is none."""
+
+    def invoke(self, ctx: click.Context):
+        ctx.find_object(Project).require()
+        return super().invoke(ctx)
+
+
 class VSOGroup(click.Group):
+    command_class = ProjectCommand
+    group_class = type  # subgroups (`vso hooks`) are VSOGroups too
+
     def invoke(self, ctx: click.Context):
         try:
             return super().invoke(ctx)
@@ -38,15 +49,20 @@ class VSOGroup(click.Group):
 
 @click.group(cls=VSOGroup, context_settings={"help_option_names": ["-h", "--help"]})
 @click.option("--project-root", type=click.Path(file_okay=False, path_type=Path), envvar="VSO_PROJECT_ROOT",
-              default=".", show_default=True, help="The managed project (env: VSO_PROJECT_ROOT).")
+              default=None, help="The managed project (env: VSO_PROJECT_ROOT). Default: the directory holding "
+                                 "master-spec.md or .slice-orchestrator/, looking upward from here as git does "
+                                 "(`vso init`: here).")
 @click.version_option(package_name="vso-dagster")
 @click.pass_context
-def cli(ctx: click.Context, project_root: Path) -> None:
+def cli(ctx: click.Context, project_root: Path | None) -> None:
     """VSO: a master spec, decomposed into vertical slices, built and deployed through Dagster."""
-    ctx.obj = Project.at(project_root)
+    if project_root is not None or ctx.invoked_subcommand == "init":
+        ctx.obj = Project.at(project_root or ".")
+    else:
+        ctx.obj = Project.find(".") or Project.at(".")
 
 
-@cli.command()
+@cli.command(cls=click.Command)  # makes the project
 @click.option("--title", default=None, help="System name for the master-spec.md skeleton.")
 @click.pass_obj
 def init(project: Project, title: str | None) -> None:
@@ -59,7 +75,7 @@ def init(project: Project, title: str | None) -> None:
     out.print(f"Next: edit {project.relative(project.master_spec)}, then `vso validate` and `vso decompose`.")
 
 
-@cli.command()
+@cli.command(cls=click.Command)  # only reads: `--spec FILE` lints a file anywhere
 @click.option("--strict", is_flag=True, help="Treat endpoints, models and requirements no component owns as errors.")
 @click.option("--spec", "spec_path", type=click.Path(dir_okay=False, path_type=Path), default=None,
               help="Lint this file instead of the project's master-spec.md.")
@@ -158,6 +174,7 @@ def attach(project: Project, slice_id: str) -> None:
     from ..core.config import load_config
     from ..core.team_run import attach_argv
 
+    _known_slices(project, [slice_id])
     config = load_config(project)
     if config.agent is None:
         raise VSOError("the scaffold agent works without a team in tmux: nothing to attach to "
@@ -174,6 +191,7 @@ def stop(project: Project, slice_id: str) -> None:
     from ..core.config import load_config
     from ..core.team_run import stop_team
 
+    _known_slices(project, [slice_id])
     if stop_team(load_config(project), slice_id):
         out.print(f"Stopped the team of {slice_id}.")
     else:
@@ -255,6 +273,7 @@ def destroy(project: Project, slice_ids: tuple[str, ...], all_slices: bool, envi
 
     if bool(slice_ids) == all_slices:
         raise click.UsageError("give --slice-id SLICE (one or more) or --all")
+    _known_slices(project, slice_ids)
     with log_to_file(project, "deployment"):
         for env in ENVIRONMENTS if environment == "both" else (environment,):
             for slice_id in sorted(deployments(project, env)) if all_slices else slice_ids:
@@ -425,6 +444,12 @@ def ui(project: Project, host: str, port: int) -> None:
     out.print(f"Dagster UI on http://{host}:{port} (DAGSTER_HOME={home}); Ctrl-C stops it.")
     argv = [sys.executable, "-m", "dagster", "dev", "-m", "vso_dagster.definitions", "-h", host, "-p", str(port)]
     sys.exit(subprocess.call(argv, cwd=project.root, env=os.environ.copy()))
+
+
+def _known_slices(project: Project, slice_ids) -> None:
+    known = load_state(project)["slices"]
+    if unknown := [sid for sid in slice_ids if sid not in known]:
+        raise VSOError(f"{', '.join(unknown)}: no such slice in {project.root}; `vso status` lists them")
 
 
 def _slice_table(state: dict, only: list[str] | None = None) -> None:

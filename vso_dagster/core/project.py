@@ -33,6 +33,25 @@ class Project:
     def at(cls, root: str | os.PathLike[str]) -> Project:
         return cls(Path(root).resolve())
 
+    @classmethod
+    def find(cls, start: str | os.PathLike[str]) -> Project | None:
+        """The project `start` is in, looking upward as git does: the nearest directory (itself
+        included) that holds `.slice-orchestrator/` or `master-spec.md`; None when there is none."""
+        here = Path(start).resolve()
+        for directory in (here, *here.parents):
+            if cls(directory).exists():
+                return cls(directory)
+        return None
+
+    def exists(self) -> bool:
+        return self.state_dir.is_dir() or self.master_spec.is_file()
+
+    def require(self) -> Project:
+        if not self.exists():
+            raise VSOError(f"{self.root}: not a VSO project (no {MASTER_SPEC} or {STATE_DIR}/ here or in any "
+                           f"parent directory); run `vso init` to make one, or give --project-root DIR")
+        return self
+
     @property
     def master_spec(self) -> Path:
         return self.root / MASTER_SPEC
