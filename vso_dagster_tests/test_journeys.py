@@ -4,12 +4,18 @@ installed, real commits, the `vso` command. Each one broke once where a real bou
 from __future__ import annotations
 
 import os
+import signal
 import subprocess
 import time
+from pathlib import Path
+
+import httpx
+import pytest
 
 from vso_dagster.core.state import load_state
 
 from .conftest import commit, venv_bin
+from .test_slice_files import _free_port as free_port
 
 AUTH, TODOS, REPORTS = "slice-001-auth", "slice-002-todos", "slice-003-reports"
 
@@ -150,3 +156,56 @@ def test_stop_and_destroy_refuse_a_slice_that_does_not_exist(committed):
                  ("attach", "slice-099-nope")):
         refused = run_vso(committed.root, *args)
         assert refused.returncode == 2 and "slice-099-nope: no such slice" in refused.stderr, refused.stderr
+
+
+def descendants(pid: int) -> set[int]:
+    """Every process below `pid`, from /proc's parent links."""
+    children: dict[int, list[int]] = {}
+    for stat in Path("/proc").glob("[0-9]*/stat"):
+        try:
+            fields = stat.read_text().rsplit(")", 1)[1].split()
+        except (FileNotFoundError, ProcessLookupError):
+            continue
+        children.setdefault(int(fields[1]), []).append(int(stat.parent.name))
+    found, todo = set(), [pid]
+    while todo:
+        for child in children.get(todo.pop(), []):
+            found.add(child)
+            todo.append(child)
+    return found
+
+
+def running(pid: int) -> bool:
+    try:
+        return Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()[0] != "Z"
+    except FileNotFoundError:
+        return False
+
+
+@pytest.mark.parametrize("signum", [signal.SIGTERM, signal.SIGINT])
+def test_vso_ui_stops_its_whole_process_tree(committed, signum):
+    port = free_port()
+    env = {k: v for k, v in os.environ.items() if k not in ("VSO_PROJECT_ROOT", "DAGSTER_HOME")}
+    ui = subprocess.Popen([venv_bin("vso"), "ui", "--port", str(port)], cwd=committed.root, env=env,
+                          stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    try:
+        deadline = time.monotonic() + 180
+        while time.monotonic() < deadline:
+            try:
+                if httpx.get(f"http://127.0.0.1:{port}/server_info", timeout=2).status_code == 200:
+                    break
+            except httpx.HTTPError:
+                time.sleep(0.5)
+        else:
+            raise AssertionError("the Dagster UI never answered")
+        tree = descendants(ui.pid)
+        assert len(tree) >= 3  # dagster dev, its webserver and its daemon (and their code servers)
+        ui.send_signal(signum)
+        assert ui.wait(timeout=30) != 0
+        deadline = time.monotonic() + 10
+        while time.monotonic() < deadline and any(running(pid) for pid in tree):
+            time.sleep(0.2)
+        assert not [pid for pid in tree if running(pid)], "left running"
+    finally:
+        if ui.poll() is None:
+            ui.kill()

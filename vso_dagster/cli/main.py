@@ -21,6 +21,9 @@ from ..core.scaffold_project import init_project
 from ..core.state import load_state, public_view
 
 USER_ERROR = 2
+# `dagster dev` waits up to a minute on its webserver and daemon; `vso ui` gives it this long, then
+# stops what is left of the process tree.
+UI_STOP_GRACE_S = 5.0
 # `vso decompose` lists the slices it wrote; past this many, it counts the rest (rendering 1,000 rows took ~1 s).
 TABLE_ROWS = 50
 # Piped or captured output keeps whole slice IDs on one line instead of rich's 80-column default.
@@ -437,13 +440,15 @@ def status(project: Project, as_json: bool) -> None:
 @click.option("--port", default=3000, show_default=True, type=int)
 @click.pass_obj
 def ui(project: Project, host: str, port: int) -> None:
-    """The Dagster web UI (and daemon) on this project's instance."""
+    """The Dagster web UI (and daemon) on this project's instance; Ctrl-C or SIGTERM stops all of it."""
+    from ..core.gitrun import clean_env
+    from ..core.process_group import run_in_foreground
     from ..lib.instance import use_project_instance
 
     home = use_project_instance(project)
     out.print(f"Dagster UI on http://{host}:{port} (DAGSTER_HOME={home}); Ctrl-C stops it.")
     argv = [sys.executable, "-m", "dagster", "dev", "-m", "vso_dagster.definitions", "-h", host, "-p", str(port)]
-    sys.exit(subprocess.call(argv, cwd=project.root, env=os.environ.copy()))
+    sys.exit(run_in_foreground(argv, UI_STOP_GRACE_S, cwd=project.root, env=clean_env()))
 
 
 def _known_slices(project: Project, slice_ids) -> None:

@@ -8,15 +8,14 @@ good one serving. A pid is only ever signalled after checking it is still the se
 from __future__ import annotations
 
 import os
-import signal
 import socket
 import subprocess
 import sys
-import time
 from pathlib import Path
 
 from .deployments import Deployment, forget, log, record, service_dir, wait_healthy
 from .errors import VSOError
+from .process_group import stop_group
 from .project import Project
 
 HEALTH_TIMEOUT_S = 20.0
@@ -40,7 +39,7 @@ def deploy_local(project: Project, slice_id: str, environment: str) -> Deploymen
         if last_error is None:
             break
         log.warning(f"{slice_id}: not healthy on port {port}: {last_error}")
-        _stop_process(process.pid)
+        stop_group(process.pid)
     else:
         raise VSOError(f"{slice_id}: the service never became healthy ({last_error}); see "
                        f"{project.relative(log_path)}. The previous deployment, if any, keeps serving.")
@@ -81,22 +80,5 @@ def stop_if_ours(pid: int, source: str) -> bool:
         return False
     if b"uvicorn" not in cmdline or cwd != source:
         return False
-    _stop_process(pid)
+    stop_group(pid)
     return True
-
-
-def _stop_process(pid: int, timeout_s: float = 10.0) -> None:
-    try:
-        os.killpg(pid, signal.SIGTERM)
-    except ProcessLookupError:
-        return
-    deadline = time.monotonic() + timeout_s
-    while time.monotonic() < deadline:
-        try:
-            finished, _ = os.waitpid(pid, os.WNOHANG)
-        except ChildProcessError:
-            finished = pid if not Path(f"/proc/{pid}").exists() else 0
-        if finished:
-            return
-        time.sleep(0.05)
-    os.killpg(pid, signal.SIGKILL)
