@@ -50,6 +50,8 @@ demo: install
 	$(GIT_DEMO) commit --quiet --all -m "The first component keeps an audit trail"
 	$(BIN)/vso --project-root $(DEMO) sync
 	$(BIN)/vso --project-root $(DEMO) status
+	@echo "Branches merged home into main:"; git -C $(DEMO) branch --merged main --list 'slice-*'
+	@echo "git status of the demo project (VSO committed what it wrote):"; git -C $(DEMO) status --short
 	@echo
 	@echo "Demo project: $(DEMO)/  (slices in $(DEMO)/vertical-slices/, each slice's implementation on its"
 	@echo "branch slice-NNN-name-v1.0.0 in $(DEMO)/.slice-orchestrator/worktrees/, state in $(DEMO)/.slice-orchestrator/)"

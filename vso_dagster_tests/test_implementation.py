@@ -30,7 +30,7 @@ def test_scaffold_implements_a_slice_on_its_own_branch_and_worktree(committed):
     assert load_state(committed)["slices"]["slice-001-auth"]["status"] == "implemented"
     # The project's own working tree and branch are untouched; only the state records the new status.
     assert "501" in (committed.slice_dir("slice-001-auth") / "service/main.py").read_text()
-    assert git(committed.root, "status", "--porcelain") == "M .slice-orchestrator/state.json"
+    assert git(committed.root, "status", "--porcelain") == ""  # state.json is local, not committed
 
 
 def test_a_slice_with_unbuilt_dependencies_is_blocked(committed):

@@ -209,3 +209,53 @@ def test_vso_ui_stops_its_whole_process_tree(committed, signum):
     finally:
         if ui.poll() is None:
             ui.kill()
+
+
+def test_a_second_version_goes_home_and_vso_commits_only_what_it_wrote(committed, vso):
+    from vso_dagster.core.deploy import destroy
+
+    try:
+        assert vso("orchestrate", "--slice-id", AUTH).exit_code == 0
+        delivered = vso("deploy", "--slice-id", AUTH)
+        assert delivered.exit_code == 0 and f"{AUTH}-v1.0.0 merged into main" in delivered.output
+        assert vso("sync").exit_code == 0
+        mine = committed.root / "NOTES.md"  # a change of the user's, uncommitted, must stay theirs
+        mine.write_text("my notes\n")
+        text = committed.master_spec.read_text()
+        committed.master_spec.write_text(text.replace("Sign-up, login and tokens", "Sign-up, login and passkeys"))
+        user_commit(committed, "auth learns passkeys")
+        synced = vso("sync")
+        assert synced.exit_code == 0, synced.output
+        assert f"{AUTH}-v1.0.1 merged into main" in synced.output  # said in the CLI, not only in metadata
+        assert git(committed, "status", "--porcelain") == "?? NOTES.md"  # VSO's writes committed, mine not
+        assert git(committed, "branch", "--no-merged", "main") == ""
+        vso_commits = git(committed, "log", "--format=%an|%s", "--author=VSO").splitlines()
+        assert any(line.startswith("VSO|VSO: decomposed master-spec.md") for line in vso_commits), vso_commits
+        for sha in git(committed, "log", "--format=%H", "--author=VSO", "--no-merges").splitlines():
+            assert "NOTES.md" not in git(committed, "show", "--name-only", "--format=", sha)
+        redeploy = vso("deploy", "--slice-id", AUTH, "--environment", "test")
+        assert redeploy.exit_code == 0
+        assert git(committed, "status", "--porcelain") == "?? NOTES.md"  # a deploy changes no tracked file
+        for tracked in (committed.master_spec, committed.slice_dir(AUTH) / "metadata.json"):
+            assert "127.0.0.1" not in tracked.read_text() and '"deployed"' not in tracked.read_text()
+    finally:
+        for env in ("test", "production"):
+            destroy(committed, AUTH, env)
+
+
+def test_a_fresh_clone_gets_its_state_back_from_the_committed_files(committed, vso, tmp_path):
+    from .conftest import tree_digest
+
+    assert vso("decompose").exit_code == 0
+    clone = tmp_path / "clone"
+    subprocess.run(["git", "clone", "-q", str(committed.root), str(clone)], check=True)
+    assert not (clone / ".slice-orchestrator/state.json").exists()  # local to a machine: not committed
+    before = tree_digest(clone / "vertical-slices")
+    listed = run_vso(clone, "status")
+    assert listed.returncode == 0 and AUTH in listed.stdout and "1.0.0" in listed.stdout
+    decomposed = run_vso(clone, "decompose")
+    assert decomposed.returncode == 0, decomposed.stderr
+    assert "0 written or refreshed" in decomposed.stdout
+    assert tree_digest(clone / "vertical-slices") == before  # the same IDs, versions and files
+    assert subprocess.run(["git", "-C", str(clone), "status", "--porcelain"], capture_output=True,
+                          text=True).stdout == ""

@@ -16,8 +16,9 @@ def test_the_generated_section_lists_every_slice_and_their_graph(decomposed):
     assert sync_master(decomposed).written
     text = decomposed.master_spec.read_text()
     section = text.split("## Vertical Slices", 1)[1]
-    assert "| `slice-001-auth` | 1.0.0 | draft | - | hetzner | - |" in section
-    assert f"| `{TODOS}` | 1.0.0 | draft | slice-001-auth | hetzner | - |" in section
+    assert "| `slice-001-auth` | 1.0.0 | - | hetzner |" in section
+    assert f"| `{TODOS}` | 1.0.0 | slice-001-auth | hetzner |" in section
+    assert "draft" not in section and "127.0.0.1" not in section  # live facts stay out of the master
     assert "```mermaid\ngraph TD" in section and "slice_001_auth --> slice_002_todos" in section
     assert text.split("## Vertical Slices")[0] == TODO_SPEC.split("## Vertical Slices")[0]  # user text untouched
     assert plan_is_current(decomposed, read_project_spec(decomposed))  # the section is not an input

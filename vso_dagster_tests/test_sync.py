@@ -172,13 +172,16 @@ def test_vso_sync_regenerates_and_rebuilds_only_the_changed_slice(committed, vso
     assert vso("orchestrate", "--slice-id", AUTH, "--slice-id", TODOS).exit_code == 0
     first = vso("sync")
     assert first.exit_code == 0 and "slices re-run: 0" in first.output  # VSO's own output is no change
-    edit_master(committed, "Todo items (depends", "Todo items you keep (depends")
+    users = edit_master(committed, "Todo items (depends", "Todo items you keep (depends")
     synced = vso("sync")
     assert synced.exit_code == 0, synced.output
     assert f"│ {TODOS}" in synced.output and f"│ {AUTH}" not in synced.output  # auth was not touched
     assert "ran slice_implementation" in synced.output  # what ran before, and nothing it never started
     assert "Todo items you keep" in (committed.slice_dir(TODOS) / "spec.md").read_text()
-    assert load_state(committed)["sync_cursor"] == head(committed)
+    assert load_state(committed)["sync_cursor"] == users
+    assert git(committed, "log", "-1", "--format=%an %s").startswith("VSO VSO: decomposed")  # its own commit
+    again = vso("sync")  # which is a commit like any other, and holds nothing but VSO's own writes
+    assert again.exit_code == 0 and "slices re-run: 0" in again.output
     assert "No new commit since the last sync." in vso("sync").output
 
 

@@ -123,6 +123,8 @@ def decompose(project: Project, strict: bool, verbose: bool) -> None:
         with dg.DagsterInstance.get() as instance, out.status("Decomposing the master spec through Dagster…"):
             report = run_decompose(project, instance, strict=strict, verbose=verbose)
         plan, stale, runs = report.plan, report.stale, report.runs
+        if report.commit is not None:
+            out.print(report.commit.summary(), soft_wrap=True)
     for item in plan["unassigned"]:
         click.echo(f"{plan['master']['path']}:{item['line']}: warning: {item['kind']} {item['label']!r} is not "
                    f"assigned to any component ({item['reason']})", err=True)

@@ -1,6 +1,6 @@
 """What VSO generated last for each slice: the base of the next three-way merge.
 
-Kept in `.slice-orchestrator/generated/<slice>.json` (commit it with state.json, so a teammate's
+Kept in `.slice-orchestrator/generated/<slice>.json` (committed, so a teammate's
 next decomposition merges from the same base): every generated file's content, the content waiting
 on an unresolved conflict, and the slice's shape for the semver rule (see merge.change_kind).
 """

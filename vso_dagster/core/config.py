@@ -63,6 +63,7 @@ class Config:
     refine_specs: bool = False
     platform: str = "local"  # where `vso deploy` and the deployment assets deploy unless told otherwise
     sync_branch: str = "main"  # the branch the git sensor and hooks watch
+    commit_own_writes: bool = True  # VSO commits the files it regenerated (core/own_commits.py)
     nightly_timezone: str = "UTC"
 
 
@@ -82,6 +83,7 @@ def load_config(project: Project) -> Config:
                       refine_specs=bool(raw.get("agent", {}).get("refine_specs", False)),
                       platform=_platform(raw.get("deploy", {})),
                       sync_branch=str(raw.get("sync", {}).get("branch", "main")),
+                      commit_own_writes=_flag(raw.get("sync", {}), "commit", True),
                       nightly_timezone=_timezone(raw.get("sync", {})))
     except (TypeError, ValueError) as exc:
         raise VSOError(Diagnostic(shown, None, str(exc))) from None
@@ -126,6 +128,13 @@ def _timezone(section: dict) -> str:
         raise ValueError(f"[sync] timezone {name!r} is not an IANA time zone, such as \"UTC\" or "
                          f"\"Europe/Berlin\"") from None
     return name
+
+
+def _flag(section: dict, key: str, default: bool) -> bool:
+    value = section.get(key, default)
+    if not isinstance(value, bool):
+        raise ValueError(f"{key} must be true or false, not {value!r}")
+    return value
 
 
 def _platform(section: dict) -> str:

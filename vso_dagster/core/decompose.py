@@ -22,11 +22,10 @@ from .refine import Refiner
 from .scaffold_project import ensure_deployment_configs
 from .slice_files import slice_files
 from .spec_blocks import BlockCache
-from .state import bump, conflicts_of, load_state, now, save_state
+from .state import FIRST_VERSION, bump, conflicts_of, load_state, now, save_state
 from .templating import fingerprint, render
 
 log = logging.getLogger("vso.decompose")
-FIRST_VERSION = "1.0.0"
 
 
 @dataclass
@@ -97,7 +96,7 @@ def _record_plan(state: dict, plan: Plan, spec: MasterSpec) -> None:
             log.info("slice %s retired: its component left the master spec (its files stay)", slice_id)
     previous = state.get("master_spec") or {}
     changed = previous.get("hash") != spec.content_hash or previous.get("version") != spec.version
-    state["master_spec"] = {"title": spec.title, "version": spec.version, "hash": spec.content_hash,
+    state["master_spec"] = {**previous, "title": spec.title, "version": spec.version, "hash": spec.content_hash,
                             "generator": fingerprint(),
                             "last_modified": now() if changed else previous.get("last_modified", now())}
 
@@ -188,7 +187,7 @@ def _write_slice(project: Project, writer: BatchWriter, master: dict, s: dict, s
     shape = slice_shape(master, s)
     if entry.get("input_hash") not in (None, s["input_hash"]) and entry.get("files"):
         entry["version"] = bump(entry["version"], change_kind(baseline.shape, shape))
-    files = slice_files(master, s, entry["version"], entry["status"])
+    files = slice_files(master, s, entry["version"])
     if refine is not None:
         files["spec.md"] = refine(s, files["spec.md"])
     recorded: dict[str, str] = entry.get("files", {})

@@ -1,6 +1,7 @@
 """Slices -> master: the master's `## Vertical Slices` section, and what slices added to themselves.
 
-The section (a table and a Mermaid graph) is regenerated from state.json and the plan; the
+The section (a table and a Mermaid graph) is regenerated from the plan and the slices' versions,
+what is stable only (no status, no endpoint URL: the master is committed); the
 master's content hash ignores it, so writing it never starts a decomposition. Endpoints and user
 criteria a slice's spec.md gained beyond what VSO generated for it are added to the master under
 their component (`[Component]` tags), and the master's minor version goes up. Nothing else in the
@@ -16,7 +17,7 @@ from .baselines import load_baseline
 from .decompose import load_plan, read_project_spec
 from .plan import mermaid
 from .project import Project, sha256_bytes
-from .state import bump, load_state
+from .state import bump, load_state, save_state
 from .templating import render
 
 _SECTION = re.compile(r"^##\s+vertical\s+slices\s*$", re.I)
@@ -58,6 +59,11 @@ def sync_master(project: Project) -> MasterSync:
         if text != original:
             project.write(project.master_spec, text)
             result.written = True
+            # What VSO wrote, on top of which text: VSO commits the file only when both still hold
+            # (its own change to a committed master, no uncommitted edit of someone else in it).
+            state["master_spec"] = {**(state.get("master_spec") or {}), "written": sha256_bytes(text.encode()),
+                                    "written_over": sha256_bytes(original.encode())}
+            save_state(project, state)
     return result
 
 
@@ -121,15 +127,8 @@ def _bump_minor(text: str) -> tuple[str, str | None]:
 
 
 def _section(plan: dict, state: dict) -> str:
-    deployments = state["deployments"]
-    rows = []
-    for s in plan["slices"]:
-        entry = state["slices"].get(s["slice_id"], {})
-        serving = (deployments.get("production", {}).get("endpoints", {}).get(s["slice_id"])
-                   or deployments.get("test", {}).get("endpoints", {}).get(s["slice_id"]))
-        rows.append({"slice_id": s["slice_id"], "version": entry.get("version", ""), "status": entry.get("status", ""),
-                     "dependencies": s["dependencies"], "platform": s["platform"],
-                     "endpoint": serving["url"] if serving else None})
+    rows = [{"slice_id": s["slice_id"], "version": state["slices"].get(s["slice_id"], {}).get("version", ""),
+             "dependencies": s["dependencies"], "platform": s["platform"]} for s in plan["slices"]]
     edges = [(dep, s["slice_id"]) for s in plan["slices"] for dep in s["dependencies"]]
     return render("project/vertical-slices-section.md.j2", rows=rows,
                   graph=mermaid([(s["slice_id"], s["name"]) for s in plan["slices"]], edges))

@@ -16,6 +16,7 @@ from dataclasses import dataclass
 
 from .config import load_config
 from .gitrun import IDENTITY, git, is_ancestor, run_git
+from .own_commits import commit_own_writes
 from .project import Project
 from .state import conflicts_of, now, updating_state
 from .worktrees import existing_worktree
@@ -39,6 +40,8 @@ def merge_slice_branch(project: Project, slice_id: str) -> MergeBack:
         return MergeBack("skipped", f"the project's checkout is on {current or 'a detached HEAD'}, not {target}; "
                                     f"merge {worktree.branch} yourself")
     slice_dir = f"vertical-slices/{slice_id}"
+    # A regeneration VSO has not committed yet (the sensor's runs, say) is VSO's to commit.
+    commit_own_writes(project, f"VSO: regenerated files, before {worktree.branch} goes home")
     if git(project.root, "status", "--porcelain", "--untracked-files=no", "--", slice_dir, check=False):
         return MergeBack("skipped", f"uncommitted changes in {slice_dir}; commit them, then merge "
                                     f"{worktree.branch} yourself (or deploy again)")

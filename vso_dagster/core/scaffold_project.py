@@ -45,12 +45,18 @@ def _inside_git_repo(path: Path) -> bool:
 
 
 def _extend_gitignore(project: Project) -> bool:
+    """Adds VSO's block, or in a project from an older VSO the block's lines that are missing."""
     path = project.root / ".gitignore"
     existing = path.read_text() if path.exists() else ""
+    wanted = render("project/gitignore.j2")
     if GITIGNORE_MARK in existing:
-        return False
+        present = set(existing.splitlines())
+        wanted = "".join(line + "\n" for line in wanted.splitlines()
+                         if line not in present and line.strip() and not line.startswith("#"))
+        if not wanted:
+            return False
     separator = "" if not existing or existing.endswith("\n") else "\n"
-    project.write(path, existing + separator + render("project/gitignore.j2"))
+    project.write(path, existing + separator + wanted)
     return True
 
 

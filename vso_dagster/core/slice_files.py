@@ -20,9 +20,10 @@ _EXPECT = {
 DEFAULT_LATENCY = {"percentile": 95.0, "millis": 1000.0}
 
 
-def slice_files(master: dict, s: dict, version: str, status: str) -> dict[str, str]:
-    """Relative path -> file content for one slice."""
-    ctx = _context(master, s, version, status)
+def slice_files(master: dict, s: dict, version: str) -> dict[str, str]:
+    """Relative path -> file content for one slice. Only what is stable goes in (no live status, no
+    endpoint URL): these files are committed, and a build or a deploy must not change them."""
+    ctx = _context(master, s, version)
     module = s["module"]
     tests = "slice/tests"
     files = {
@@ -43,13 +44,12 @@ def slice_files(master: dict, s: dict, version: str, status: str) -> dict[str, s
     return files
 
 
-def _context(master: dict, s: dict, version: str, status: str) -> dict:
+def _context(master: dict, s: dict, version: str) -> dict:
     cases = [_case(s, ep) for ep in s["endpoints"]]
     return {
         "master": master,
         "s": s,
         "version": version,
-        "status": status,
         "vso_version": __version__,
         "cases": cases,
         "endpoint_pairs": [(ep["method"], ep["path"]) for ep in s["endpoints"]],

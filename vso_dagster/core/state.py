@@ -1,5 +1,7 @@
 """`.slice-orchestrator/state.json`: the seed's shape (slices, deployments, conflicts,
-nightly_last_run), extended with what keeps slice IDs stable and writes incremental."""
+nightly_last_run), extended with what keeps slice IDs stable and writes incremental. It is this
+machine's record (statuses, deployments, cursors) and is not committed; `rebuilt_state` says what
+comes back from the committed files when it is missing."""
 
 from __future__ import annotations
 
@@ -10,11 +12,13 @@ import re
 from collections.abc import Collection, Iterator
 from contextlib import contextmanager
 
+from .baselines import load_baseline
 from .bulk import gc_paused
 from .jsonfile import dumps_by_line
-from .project import Project
+from .project import Project, sha256_bytes
 
 STATE_FORMAT = "1.0.0"
+FIRST_VERSION = "1.0.0"  # a slice's first version
 _LAST_UPDATED = re.compile(r'^ "last_updated": ("[^"\n]*"|null),?$', re.M)  # how dumps_by_line writes it
 # Kept per slice for VSO's own bookkeeping; `vso status --json` leaves them out.
 INTERNAL_SLICE_KEYS = ("files", "input_hash")
@@ -38,12 +42,46 @@ def load_state(project: Project) -> dict:
     try:
         text = project.state_file.read_text()
     except FileNotFoundError:
-        return copy.deepcopy(EMPTY_STATE)
+        return rebuilt_state(project)
     with gc_paused():
         state = json.loads(text)
     for key, value in EMPTY_STATE.items():
         state.setdefault(key, copy.deepcopy(value))
     return state
+
+
+def rebuilt_state(project: Project) -> dict:
+    """state.json is local to a machine (it is not committed); in a fresh clone, or after it was
+    deleted, what must travel with the repository comes back from the committed files: slice IDs
+    from plan.json, each slice's version and input hash from its metadata.json, and what VSO
+    generated for each file from its kept base in generated/. Nothing is built or deployed here yet,
+    so every slice is a draft."""
+    state = copy.deepcopy(EMPTY_STATE)
+    try:
+        plan = json.loads(project.plan_file.read_text())
+    except (FileNotFoundError, ValueError):
+        return state
+    for s in plan.get("slices", []):
+        entry = {"component": s["name"], "dependencies": s["dependencies"], "platform": s["platform"],
+                 "status": "draft", "version": FIRST_VERSION, "last_modified": now()}
+        state["slices"][s["slice_id"]] = {**entry, **_committed_record(project, s["slice_id"])}
+    for slice_id in plan.get("retired", []):
+        state["slices"][slice_id] = {"status": "retired", "version": FIRST_VERSION, "last_modified": now(),
+                                     **_committed_record(project, slice_id)}
+    return state
+
+
+def _committed_record(project: Project, slice_id: str) -> dict:
+    record: dict = {}
+    try:
+        metadata = json.loads((project.slices_dir / slice_id / "metadata.json").read_text())
+        record.update(version=str(metadata["version"]), input_hash=str(metadata["input_hash"]))
+    except (FileNotFoundError, ValueError, KeyError, TypeError):
+        pass
+    generated = load_baseline(project, slice_id).files
+    if generated:
+        record["files"] = {rel: sha256_bytes(text.encode()) for rel, text in generated.items()}
+    return record
 
 
 def save_state(project: Project, state: dict) -> bool:

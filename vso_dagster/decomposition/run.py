@@ -10,6 +10,7 @@ import dagster as dg
 from ..core.decompose import load_plan, plan_is_current, read_project_spec, stale_slice_ids
 from ..core.errors import VSOError
 from ..core.logs import log_to_file
+from ..core.own_commits import OwnCommit, commit_own_writes
 from ..core.project import Project
 from ..lib.checks import QUIET
 from ..lib.partitions import slices_partitions
@@ -23,6 +24,7 @@ class DecomposeReport:
     plan: dict
     stale: list[str]
     runs: list[str]
+    commit: OwnCommit | None = None  # VSO's commit of what it wrote (None: nothing changed)
 
 
 def decompose(project: Project, instance: dg.DagsterInstance, *, strict: bool = False,
@@ -62,7 +64,12 @@ def _decompose(project: Project, instance: dg.DagsterInstance, *, strict: bool, 
             instance=instance, raise_on_error=False, run_config={} if verbose else QUIET)
         _raise_on_failure(sync_result)
         runs.append(sync_result.run_id)
-    return DecomposeReport(plan, stale, runs)
+    commit = None
+    if runs:
+        listed = ", ".join(stale[:5]) + (f" and {len(stale) - 5} more" if len(stale) > 5 else "")
+        commit = commit_own_writes(project, f"VSO: decomposed master-spec.md v{plan['master']['version']}"
+                                            + (f"; regenerated {listed}" if stale else ""))
+    return DecomposeReport(plan, stale, runs, commit)
 
 
 def contiguous_ranges(keys: list[str], order: list[str]) -> list[tuple[str, str]]:

@@ -32,14 +32,21 @@ def run_deployment_job(project: Project, instance: dg.DagsterInstance, what: str
     return _outcome(instance, slice_id, result)
 
 
+def went_home(production: dict) -> str:
+    """What became of the slice's branch, from production_deployment's metadata, said plainly:
+    a branch that did not go home is named with the reason, in the CLI output as in the run."""
+    result, detail = production["merged_to_main"].value, production["merge_detail"].value
+    return detail if result in ("merged", "up_to_date") else f"NOT merged home ({result}): {detail}"
+
+
 def _outcome(instance: dg.DagsterInstance, slice_id: str, result: dg.ExecuteInProcessResult) -> Outcome:
     if not result.success:
         return Outcome(slice_id, "failed", failure_reason(result)[0], result.run_id)
     materialized = {e.asset_key.to_user_string(): e.event_specific_data.materialization.metadata
                     for e in result.get_asset_materialization_events()}
     if "production_deployment" in materialized:
-        return Outcome(slice_id, "deployed", f"production: {materialized['production_deployment']['endpoint'].value}",
-                       result.run_id)
+        meta = materialized["production_deployment"]
+        return Outcome(slice_id, "deployed", f"production: {meta['endpoint'].value}; {went_home(meta)}", result.run_id)
     if "integration_tests" in materialized and "test_deployment" not in materialized:
         meta = materialized["integration_tests"]
         perf = next((f"{k} {v.value} ms" for k, v in meta.items() if k.startswith("p") and k.endswith("_ms")), "")

@@ -11,9 +11,11 @@ from ..core.changes import Changes, changes_since, first_cursor
 from ..core.config import load_config
 from ..core.decompose import preview
 from ..core.errors import VSOError
+from ..core.own_commits import OwnCommit, commit_own_writes
 from ..core.project import Project
 from ..core.state import load_state, now, updating_state
 from ..decomposition.run import decompose
+from ..deployment.run import went_home
 from ..implementation.run import Outcome
 from ..lib.checks import QUIET
 from ..lib.partitions import ensure_slice_partitions
@@ -33,22 +35,26 @@ def run_work(instance: dg.DagsterInstance, work: list[Work], *, verbose: bool = 
                                         asset_selection=[dg.AssetKey(a) for a in item.assets],
                                         run_config={} if verbose else QUIET)
         if result.success:
-            done = [e.asset_key.to_user_string() for e in result.get_asset_materialization_events()]
-            outcomes.append(Outcome(item.slice_id, "passed", f"{item.reason}; ran {', '.join(done) or 'nothing'}",
-                                    result.run_id))
+            events = {e.asset_key.to_user_string(): e.event_specific_data.materialization.metadata
+                      for e in result.get_asset_materialization_events()}
+            home = f"; {went_home(events['production_deployment'])}" if "production_deployment" in events else ""
+            outcomes.append(Outcome(item.slice_id, "passed",
+                                    f"{item.reason}; ran {', '.join(events) or 'nothing'}{home}", result.run_id))
         else:
             outcomes.append(Outcome(item.slice_id, "failed", failure_reason(result)[0], result.run_id))
     return outcomes
 
 
-def sync_master_spec(instance: dg.DagsterInstance, *, verbose: bool = False) -> None:
-    """The master_sync asset, in process: the master's generated section and what slices added."""
+def sync_master_spec(project: Project, instance: dg.DagsterInstance, *, verbose: bool = False) -> OwnCommit:
+    """The master_sync asset, in process (the master's generated section and what slices added),
+    then VSO's commit of what it wrote."""
     from ..definitions import defs
 
     result = defs.resolve_job_def("vso_master_sync").execute_in_process(
         instance=instance, raise_on_error=False, run_config={} if verbose else QUIET)
     if not result.success:
         raise VSOError(f"master_sync failed: {failure_reason(result)[0]}")
+    return commit_own_writes(project, "VSO: master-spec.md's Vertical Slices section and what the slices added")
 
 
 def nightly(project: Project, instance: dg.DagsterInstance, *, dry_run: bool = False,
@@ -57,7 +63,7 @@ def nightly(project: Project, instance: dg.DagsterInstance, *, dry_run: bool = F
     if dry_run:
         return work, []
     outcomes = run_work(instance, work, verbose=verbose)
-    sync_master_spec(instance, verbose=verbose)
+    sync_master_spec(project, instance, verbose=verbose)
     record_nightly_run(project)
     return work, outcomes
 
@@ -101,7 +107,7 @@ def _sync_commits(project: Project, instance: dg.DagsterInstance, verbose: bool)
                 if (reached := tuple(a for a in w.assets if a in history.reached(w.slice_id)))]
         outcomes = run_work(instance, work, verbose=verbose)
         if changes.edited_slices:
-            sync_master_spec(instance, verbose=verbose)
+            sync_master_spec(project, instance, verbose=verbose)
     advanced = not any(o.result == "failed" for o in outcomes)
     first = not state.get("sync_cursor")
     with updating_state(project) as state:
