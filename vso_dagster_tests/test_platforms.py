@@ -339,3 +339,20 @@ def test_tokens_appear_nowhere(modal_project, standin_modal, vso, monkeypatch):
         assert value.encode() not in history
         assert value not in metadata and value not in events
     assert (modal_project.state_dir / "dagster").is_dir() and (modal_project.logs_dir / "deployment.log").exists()
+
+
+def test_deploy_all_planned_sends_each_slice_to_the_platform_its_plan_names(modal_project, standin_modal, vso,
+                                                                              monkeypatch):
+    monkeypatch.delenv("HCLOUD_TOKEN", raising=False)
+    monkeypatch.delenv("TF_VAR_hcloud_token", raising=False)
+    built(modal_project, SLICE)  # Auth: platform modal in the master spec
+    built(modal_project, "slice-002-todos")  # Todos: the default, hetzner
+    try:
+        result = vso("deploy", "--all", "--platform", "planned", "--environment", "test")
+        assert result.exit_code == 1  # Todos cannot reach Hetzner from here: no token, nothing created
+        assert deployments(modal_project, "test")[SLICE]["platform"] == "modal"
+        assert "HCLOUD_TOKEN is not set" in result.output
+        assert "slice-002-todos" not in deployments(modal_project, "test")
+        assert [call["argv"][0] for call in standin_modal()] == ["deploy"]
+    finally:
+        destroy(modal_project, SLICE, "test")

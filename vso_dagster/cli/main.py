@@ -14,7 +14,7 @@ from rich.console import Console
 from rich.table import Table
 
 from ..core.decompose import check_project_spec, current_plan
-from ..core.deployments import ENVIRONMENTS
+from ..core.deployments import DEPLOY_TARGETS, ENVIRONMENTS
 from ..core.errors import VSOError
 from ..core.project import Project
 from ..core.scaffold_project import init_project
@@ -235,10 +235,10 @@ def test_command(project: Project, slice_id: str, environment: str | None, verbo
 @click.option("--environment", type=click.Choice(["test", "production", "both"]), default="both",
               show_default=True,
               help="test; production (only after integration tests passed); both: test, integration tests, production.")
-@click.option("--platform", type=click.Choice(["local", "hetzner", "modal"]), default=None,
-              help="Where the slice runs: local (loopback), hetzner (Terraform; needs HCLOUD_TOKEN) or modal "
-                   "(needs Modal credentials). Default: [deploy] platform in .slice-orchestrator/config.toml, "
-                   "else local.")
+@click.option("--platform", type=click.Choice(DEPLOY_TARGETS), default=None,
+              help="Where the slice runs: local (loopback), hetzner (Terraform; needs HCLOUD_TOKEN), modal "
+                   "(needs Modal credentials), or planned: each slice on the platform its plan names. Default: "
+                   "[deploy] platform in .slice-orchestrator/config.toml, else local.")
 @click.option("--verbose", "-v", is_flag=True, help="Show Dagster's run logs.")
 @click.pass_obj
 def deploy(project: Project, slice_ids: tuple[str, ...], all_slices: bool, environment: str,

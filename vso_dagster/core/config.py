@@ -7,7 +7,7 @@ import tomllib
 import zoneinfo
 from dataclasses import dataclass, field
 
-from .deployments import PLATFORM_NAMES
+from .deployments import DEPLOY_TARGETS
 from .errors import Diagnostic, VSOError
 from .names import IDENTIFIER
 from .project import Project
@@ -62,6 +62,7 @@ class Config:
     socket: str | None = "vso"
     refine_specs: bool = False
     platform: str = "local"  # where `vso deploy` and the deployment assets deploy unless told otherwise
+    # ("planned": each slice where its plan says)
     sync_branch: str = "main"  # the branch the git sensor and hooks watch
     commit_own_writes: bool = True  # VSO commits the files it regenerated (core/own_commits.py)
     nightly_timezone: str = "UTC"
@@ -139,8 +140,8 @@ def _flag(section: dict, key: str, default: bool) -> bool:
 
 def _platform(section: dict) -> str:
     platform = section.get("platform", "local")
-    if platform not in PLATFORM_NAMES:
-        raise ValueError(f"[deploy] platform must be one of {', '.join(PLATFORM_NAMES)}, not {platform!r}")
+    if platform not in DEPLOY_TARGETS:
+        raise ValueError(f"[deploy] platform must be one of {', '.join(DEPLOY_TARGETS)}, not {platform!r}")
     return platform
 
 

@@ -7,7 +7,7 @@ from collections.abc import Callable
 from .deploy_hetzner import deploy_hetzner, destroy_hetzner
 from .deploy_local import deploy_local, destroy_local
 from .deploy_modal import deploy_modal, destroy_modal
-from .deployments import PLATFORM_NAMES, Deployment, deployments
+from .deployments import PLANNED, PLATFORM_NAMES, Deployment, deployments
 from .errors import VSOError
 from .implement import BUILT
 from .project import Project
@@ -22,10 +22,14 @@ assert tuple(PLATFORMS) == PLATFORM_NAMES
 
 
 def deploy(project: Project, slice_id: str, environment: str, platform: str) -> Deployment:
-    """Deploys a built slice: its unit tests passed (the implementation's blocking check)."""
+    """Deploys a built slice: its unit tests passed (the implementation's blocking check).
+    `platform` "planned": the one the slice's plan names."""
+    entry = load_state(project)["slices"].get(slice_id, {})
+    if platform == PLANNED:
+        platform = entry.get("platform", "local")
     if platform not in PLATFORMS:
-        raise VSOError(f"unknown platform {platform!r}; use one of {', '.join(PLATFORMS)}")
-    status = load_state(project)["slices"].get(slice_id, {}).get("status")
+        raise VSOError(f"unknown platform {platform!r}; use one of {', '.join(PLATFORMS)}, or {PLANNED}")
+    status = entry.get("status")
     if status not in BUILT:
         raise VSOError(f"{slice_id}: not built yet (status {status or 'unknown'}): a slice deploys only once its "
                        f"unit tests passed; `vso orchestrate --slice-id {slice_id}` first")

@@ -23,6 +23,9 @@ from .worktrees import existing_worktree
 
 ENVIRONMENTS = ("test", "production")
 PLATFORM_NAMES = ("local", "hetzner", "modal")
+# Not a platform: each slice goes to the platform its plan names (the master spec's platform rule).
+PLANNED = "planned"
+DEPLOY_TARGETS = (*PLATFORM_NAMES, PLANNED)
 log = logging.getLogger("vso.deploy")
 
 

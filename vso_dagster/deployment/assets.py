@@ -17,7 +17,8 @@ GROUP = "deployment"
 
 
 class DeployConfig(dg.Config):
-    platform: str = Field(default="", description="local, hetzner or modal; empty: [deploy] platform in "
+    platform: str = Field(default="", description="local, hetzner, modal, or planned (each slice where its plan "
+                                                  "says); empty: [deploy] platform in "
                                                   ".slice-orchestrator/config.toml, else local")
 
 
