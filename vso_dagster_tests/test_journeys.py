@@ -259,3 +259,31 @@ def test_a_fresh_clone_gets_its_state_back_from_the_committed_files(committed, v
     assert tree_digest(clone / "vertical-slices") == before  # the same IDs, versions and files
     assert subprocess.run(["git", "-C", str(clone), "status", "--porcelain"], capture_output=True,
                           text=True).stdout == ""
+
+
+def test_deploy_ships_the_tested_commit_and_refuses_a_newer_untested_head(committed, vso):
+    from vso_dagster.core.deploy import destroy
+    from vso_dagster.core.deployments import deployments
+
+    assert vso("orchestrate", "--slice-id", AUTH).exit_code == 0
+    worktree = committed.state_dir / "worktrees" / AUTH
+    tested = git(committed, "-C", str(worktree), "rev-parse", "HEAD")
+    service = worktree / "vertical-slices" / AUTH / "service/main.py"
+    service.write_text(service.read_text() + "\n# a change made after the unit tests ran\n")
+    git(committed, "-C", str(worktree), "-c", "user.name=A", "-c", "user.email=a@a", "commit", "-qam", "later")
+    newer = git(committed, "-C", str(worktree), "rev-parse", "HEAD")
+    try:
+        refused = vso("deploy", "--slice-id", AUTH, "--environment", "test")
+        assert refused.exit_code == 1
+        assert f"is at {newer[:12]}, but its unit tests passed on {tested[:12]}" in refused.output
+        assert f"vso test --slice-id {AUTH}" in refused.output and deployments(committed, "test") == {}
+        assert vso("test", "--slice-id", AUTH).exit_code == 0  # the new head, tested
+        deployed = vso("deploy", "--slice-id", AUTH, "--environment", "test")
+        assert deployed.exit_code == 0, deployed.output
+        assert deployments(committed, "test")[AUTH]["commit"] == newer
+        service.write_text(service.read_text() + "# not committed\n")
+        dirty = vso("deploy", "--slice-id", AUTH, "--environment", "test")
+        assert dirty.exit_code == 1 and "uncommitted changes" in dirty.output
+        assert deployments(committed, "test")[AUTH]["commit"] == newer  # the last good deployment serves on
+    finally:
+        destroy(committed, AUTH, "test")

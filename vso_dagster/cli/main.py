@@ -482,8 +482,8 @@ def _outcome_table(outcomes) -> None:
         first_line = o.detail.strip().splitlines()[0] if o.detail.strip() else ""
         table.add_row(o.slice_id, f"[{colours[o.result]}]{o.result}[/]", first_line, (o.run_id or "-")[:8])
     out.print(table)
-    for o in outcomes:
-        if o.result == "failed" and "\n" in o.detail.strip():
+    for o in outcomes:  # a reason the table had to wrap or cut is printed whole, on one line each
+        if o.result == "failed" and ("\n" in o.detail.strip() or len(o.detail) > 100):
             click.echo(f"{o.slice_id}: {o.detail.strip()}", err=True)
 
 

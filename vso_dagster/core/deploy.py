@@ -7,11 +7,12 @@ from collections.abc import Callable
 from .deploy_hetzner import deploy_hetzner, destroy_hetzner
 from .deploy_local import deploy_local, destroy_local
 from .deploy_modal import deploy_modal, destroy_modal
-from .deployments import PLANNED, PLATFORM_NAMES, Deployment, deployments
+from .deployments import PLANNED, PLATFORM_NAMES, Deployment, deployments, log
 from .errors import VSOError
 from .implement import BUILT
 from .project import Project
 from .state import load_state
+from .worktrees import existing_worktree, head, uncommitted
 
 PLATFORMS: dict[str, tuple[Callable[[Project, str, str], Deployment], Callable[[Project, str, str], bool]]] = {
     "local": (deploy_local, destroy_local),
@@ -33,11 +34,32 @@ def deploy(project: Project, slice_id: str, environment: str, platform: str) -> 
     if status not in BUILT:
         raise VSOError(f"{slice_id}: not built yet (status {status or 'unknown'}): a slice deploys only once its "
                        f"unit tests passed; `vso orchestrate --slice-id {slice_id}` first")
+    shipped = tested_head(project, slice_id, entry.get("tested_commit"))
     current = deployments(project, environment).get(slice_id)
     if current and current["platform"] != platform:
         raise VSOError(f"{slice_id} already serves {environment} on {current['platform']}; `vso destroy --slice-id "
                        f"{slice_id} --environment {environment}` first, then deploy it to {platform}")
+    log.info(f"{slice_id}: deploying {shipped[:12] if shipped else 'the skeleton'} to {environment} ({platform})")
     return PLATFORMS[platform][0](project, slice_id, environment)
+
+
+def tested_head(project: Project, slice_id: str, tested: str | None) -> str | None:
+    """The commit a deploy ships: the branch's head, and only if the unit tests passed on exactly it
+    with nothing uncommitted (None for a slice with no branch: the project's own skeleton)."""
+    worktree = existing_worktree(project, slice_id)
+    if worktree is None:
+        return None
+    current, dirty = head(worktree), uncommitted(worktree)
+    again = f"run `vso test --slice-id {slice_id}` (its unit tests on the new head), then deploy again"
+    if dirty:
+        raise VSOError(f"{slice_id}: {worktree.branch} has uncommitted changes in "
+                       f"{project.relative(worktree.slice_dir)} ({len(dirty)} files); nothing untested is "
+                       f"deployed: commit them, {again}")
+    if current != tested:
+        was = f"its unit tests passed on {tested[:12]}" if tested else "its unit tests never passed on it"
+        raise VSOError(f"{slice_id}: {worktree.branch} is at {current[:12]}, but {was}: a newer head is not "
+                       f"deployed untested; {again}")
+    return current
 
 
 def destroy(project: Project, slice_id: str, environment: str) -> bool:

@@ -65,7 +65,9 @@ def record(project: Project, deployment: Deployment) -> dict | None:
     with updating_state(project) as state:
         env = state["deployments"].setdefault(deployment.environment, {"slices_deployed": []})
         previous = env.setdefault("endpoints", {}).get(deployment.slice_id)
-        env["endpoints"][deployment.slice_id] = deployment.entry()
+        # What serves is the commit its unit tests passed on (core.deploy checked the branch is at it).
+        tested = state["slices"].get(deployment.slice_id, {}).get("tested_commit")
+        env["endpoints"][deployment.slice_id] = {**deployment.entry(), "commit": tested}
         if deployment.slice_id not in env["slices_deployed"]:
             env["slices_deployed"].append(deployment.slice_id)
     log.info(f"{deployment.slice_id} serves {deployment.environment} at {deployment.url} ({deployment.platform})")

@@ -14,7 +14,7 @@ from .scaffold_agent import implement
 from .state import conflicts_of, load_state, now, updating_state
 from .team_run import run_team
 from .unit_tests import TestRun, run_tests
-from .worktrees import Worktree, commit_all, diff_stats, ensure_worktree, head
+from .worktrees import Worktree, commit_all, diff_stats, ensure_worktree, head, uncommitted
 
 log = logging.getLogger("vso.implement")
 # A dependency counts as built once its implementation passed its unit tests.
@@ -86,8 +86,7 @@ def implement_slice(project: Project, plan: dict, slice_id: str) -> Implementati
              worktree.branch)
     tests = unit_tests(worktree)
     log.info("%s: unit tests %s", slice_id, tests.summary())
-    if tests.green:
-        mark_implemented(project, slice_id)
+    record_tests(project, worktree, tests)
     return Implementation(slice_id, agent, worktree, commit, head(worktree), diff_stats(worktree), tests,
                           tuple(events))
 
@@ -113,8 +112,21 @@ def unit_tests(worktree: Worktree) -> TestRun:
     return run_tests(worktree.slice_dir / "tests" / "unit", cwd=worktree.slice_dir)
 
 
-def mark_implemented(project: Project, slice_id: str) -> None:
+def record_tests(project: Project, worktree: Worktree, tests: TestRun) -> str | None:
+    """Green unit tests on a committed head make that commit the one a deploy ships (`tested_commit`)
+    and the slice built. Red ones change nothing: the last tested commit stays the one deployed.
+    Returns the tested commit, or None when these tests do not make one."""
+    if not tests.green or uncommitted(worktree):
+        return None
+    tested = head(worktree)
+    mark_implemented(project, worktree.slice_id, tested)
+    return tested
+
+
+def mark_implemented(project: Project, slice_id: str, tested_commit: str | None = None) -> None:
     with updating_state(project) as state:
         entry = state["slices"][slice_id]
         if entry.get("status") not in BUILT:
             entry.update(status="implemented", last_modified=now())
+        if tested_commit:
+            entry["tested_commit"] = tested_commit

@@ -106,6 +106,11 @@ def head(worktree: Worktree) -> str:
     return git(worktree.path, "rev-parse", "HEAD")
 
 
+def uncommitted(worktree: Worktree) -> list[str]:
+    """Changed or new files in the slice's directory on its branch (ignored ones aside)."""
+    return git(worktree.path, "status", "--porcelain", "--", f"vertical-slices/{worktree.slice_id}").splitlines()
+
+
 def diff_stats(worktree: Worktree) -> dict[str, int]:
     """Files, insertions and deletions on the branch since it left the base."""
     files = insertions = deletions = 0

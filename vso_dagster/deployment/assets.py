@@ -6,6 +6,7 @@ from pydantic import Field
 
 from ..core.config import load_config
 from ..core.deploy import deploy
+from ..core.deployments import deployments
 from ..core.errors import VSOError
 from ..core.integration import mark_deployed, production_blocker, run_integration_tests
 from ..core.merge_back import merge_slice_branch
@@ -34,6 +35,8 @@ def _deploy(context: dg.AssetExecutionContext, vso: VSOProject, environment: str
     details = deployment.details
     metadata = {
         "endpoint": dg.MetadataValue.url(deployment.url),
+        # The commit that serves: the one the slice's unit tests passed on.
+        "commit": deployments(project, environment)[deployment.slice_id].get("commit") or "",
         "platform": deployment.platform,
         "environment": environment,
         "duration_s": round(time.monotonic() - started, 2),

@@ -2,7 +2,7 @@ import dagster as dg
 
 from ..core.decompose import load_plan
 from ..core.errors import VSOError
-from ..core.implement import implement_slice
+from ..core.implement import implement_slice, record_tests
 from ..core.implement import unit_tests as run_unit_tests
 from ..core.unit_tests import TestRun
 from ..core.worktrees import existing_worktree
@@ -62,5 +62,6 @@ def unit_tests(context: dg.AssetCheckExecutionContext, vso: VSOProject) -> dg.As
     if worktree is None:
         return dg.AssetCheckResult(passed=False, description="not implemented yet: no worktree for this slice")
     tests = run_unit_tests(worktree)
-    return dg.AssetCheckResult(passed=tests.green, metadata=_test_metadata(tests),
+    tested = record_tests(project, worktree, tests)  # green on a committed head: the commit a deploy ships
+    return dg.AssetCheckResult(passed=tests.green, metadata={**_test_metadata(tests), "commit": tested or ""},
                                description=tests.summary())
