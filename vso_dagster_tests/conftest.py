@@ -150,3 +150,20 @@ def committed(todo_project: Project) -> Project:
 
 def venv_bin(name: str) -> str:
     return str(Path(os.sys.executable).parent / name)
+
+
+def commit_on_branch(project: Project, slice_id: str, *, as_tested: bool = False) -> str:
+    """Commits what a test changed in the slice's worktree (as a team would) and runs its unit tests
+    there, so the new head is the tested commit a deploy ships. `as_tested`: record it as tested
+    whatever the unit tests say: a broken service the test wants to take as far as the integration
+    gate (the unit tests would stop it sooner)."""
+    from vso_dagster.core.implement import mark_implemented, record_tests, unit_tests
+    from vso_dagster.core.worktrees import commit_all, existing_worktree, head
+
+    worktree = existing_worktree(project, slice_id)
+    commit_all(worktree, f"{slice_id}: changed by a test")
+    if as_tested:
+        mark_implemented(project, slice_id, head(worktree))
+    else:
+        assert record_tests(project, worktree, unit_tests(worktree)), "the unit tests did not pass"
+    return head(worktree)

@@ -59,5 +59,5 @@ def test_sync_and_deploy_settings_are_read_and_checked(project):
         load_config(project)
     path.write_text(path.read_text().replace('timezone = "Mars/Olympus"', 'timezone = "Europe/Berlin"')
                     .replace('platform = "local"', 'platform = "aws"'))
-    with pytest.raises(VSOError, match=r"\[deploy\] platform must be one of local, hetzner, modal, not 'aws'"):
+    with pytest.raises(VSOError, match=r"\[deploy\] platform must be one of local, hetzner, modal, planned, not 'aws'"):
         load_config(project)

@@ -16,6 +16,8 @@ from vso_dagster.core.errors import VSOError
 from vso_dagster.core.implement import implement_slice
 from vso_dagster.core.state import load_state
 
+from .conftest import commit_on_branch
+
 
 def alive(pid: int) -> bool:
     return Path(f"/proc/{pid}").exists() and b"uvicorn" in Path(f"/proc/{pid}/cmdline").read_bytes()
@@ -104,6 +106,7 @@ def test_production_is_skipped_with_the_reason_when_integration_tests_fail(imple
     main = implemented.state_dir / "worktrees/slice-001-auth/vertical-slices/slice-001-auth/service/main.py"
     broken = main.read_text().replace("JSONResponse(record, status_code=201)", "JSONResponse(record, status_code=500)")
     main.write_text(broken)  # still healthy, but creating anything now fails the contract
+    commit_on_branch(implemented, "slice-001-auth", as_tested=True)
     with dg.DagsterInstance.ephemeral() as instance:
         instance.add_dynamic_partitions("slices", ["slice-001-auth"])
         assert not deliver(implemented, instance).success
@@ -155,6 +158,7 @@ def test_a_slice_without_integration_tests_never_reaches_production(implemented)
     tests = implemented.state_dir / "worktrees/slice-001-auth/vertical-slices/slice-001-auth/tests/integration"
     for test in tests.glob("test_*.py"):
         test.unlink()
+    commit_on_branch(implemented, "slice-001-auth")
     with dg.DagsterInstance.ephemeral() as instance:
         instance.add_dynamic_partitions("slices", ["slice-001-auth"])
         result = deliver(implemented, instance)
@@ -171,6 +175,7 @@ def test_red_integration_tests_fail_their_blocking_check_with_the_junit_counts(i
     main = implemented.state_dir / "worktrees/slice-001-auth/vertical-slices/slice-001-auth/service/main.py"
     main.write_text(main.read_text().replace("JSONResponse(record, status_code=201)",
                                              "JSONResponse(record, status_code=500)"))
+    commit_on_branch(implemented, "slice-001-auth", as_tested=True)
     with dg.DagsterInstance.ephemeral() as instance:
         instance.add_dynamic_partitions("slices", ["slice-001-auth"])
         result = deliver(implemented, instance)

@@ -20,7 +20,7 @@ from vso_dagster.core.deployments import deployments
 from vso_dagster.core.errors import VSOError
 from vso_dagster.core.terraform import INSTALL_HINT, REDACTED
 
-from .conftest import TODO_SPEC, commit, init_decompose_commit
+from .conftest import TODO_SPEC, commit, commit_on_branch, init_decompose_commit
 
 SLICE = "slice-001-auth"
 HERE = Path(__file__).parent
@@ -93,6 +93,7 @@ def standin_hetzner(project, slice_id: str) -> tuple[subprocess.Popen, str]:
     for tf in (slice_dir / "terraform").glob("*.tf"):
         tf.unlink()
     (slice_dir / "terraform/main.tf").write_text(STANDIN_HETZNER_MODULE)
+    commit_on_branch(project, slice_id)
     process, url = serve(slice_dir / "service")
     tfvars = project.root / "deployments/test/terraform.tfvars"
     tfvars.write_text(tfvars.read_text() + f'standin_endpoint = "{url}"\n')
