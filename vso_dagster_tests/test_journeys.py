@@ -16,17 +16,7 @@ from vso_dagster.core.state import load_state
 
 from .conftest import commit, venv_bin
 from .test_slice_files import _free_port as free_port
-
-AUTH, TODOS, REPORTS = "slice-001-auth", "slice-002-todos", "slice-003-reports"
-
-
-def git(project, *args: str) -> str:
-    return subprocess.run(["git", "-C", str(project.root), *args], capture_output=True, text=True,
-                          check=True).stdout.strip()
-
-
-def head(project) -> str:
-    return git(project, "rev-parse", "HEAD")
+from .test_sync import AUTH, TODOS, git, head
 
 
 def user_commit(project, message: str) -> subprocess.CompletedProcess:
