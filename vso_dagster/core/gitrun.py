@@ -24,14 +24,19 @@ REPOSITORY_LOCAL_VARS = frozenset((
     "GIT_INDEX_FILE", "GIT_NO_REPLACE_OBJECTS", "GIT_REPLACE_REF_BASE", "GIT_PREFIX",
     "GIT_INTERNAL_SUPER_PREFIX", "GIT_SHALLOW_FILE", "GIT_COMMON_DIR",
 ))
-# VSO's own commits (regenerations, merges home, a new spec merged into a slice's branch).
-IDENTITY = ("-c", "user.name=VSO", "-c", "user.email=vso@localhost")
+# What git also exports to hooks: who made the commit that ran the hook. They would override the
+# identity VSO gives its own commits.
+COMMIT_IDENTITY_VARS = frozenset(f"GIT_{who}_{what}" for who in ("AUTHOR", "COMMITTER")
+                                 for what in ("NAME", "EMAIL", "DATE"))
+# VSO's own commits (regenerations, merges home, a new spec merged into a slice's branch), with no
+# hook: the project's post-commit hook would start a sync for each, worktree commits included.
+IDENTITY = ("-c", "user.name=VSO", "-c", "user.email=vso@localhost", "-c", "core.hooksPath=/dev/null")
 
 
 def clean_env(base: Mapping[str, str] | None = None) -> dict[str, str]:
     """`base` (default: this process's environment) without the repository-local git variables."""
     return {k: v for k, v in (os.environ if base is None else base).items()
-            if k not in REPOSITORY_LOCAL_VARS and not k.startswith("GIT_CONFIG_KEY_")
+            if k not in REPOSITORY_LOCAL_VARS and k not in COMMIT_IDENTITY_VARS and not k.startswith("GIT_CONFIG_KEY_")
             and not k.startswith("GIT_CONFIG_VALUE_")}
 
 

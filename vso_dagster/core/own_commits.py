@@ -57,8 +57,8 @@ def commit_own_writes(project: Project, message: str) -> OwnCommit:
     if not mine:
         return OwnCommit(left=tuple(left))
     git(project.root, "add", "--all", "--", *mine)
-    # Only these paths, whatever else is staged; no hook (the post-commit hook would start a sync).
-    git(project.root, "-c", "core.hooksPath=/dev/null", *IDENTITY, "commit", "--quiet", "--no-verify",
+    # Only these paths, whatever else is staged.
+    git(project.root, *IDENTITY, "commit", "--quiet", "--no-verify",
         "-m", message, "--", *mine)
     return OwnCommit(git(project.root, "rev-parse", "HEAD"), tuple(mine), tuple(left))
 
