@@ -15,6 +15,7 @@ from vso_dagster.core.deploy import destroy
 from vso_dagster.core.state import load_state
 
 from .conftest import EXAMPLES, commit, venv_bin
+from .test_sync import git
 
 
 def test_a_commit_starts_exactly_the_runs_it_makes_stale(project, vso):
@@ -37,8 +38,7 @@ def test_a_commit_starts_exactly_the_runs_it_makes_stale(project, vso):
             text = project.master_spec.read_text()
             project.master_spec.write_text(text.replace("Sign-up, login", "Sign-up, login, logout", 1))
             commit(project.root, "auth learns to log out")
-            sha = subprocess.run(["git", "-C", str(project.root), "rev-parse", "HEAD"], capture_output=True,
-                                 text=True, check=True).stdout.strip()
+            sha = git(project, "rev-parse", "HEAD")
 
             def sync_runs() -> list:
                 return [r for r in instance.get_runs() if r.tags.get("dagster/sensor_name") == "git_changes"]
@@ -48,6 +48,10 @@ def test_a_commit_starts_exactly_the_runs_it_makes_stale(project, vso):
             assert sorted((r.job_name, r.tags.get("dagster/partition"), r.tags["dagster/run_key"]) for r in runs) == [
                 ("vso_plan", None, f"{sha}:plan"), ("vso_slice_sync", "slice-001-auth", f"{sha}:slice-001-auth")]
             assert all(r.status == dg.DagsterRunStatus.SUCCESS for r in runs), [r.status for r in runs]
+            # The daemon's run took the new version home: VSO committed its regeneration first.
+            log = git(project, "log", "--format=%an|%s", "-4").splitlines()
+            assert "VSO|Merge slice-001-auth-v1.0.1: slice-001-auth serves in production" in log, log
+            assert git(project, "status", "--porcelain") == ""
     finally:
         os.killpg(daemon.pid, signal.SIGTERM)
         daemon.wait(timeout=60)

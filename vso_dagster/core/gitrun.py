@@ -11,7 +11,6 @@ from __future__ import annotations
 
 import os
 import subprocess
-from collections.abc import Mapping
 from pathlib import Path
 
 from .errors import VSOError
@@ -33,11 +32,12 @@ COMMIT_IDENTITY_VARS = frozenset(f"GIT_{who}_{what}" for who in ("AUTHOR", "COMM
 IDENTITY = ("-c", "user.name=VSO", "-c", "user.email=vso@localhost", "-c", "core.hooksPath=/dev/null")
 
 
-def clean_env(base: Mapping[str, str] | None = None) -> dict[str, str]:
-    """`base` (default: this process's environment) without the repository-local git variables."""
-    return {k: v for k, v in (os.environ if base is None else base).items()
-            if k not in REPOSITORY_LOCAL_VARS and k not in COMMIT_IDENTITY_VARS and not k.startswith("GIT_CONFIG_KEY_")
-            and not k.startswith("GIT_CONFIG_VALUE_")}
+def clean_env() -> dict[str, str]:
+    """This process's environment without what git exports to hooks: the repository-local variables
+    and the identity of the commit that ran the hook."""
+    return {k: v for k, v in os.environ.items()
+            if k not in REPOSITORY_LOCAL_VARS and k not in COMMIT_IDENTITY_VARS
+            and not k.startswith(("GIT_CONFIG_KEY_", "GIT_CONFIG_VALUE_"))}
 
 
 def run_git(cwd: Path | None, *args: str, **kwargs) -> subprocess.CompletedProcess:
@@ -59,12 +59,21 @@ def is_ancestor(cwd: Path, older: str, newer: str) -> bool:
     return run_git(cwd, "merge-base", "--is-ancestor", older, newer).returncode == 0
 
 
+def head_commit(cwd: Path) -> str:
+    """HEAD's commit; "" in a repository with no commit yet (or outside one)."""
+    return git(cwd, "rev-parse", "--verify", "--quiet", "HEAD^{commit}", check=False)
+
+
+def current_branch(cwd: Path) -> str:
+    """The branch the checkout is on; "" on a detached HEAD."""
+    return git(cwd, "symbolic-ref", "--quiet", "--short", "HEAD", check=False)
+
+
 def head_or_empty_tree(cwd: Path) -> str | None:
     """HEAD's commit; git's empty tree in a repository with no commit yet (everything after it is
     new); None outside a git repository."""
-    head = run_git(cwd, "rev-parse", "--verify", "--quiet", "HEAD^{commit}", text=True)
-    if head.returncode == 0:
-        return head.stdout.strip()
+    if head := head_commit(cwd):
+        return head
     empty = run_git(cwd, "hash-object", "-t", "tree", "/dev/null", text=True)
     inside = run_git(cwd, "rev-parse", "--git-dir").returncode == 0
     return empty.stdout.strip() if inside and empty.returncode == 0 else None

@@ -15,7 +15,7 @@ import logging
 from dataclasses import dataclass
 
 from .config import load_config
-from .gitrun import IDENTITY, git, is_ancestor, run_git
+from .gitrun import IDENTITY, current_branch, git, is_ancestor, run_git
 from .own_commits import commit_own_writes
 from .project import Project
 from .state import conflicts_of, now, updating_state
@@ -35,7 +35,7 @@ def merge_slice_branch(project: Project, slice_id: str) -> MergeBack:
     target = load_config(project).sync_branch
     if worktree is None:
         return MergeBack("skipped", "no branch: the slice was never implemented")
-    current = git(project.root, "symbolic-ref", "--quiet", "--short", "HEAD", check=False)
+    current = current_branch(project.root)
     if current != target:
         return MergeBack("skipped", f"the project's checkout is on {current or 'a detached HEAD'}, not {target}; "
                                     f"merge {worktree.branch} yourself")

@@ -15,7 +15,7 @@ from pathlib import PurePosixPath
 
 from .config import load_config
 from .decompose import PROPOSAL_SUFFIX
-from .gitrun import IDENTITY, git, run_git
+from .gitrun import IDENTITY, current_branch, git, head_commit, run_git
 from .project import MASTER_SPEC, SLICES_DIR, STATE_DIR, Project, file_hash, sha256_bytes
 from .state import load_state
 
@@ -43,9 +43,9 @@ def commit_own_writes(project: Project, message: str) -> OwnCommit:
     config = load_config(project)
     if not config.commit_own_writes:
         return OwnCommit(skipped="[sync] commit = false in .slice-orchestrator/config.toml")
-    if not git(project.root, "rev-parse", "--verify", "--quiet", "HEAD^{commit}", check=False):
+    if not head_commit(project.root):
         return OwnCommit(skipped="the repository has no commit yet (the first commit is yours)")
-    branch = git(project.root, "symbolic-ref", "--quiet", "--short", "HEAD", check=False)
+    branch = current_branch(project.root)
     if branch != config.sync_branch:
         return OwnCommit(skipped=f"the checkout is on {branch or 'a detached HEAD'}, not {config.sync_branch}")
     if git(project.root, "rev-parse", "--verify", "--quiet", "MERGE_HEAD", check=False):
@@ -57,9 +57,7 @@ def commit_own_writes(project: Project, message: str) -> OwnCommit:
     if not mine:
         return OwnCommit(left=tuple(left))
     git(project.root, "add", "--all", "--", *mine)
-    # Only these paths, whatever else is staged.
-    git(project.root, *IDENTITY, "commit", "--quiet", "--no-verify",
-        "-m", message, "--", *mine)
+    git(project.root, *IDENTITY, "commit", "--quiet", "-m", message, "--", *mine)  # these paths, whatever is staged
     return OwnCommit(git(project.root, "rev-parse", "HEAD"), tuple(mine), tuple(left))
 
 
@@ -71,7 +69,7 @@ def _dirty(project: Project) -> list[tuple[str, str]]:
 
 
 def _written_by_vso(project: Project, state: dict, status: str, path: str) -> bool:
-    if status.strip() in ("U", "AA", "DD", "UU") or path.endswith(PROPOSAL_SUFFIX):
+    if "U" in status or status in ("AA", "DD") or path.endswith(PROPOSAL_SUFFIX):
         return False  # a conflict waiting for a person is theirs to settle
     if path.startswith(OWN_FILES):
         return True

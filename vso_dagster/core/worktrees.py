@@ -10,7 +10,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from .errors import VSOError
-from .gitrun import IDENTITY, git, run_git
+from .gitrun import IDENTITY, git, head_commit, run_git
 from .project import Project
 
 
@@ -37,7 +37,7 @@ def ensure_worktree(project: Project, slice_id: str, version: str) -> Worktree:
     top = git(project.root, "rev-parse", "--show-toplevel", check=False)
     if not top or Path(top).resolve() != project.root:
         raise VSOError(f"{project.root}: not the top of a git repository; run `vso init` (or `git init`) there")
-    head = git(project.root, "rev-parse", "--verify", "--quiet", "HEAD^{commit}", check=False)
+    head = head_commit(project.root)
     if not head:
         raise VSOError(f"{project.root}: the git repository has no commit yet; commit master-spec.md and "
                        "vertical-slices/ so the slice's branch can start from them")
@@ -77,7 +77,7 @@ def _advance(path: Path, slice_id: str, current: str, branch: str, head: str) ->
     if not conflicted:
         raise VSOError(f"git merge failed in {path}: {merged.stderr.strip() or merged.stdout.strip()}")
     git(path, "add", "--all")
-    git(path, *IDENTITY, "commit", "--quiet", "--no-verify", "-m",
+    git(path, *IDENTITY, "commit", "--quiet", "-m",
         f"{slice_id}: new spec from {head[:12]}; conflicts left to settle in {', '.join(conflicted)}")
     return conflicted
 
@@ -95,10 +95,9 @@ def commit_all(worktree: Worktree, message: str) -> str | None:
     """Commits everything changed in the slice's directory; returns the new head, or None if nothing changed."""
     rel = f"vertical-slices/{worktree.slice_id}"
     git(worktree.path, "add", "--all", "--", rel)
-    if not git(worktree.path, "status", "--porcelain", "--", rel):
+    if not uncommitted(worktree):
         return None
-    git(worktree.path, *IDENTITY, "commit", "--quiet",
-        "--no-verify", "-m", message)
+    git(worktree.path, *IDENTITY, "commit", "--quiet", "-m", message)
     return git(worktree.path, "rev-parse", "HEAD")
 
 

@@ -71,7 +71,7 @@ class StageHistory:
                 return at, f"{STAGES[at - 1]} is newer"
             if tried is not None and mine is not None and tried > mine:
                 return at, "its last run did not materialize it (failed or skipped)"
-            if stage == "slice_implementation" and entry.get("status") not in BUILT + ("retired",):
+            if stage == "slice_implementation" and entry.get("status") not in BUILT:
                 return at, "its unit tests have not passed"
             if stage == "integration_tests" and entry.get("integration", {}).get("passed") is False:
                 return at, "its integration tests failed"
