@@ -127,17 +127,24 @@ def step(mode: str, root: Path) -> tuple[float, list[str]]:
     return result["seconds"], result["stale"]
 
 
-def incremental(n: int, workdir: str | None, mode: str, repeat: int) -> dict:
-    """`repeat` full decompositions (each into a fresh project) and `repeat` one-component changes."""
+def incremental(n: int, workdir: str | None, mode: str, repeat: int, in_git: bool = False) -> dict:
+    """`repeat` full decompositions (each into a fresh project) and `repeat` one-component changes.
+    `in_git`: the project is a git repository, committed after the full decomposition, so each
+    one-component run also pays for VSO committing what it wrote (as in a user's project)."""
     spec = synthetic_spec(n)
-    full, one, rewritten, stale_seen = [], [], set(), set()
+    full, one, rewritten, stale_seen, vso_commits = [], [], set(), set(), 0
     for i in range(repeat):
         root = Path(tempfile.mkdtemp(prefix="vso-bench-incremental-", dir=workdir))
         try:
             (root / "master-spec.md").write_text(spec)
+            if in_git:
+                git(root, "init", "-q", "--initial-branch=main")
             full.append(step(mode, root)[0])
             if i:
                 continue
+            if in_git:
+                git(root, "add", "-A")
+                git(root, "commit", "-qm", "slices")
             project = Project.at(root)
             for k in range(repeat):
                 before = {p: p.stat().st_mtime_ns for p in project.slices_dir.rglob("*") if p.is_file()}
@@ -148,13 +155,15 @@ def incremental(n: int, workdir: str | None, mode: str, repeat: int) -> dict:
                 stale_seen.update(stale)
                 rewritten.update(str(p.relative_to(project.slices_dir)) for p in project.slices_dir.rglob("*")
                                  if p.is_file() and before.get(p) != p.stat().st_mtime_ns)
+            if in_git:
+                vso_commits = int(git(root, "rev-list", "--count", "--author=VSO", "HEAD"))
         finally:
             shutil.rmtree(root, ignore_errors=True)
     return {"components": n, "through": mode, "full_s": [round(s, 3) for s in full],
             "one_component_s": [round(s, 3) for s in one],
             "ratio_of_medians": round(statistics.median(one) / statistics.median(full), 3),
             "worst_ratio": round(max(one) / min(full), 3), "slices_rewritten": sorted(stale_seen),
-            "files_rewritten": sorted(rewritten)}
+            "files_rewritten": sorted(rewritten), "in_git": in_git, "vso_commits": vso_commits}
 
 
 def main() -> None:
@@ -165,6 +174,8 @@ def main() -> None:
     parser.add_argument("--through", choices=("core", "dagster"), default="core",
                         help="time the core steps, or `vso decompose`'s Dagster runs (slow: the full one is ~20 s)")
     parser.add_argument("--repeat", type=int, default=3)
+    parser.add_argument("--git", action="store_true",
+                        help="the incremental project is a committed git repository (VSO commits its writes)")
     args = parser.parse_args()
     report = {}
     if not args.incremental_only:
@@ -172,7 +183,7 @@ def main() -> None:
         report = {"tick_100": small, "tick_10000": large,
                   "slice_tick_ratio": round(large["slice_edit_tick_s"] / small["slice_edit_tick_s"], 2),
                   "master_tick_ratio": round(large["master_edit_tick_s"] / small["master_edit_tick_s"], 2)}
-    report["incremental"] = incremental(args.components, args.workdir, args.through, args.repeat)
+    report["incremental"] = incremental(args.components, args.workdir, args.through, args.repeat, args.git)
     print(json.dumps(report, indent=2))
 
 

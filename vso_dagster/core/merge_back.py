@@ -41,7 +41,7 @@ def merge_slice_branch(project: Project, slice_id: str) -> MergeBack:
                                     f"merge {worktree.branch} yourself")
     slice_dir = f"vertical-slices/{slice_id}"
     # A regeneration VSO has not committed yet (the sensor's runs, say) is VSO's to commit.
-    commit_own_writes(project, f"VSO: regenerated files, before {worktree.branch} goes home")
+    commit_own_writes(project, f"VSO: regenerated files, before {worktree.branch} goes home", [slice_id])
     if git(project.root, "status", "--porcelain", "--untracked-files=no", "--", slice_dir, check=False):
         return MergeBack("skipped", f"uncommitted changes in {slice_dir}; commit them, then merge "
                                     f"{worktree.branch} yourself (or deploy again)")

@@ -10,6 +10,7 @@ uncommitted change, and everything VSO did not write, stays as it is for its own
 
 from __future__ import annotations
 
+from collections.abc import Collection
 from dataclasses import dataclass
 from pathlib import PurePosixPath
 
@@ -39,7 +40,10 @@ class OwnCommit:
         return done + (f"; left for you to commit: {', '.join(self.left[:5])}" if self.left else "")
 
 
-def commit_own_writes(project: Project, message: str) -> OwnCommit:
+def commit_own_writes(project: Project, message: str, slice_ids: Collection[str] | None = None) -> OwnCommit:
+    """`slice_ids`: the slices whose files VSO may have written in this step (None: any slice); the
+    master, plan.json, generated/ and deployments/ are always looked at. Looking at one slice instead
+    of 1,000 saves `git status` a walk over 11,000 files."""
     config = load_config(project)
     if not config.commit_own_writes:
         return OwnCommit(skipped="[sync] commit = false in .slice-orchestrator/config.toml")
@@ -52,7 +56,7 @@ def commit_own_writes(project: Project, message: str) -> OwnCommit:
         return OwnCommit(skipped="a merge is in progress")
     mine, left = [], []
     state = load_state(project)
-    for status, path in _dirty(project):
+    for status, path in _dirty(project, slice_ids):
         (mine if _written_by_vso(project, state, status, path) else left).append(path)
     if not mine:
         return OwnCommit(left=tuple(left))
@@ -61,10 +65,11 @@ def commit_own_writes(project: Project, message: str) -> OwnCommit:
     return OwnCommit(git(project.root, "rev-parse", "HEAD"), tuple(mine), tuple(left))
 
 
-def _dirty(project: Project) -> list[tuple[str, str]]:
+def _dirty(project: Project, slice_ids: Collection[str] | None) -> list[tuple[str, str]]:
     """(status, path) of every changed or new file where VSO writes, from `git status --porcelain -z`."""
+    slices = [SLICES_DIR] if slice_ids is None else [f"{SLICES_DIR}/{sid}" for sid in slice_ids]
     done = run_git(project.root, "status", "--porcelain", "-z", "--untracked-files=all", "--no-renames", "--",
-                   MASTER_SPEC, SLICES_DIR, *OWN_FILES, *CREATED_ONCE, text=True, check=True)
+                   MASTER_SPEC, *slices, *OWN_FILES, *CREATED_ONCE, text=True, check=True)
     return [(entry[:2], entry[3:]) for entry in done.stdout.split("\0") if entry]
 
 

@@ -68,7 +68,7 @@ def _decompose(project: Project, instance: dg.DagsterInstance, *, strict: bool, 
     if runs:
         listed = ", ".join(stale[:5]) + (f" and {len(stale) - 5} more" if len(stale) > 5 else "")
         commit = commit_own_writes(project, f"VSO: decomposed master-spec.md v{plan['master']['version']}"
-                                            + (f"; regenerated {listed}" if stale else ""))
+                                            + (f"; regenerated {listed}" if stale else ""), stale)
     return DecomposeReport(plan, stale, runs, commit)
 
 

@@ -3,6 +3,7 @@ sensor would request, run here and now, one in-process Dagster run per slice, de
 
 from __future__ import annotations
 
+from collections.abc import Collection
 from dataclasses import dataclass
 
 import dagster as dg
@@ -45,16 +46,18 @@ def run_work(instance: dg.DagsterInstance, work: list[Work], *, verbose: bool = 
     return outcomes
 
 
-def sync_master_spec(project: Project, instance: dg.DagsterInstance, *, verbose: bool = False) -> OwnCommit:
+def sync_master_spec(project: Project, instance: dg.DagsterInstance, slice_ids: Collection[str] = (), *,
+                     verbose: bool = False) -> OwnCommit:
     """The master_sync asset, in process (the master's generated section and what slices added),
-    then VSO's commit of what it wrote."""
+    then VSO's commit of what it wrote, and of what the runs before it regenerated in `slice_ids`."""
     from ..definitions import defs
 
     result = defs.resolve_job_def("vso_master_sync").execute_in_process(
         instance=instance, raise_on_error=False, run_config={} if verbose else QUIET)
     if not result.success:
         raise VSOError(f"master_sync failed: {failure_reason(result)[0]}")
-    return commit_own_writes(project, "VSO: master-spec.md's Vertical Slices section and what the slices added")
+    return commit_own_writes(project, "VSO: master-spec.md's Vertical Slices section and what the slices added",
+                             slice_ids)
 
 
 def nightly(project: Project, instance: dg.DagsterInstance, *, dry_run: bool = False,
@@ -63,7 +66,7 @@ def nightly(project: Project, instance: dg.DagsterInstance, *, dry_run: bool = F
     if dry_run:
         return work, []
     outcomes = run_work(instance, work, verbose=verbose)
-    sync_master_spec(project, instance, verbose=verbose)
+    sync_master_spec(project, instance, [w.slice_id for w in work], verbose=verbose)
     record_nightly_run(project)
     return work, outcomes
 
