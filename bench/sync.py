@@ -3,6 +3,7 @@
     .venv/bin/python bench/sync.py                                    # ticks; then N=1000 through the core
     .venv/bin/python bench/sync.py --incremental-only --workdir /dev/shm  # the core on tmpfs
     .venv/bin/python bench/sync.py --incremental-only --through dagster   # `vso decompose`'s runs
+    .venv/bin/python bench/sync.py --incremental-only --through dagster --git   # ...in a committed repo
 
 1. A git sensor tick (`git_changes`, through Dagster's build_sensor_context on a real instance) after
    one new commit, on a project whose history holds 100 and then 10,000 earlier commits (made with
