@@ -156,6 +156,20 @@ def test_the_nightly_schedule_requests_each_slice_from_its_first_stale_stage(com
     assert load_state(committed)["nightly_last_run"]
 
 
+def test_a_slice_with_a_run_in_flight_is_left_to_that_run(committed, vso):
+    import uuid
+
+    from vso_dagster.lib.instance import use_project_instance
+
+    assert f"{AUTH} " in vso("nightly", "--dry-run").output
+    use_project_instance(committed)
+    with dg.DagsterInstance.get() as instance:  # as a run the daemon started, and has not finished, is recorded
+        instance.add_run(dg.DagsterRun(job_name="vso_slice_sync", run_id=str(uuid.uuid4()),
+                                       status=dg.DagsterRunStatus.STARTED, tags={"dagster/partition": AUTH}))
+    listed = vso("nightly", "--dry-run")
+    assert listed.exit_code == 0 and f"{AUTH} " not in listed.output and f"{TODOS} " in listed.output
+
+
 def test_vso_nightly_runs_what_is_stale_and_then_nothing(committed, vso):
     assert vso("decompose").exit_code == 0
     listed = vso("nightly", "--dry-run")
