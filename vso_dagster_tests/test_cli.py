@@ -50,7 +50,7 @@ def test_the_skeleton_spec_validates_and_decomposes(project, vso):
     assert (project.slices_dir / "slice-002-notes/spec.md").exists()
 
 
-def test_status_json_has_the_seed_state_shape(todo_project, vso):
+def test_status_json_has_the_documented_state_shape(todo_project, vso):
     assert vso("decompose").exit_code == 0
     state = json.loads(vso("status", "--json").output)
     assert {"version", "slices", "deployments", "conflicts", "nightly_last_run", "last_change_check",

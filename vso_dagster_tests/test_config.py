@@ -61,3 +61,17 @@ def test_sync_and_deploy_settings_are_read_and_checked(project):
                     .replace('platform = "local"', 'platform = "aws"'))
     with pytest.raises(VSOError, match=r"\[deploy\] platform must be one of local, hetzner, modal, planned, not 'aws'"):
         load_config(project)
+
+
+def test_the_deploy_remote_is_a_remote_name_never_an_option(project):
+    init_project(project, "T")
+    config = load_config(project)
+    assert (config.remote, config.repo_url) == ("origin", "")
+    path = project.state_dir / "config.toml"
+    path.write_text(path.read_text().replace('remote = "origin"', 'remote = "--upload-pack=touch /tmp/x"'))
+    with pytest.raises(VSOError, match=r"\[deploy\] remote must name a git remote"):
+        load_config(project)
+    path.write_text(path.read_text().replace('remote = "--upload-pack=touch /tmp/x"', 'remote = "mirror"')
+                    .replace('# repo_url = "https://github.com/you/your-project.git"',
+                             'repo_url = "https://example.org/app.git"'))
+    assert (load_config(project).remote, load_config(project).repo_url) == ("mirror", "https://example.org/app.git")

@@ -26,8 +26,10 @@ SLICE = "slice-001-auth"
 HERE = Path(__file__).parent
 
 # STAND-IN for the generated Hetzner module: the hcloud provider cannot be downloaded here, so
-# Terraform's built-in terraform_data stands in for hcloud_server, and the "server" it reports is a
-# service the test runs on loopback. The runner, the CLI and the state are the real ones.
+# Terraform's built-in terraform_data stands in for hcloud_server. Its "server" boots the way the
+# generated user-data.sh does, on loopback (standin_server.py): it fetches repo_url at git_ref, as
+# `vso deploy` passed them, and serves the slice from that checkout. The runner, the push, the CLI and
+# the state are the real ones.
 STANDIN_HETZNER_MODULE = """
 variable "hcloud_token" {
   type      = string
@@ -36,7 +38,23 @@ variable "hcloud_token" {
 variable "environment" { type = string }
 variable "server_type" { type = string }
 variable "location" { type = string }
-variable "standin_endpoint" { type = string }
+variable "slice_id" {
+  type    = string
+  default = "SLICE_ID"
+}
+# As generated: empty by default (destroy passes none), set by `vso deploy`.
+variable "repo_url" {
+  type    = string
+  default = ""
+}
+variable "git_ref" {
+  type    = string
+  default = ""
+}
+variable "standin_port" { type = number }
+variable "standin_python" { type = string }
+variable "standin_script" { type = string }
+variable "standin_checkout" { type = string }
 variable "fail" {
   type    = bool
   default = false
@@ -48,35 +66,39 @@ resource "terraform_data" "stamp" {
 }
 
 resource "terraform_data" "server" {
-  input = "${var.environment}-${var.server_type}"
+  input = {
+    name     = "${var.environment}-${var.server_type}"
+    python   = var.standin_python
+    script   = var.standin_script
+    checkout = var.standin_checkout
+  }
+  # A new commit is a new server, as user_data is for hcloud_server.
+  triggers_replace = [var.repo_url, var.git_ref]
   lifecycle {
     precondition {
       condition     = !(var.fail && terraform_data.stamp.id != "")
       error_message = "Failing on purpose."
     }
   }
+  provisioner "local-exec" {
+    command     = "start"
+    interpreter = [var.standin_python, var.standin_script, var.repo_url, var.git_ref, var.slice_id,
+                   var.standin_checkout, tostring(var.standin_port)]
+  }
+  provisioner "local-exec" {
+    when        = destroy
+    command     = "stop"
+    interpreter = [self.input.python, self.input.script, self.input.checkout]
+  }
 }
 
 output "server_ip" { value = "127.0.0.1" }
-output "endpoint_url" { value = var.standin_endpoint }
+output "endpoint_url" { value = "http://127.0.0.1:${var.standin_port}" }
 output "root_password" {
-  value     = "${terraform_data.server.output}-not-for-logs"
+  value     = "${terraform_data.server.output.name}-not-for-logs"
   sensitive = true
 }
 """
-
-
-def serve(service: Path) -> tuple[subprocess.Popen, str]:
-    """The slice's service on loopback: what the stand-in module's server would be."""
-    from vso_dagster.core.deploy_local import free_port
-    from vso_dagster.core.deployments import wait_healthy
-
-    port = free_port()
-    process = subprocess.Popen([sys.executable, "-m", "uvicorn", "main:app", "--port", str(port)], cwd=service,
-                               stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, start_new_session=True)
-    url = f"http://127.0.0.1:{port}"
-    assert wait_healthy(url, 20) is None
-    return process, url
 
 
 def built(project, slice_id: str) -> Path:
@@ -87,26 +109,51 @@ def built(project, slice_id: str) -> Path:
     return implement_slice(project, load_plan(project), slice_id).worktree.slice_dir
 
 
-def standin_hetzner(project, slice_id: str) -> tuple[subprocess.Popen, str]:
-    """The built slice's terraform/ replaced by the stand-in module, whose 'server' then serves."""
+def bare_origin(project) -> Path:
+    """A bare repository beside the project, added as its `origin`: the remote a cloud deploy pushes to."""
+    remote = project.root.parent / "origin.git"
+    if not remote.exists():
+        subprocess.run(["git", "init", "--quiet", "--bare", str(remote)], check=True)
+        subprocess.run(["git", "-C", str(project.root), "remote", "add", "origin", str(remote)], check=True)
+    return remote
+
+
+def standin_checkout(project, slice_id: str) -> Path:
+    """Where the stand-in 'server' of that slice keeps what it fetched."""
+    return project.root.parent / f"server-{slice_id}"
+
+
+def standin_hetzner(project, slice_id: str) -> str:
+    """The built slice's terraform/ replaced by the stand-in module (committed and tested on its
+    branch), the project given a bare `origin`; returns the URL the 'server' will serve on."""
+    from vso_dagster.core.deploy_local import free_port
+
     slice_dir = built(project, slice_id)
     for tf in (slice_dir / "terraform").glob("*.tf"):
         tf.unlink()
-    (slice_dir / "terraform/main.tf").write_text(STANDIN_HETZNER_MODULE)
+    (slice_dir / "terraform/main.tf").write_text(STANDIN_HETZNER_MODULE.replace("SLICE_ID", slice_id))
     commit_on_branch(project, slice_id)
-    process, url = serve(slice_dir / "service")
+    bare_origin(project)
+    port = free_port()
     tfvars = project.root / "deployments/test/terraform.tfvars"
-    tfvars.write_text(tfvars.read_text() + f'standin_endpoint = "{url}"\n')
-    return process, url
+    tfvars.write_text(tfvars.read_text() + f'standin_port = {port}\nstandin_python = "{sys.executable}"\n'
+                      f'standin_script = "{HERE / "standin_server.py"}"\n'
+                      f'standin_checkout = "{standin_checkout(project, slice_id)}"\n')
+    return f"http://127.0.0.1:{port}"
+
+
+def stop_standin_servers(project) -> None:
+    for checkout in project.root.parent.glob("server-*"):
+        if checkout.is_dir():
+            subprocess.run([sys.executable, str(HERE / "standin_server.py"), str(checkout), "stop"], check=True)
 
 
 @pytest.fixture
 def hetzner(committed, monkeypatch):
     monkeypatch.setenv("HCLOUD_TOKEN", "not-a-real-token")
-    process, url = standin_hetzner(committed, SLICE)
+    url = standin_hetzner(committed, SLICE)
     yield committed, url
-    process.terminate()
-    process.wait()
+    stop_standin_servers(committed)
 
 
 def tfstate_resources(project, environment="test") -> list:
@@ -139,10 +186,90 @@ def test_hetzner_deploy_runs_terraform_and_records_the_endpoint(hetzner, vso):
     assert "terraform apply: Apply complete! Resources: 2 added" in log and f"serves test at {url}" in log
 
     destroyed = vso("destroy", "--slice-id", SLICE, "--environment", "test")
-    assert destroyed.exit_code == 0 and "no longer serves test" in destroyed.output
+    assert destroyed.exit_code == 0 and "no longer serves test" in destroyed.output, destroyed.output
     assert tfstate_resources(project) == [] and deployments(project, "test") == {}
     assert "terraform destroy: Destroy complete! Resources: 2 destroyed" in (
         project.logs_dir / "deployment.log").read_text()
+
+
+def remote_branch(remote: Path, branch: str) -> str:
+    return subprocess.run(["git", "-C", str(remote), "rev-parse", "--verify", "--quiet", f"refs/heads/{branch}"],
+                          capture_output=True, text=True).stdout.strip()
+
+
+def server_head(project, slice_id: str = SLICE) -> str:
+    return subprocess.run(["git", "-C", str(standin_checkout(project, slice_id)), "rev-parse", "HEAD"],
+                          capture_output=True, text=True, check=True).stdout.strip()
+
+
+def test_the_server_serves_the_tested_commit_it_fetched_from_the_remote(hetzner, vso):
+    """The slice's branch exists only here until production: the deploy pushes it, at the tested
+    commit, and the 'server' (which fetches repo_url at git_ref, as user-data.sh does) serves that."""
+    from vso_dagster.core.worktrees import existing_worktree, head
+
+    project, url = hetzner
+    worktree = existing_worktree(project, SLICE)
+    tested = head(worktree)  # the stand-in module's commit, whose unit tests passed
+    assert remote_branch(project.root.parent / "origin.git", worktree.branch) == ""
+    deployed = vso("deploy", "--slice-id", SLICE, "--platform", "hetzner", "--environment", "test")
+    assert deployed.exit_code == 0, deployed.output
+    assert remote_branch(project.root.parent / "origin.git", worktree.branch) == tested
+    assert server_head(project) == tested
+    login = httpx.post(f"{url}/auth/login", json={"email": "a@b.c"})
+    assert login.status_code == 201, "the tested implementation serves, not the 501 skeleton"
+    record = deployments(project, "test")[SLICE]
+    assert record["git_ref"] == record["commit"] == tested
+    assert record["repo_url"] == str(project.root.parent / "origin.git")
+
+    # A newer tested commit: pushed, and a new server fetches exactly it.
+    (worktree.slice_dir / "service/NOTES.md").write_text("second pass\n")
+    newer = commit_on_branch(project, SLICE)
+    again = vso("deploy", "--slice-id", SLICE, "--platform", "hetzner", "--environment", "test")
+    assert again.exit_code == 0, again.output
+    assert remote_branch(project.root.parent / "origin.git", worktree.branch) == newer == server_head(project)
+    assert (standin_checkout(project, SLICE) / f"vertical-slices/{SLICE}/service/NOTES.md").exists()
+    assert vso("destroy", "--slice-id", SLICE, "--environment", "test").exit_code == 0
+
+
+def test_a_cloud_deploy_with_no_remote_creates_nothing(hetzner, vso):
+    project, _ = hetzner
+    subprocess.run(["git", "-C", str(project.root), "remote", "remove", "origin"], check=True)
+    result = vso("deploy", "--slice-id", SLICE, "--platform", "hetzner", "--environment", "test")
+    assert result.exit_code == 1
+    assert "git remote 'origin' is not configured" in result.output and "git remote add origin URL" in result.output
+    assert not (project.state_dir / "terraform").exists() and deployments(project, "test") == {}
+
+
+def test_a_repo_url_with_a_token_in_it_is_refused_before_anything_is_pushed(hetzner, vso):
+    project, _ = hetzner
+    config = project.state_dir / "config.toml"
+    config.write_text(config.read_text().replace('remote = "origin"\n', 'remote = "origin"\n'
+                                                 'repo_url = "https://ghp_secret@github.com/you/app.git"\n'))
+    result = vso("deploy", "--slice-id", SLICE, "--platform", "hetzner", "--environment", "test")
+    assert result.exit_code == 1 and "[deploy] repo_url carries credentials" in result.output
+    assert "ghp_secret" not in result.output
+    assert not (project.state_dir / "terraform").exists()
+    assert subprocess.run(["git", "-C", str(project.root.parent / "origin.git"), "branch"], capture_output=True,
+                          text=True).stdout == ""
+
+
+def test_a_remote_branch_that_moved_on_is_not_overwritten(hetzner, vso, tmp_path):
+    """Someone pushed to the slice's branch from elsewhere: VSO never forces; it says what to do."""
+    from vso_dagster.core.worktrees import existing_worktree
+
+    project, _ = hetzner
+    branch = existing_worktree(project, SLICE).branch
+    other = tmp_path / "elsewhere"
+    subprocess.run(["git", "clone", "--quiet", str(project.root.parent / "origin.git"), str(other)], check=True)
+    subprocess.run(["git", "-C", str(other), "-c", "user.name=O", "-c", "user.email=o@o", "commit", "--quiet",
+                    "--allow-empty", "-m", "someone else's"], check=False)
+    subprocess.run(["git", "-C", str(other), "push", "--quiet", "origin", f"HEAD:refs/heads/{branch}"], check=True)
+    theirs = remote_branch(project.root.parent / "origin.git", branch)
+    result = vso("deploy", "--slice-id", SLICE, "--platform", "hetzner", "--environment", "test")
+    assert result.exit_code == 1 and f"git push origin {branch} failed" in result.output
+    assert "has commits this one lacks" in result.output
+    assert remote_branch(project.root.parent / "origin.git", branch) == theirs
+    assert not (project.state_dir / "terraform").exists()
 
 
 def test_a_failing_apply_keeps_the_last_good_deployment(hetzner, vso):
@@ -316,7 +443,7 @@ def test_tokens_appear_nowhere(modal_project, standin_modal, vso, monkeypatch):
         monkeypatch.setenv(name, value)
     todos = "slice-002-todos"
     built(modal_project, SLICE)
-    process, _ = standin_hetzner(modal_project, todos)
+    standin_hetzner(modal_project, todos)
     try:
         for slice_id, platform in ((SLICE, "modal"), (todos, "hetzner")):
             result = vso("deploy", "--slice-id", slice_id, "--platform", platform, "--environment", "test", "-v")
@@ -326,7 +453,7 @@ def test_tokens_appear_nowhere(modal_project, standin_modal, vso, monkeypatch):
         commit(modal_project.root, "after deploying")
         assert vso("destroy", "--all", "--environment", "test").exit_code == 0
     finally:
-        process.terminate()
+        stop_standin_servers(modal_project)
 
     written = b"".join(p.read_bytes() for p in modal_project.root.rglob("*") if p.is_file() and ".git" not in p.parts)
     history = subprocess.run(["git", "-C", str(modal_project.root), "log", "--all", "-p", "--format=%H %s%n%b"],

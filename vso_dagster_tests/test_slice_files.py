@@ -83,13 +83,14 @@ def test_every_slice_has_the_documented_files(generated):
         for rel in ("spec.md", "metadata.json", "service/main.py", f"tests/unit/test_{module}_contract.py",
                     f"tests/integration/test_{module}_integration.py",
                     f"tests/integration/test_{module}_performance.py",
-                    "terraform/main.tf", "terraform/variables.tf", "terraform/outputs.tf", "terraform/user-data.sh"):
+                    "terraform/main.tf", "terraform/firewall.tf", "terraform/variables.tf", "terraform/outputs.tf",
+                    "terraform/user-data.sh"):
             assert (d / rel).is_file(), f"{d.name}/{rel}"
     modal = {d.name for d in dirs if (d / "modal/app.py").exists()}
     assert modal == {"slice-009-recommendations", "slice-010-analytics"}
 
 
-def test_slice_spec_has_the_seed_frontmatter_and_sections(generated):
+def test_slice_spec_has_the_documented_frontmatter_and_sections(generated):
     import frontmatter
 
     post = frontmatter.loads((generated.root / "marketplace/vertical-slices/slice-006-payments/spec.md").read_text())
@@ -140,6 +141,51 @@ def test_terraform_validates_against_the_real_hcloud_provider(generated, tmp_pat
     assert init.returncode == 0, init.stdout + init.stderr
     validate = subprocess.run(["terraform", "validate", "-no-color"], cwd=module, capture_output=True, text=True)
     assert validate.returncode == 0 and "The configuration is valid" in validate.stdout, validate.stdout
+
+
+def terraform_console(module: Path, expression: str, *var_args: str):
+    """The value `terraform console` finds for an expression in a module (no provider: no init needed)."""
+    done = subprocess.run(["terraform", "console", *var_args], cwd=module,
+                          input=f"jsonencode({expression})", capture_output=True, text=True)
+    assert done.returncode == 0, done.stderr
+    return json.loads(json.loads(done.stdout))
+
+
+def test_the_firewall_has_no_ssh_rule_until_ssh_source_ips_names_networks(generated, tmp_path):
+    module = tmp_path / "rules"
+    module.mkdir()
+    for name in ("variables.tf", "firewall.tf"):
+        shutil.copy(slice_dirs(generated)[0] / "terraform" / name, module)
+    rules, token = "local.firewall_rules", ("-var", "hcloud_token=unused")
+    assert terraform_console(module, rules, *token) == [{"port": "8000", "source_ips": ["0.0.0.0/0", "::/0"]}]
+    assert terraform_console(module, rules, *token, "-var", 'ssh_source_ips=["203.0.113.7/32"]') == [
+        {"port": "8000", "source_ips": ["0.0.0.0/0", "::/0"]}, {"port": "22", "source_ips": ["203.0.113.7/32"]}]
+    assert "for_each = local.firewall_rules" in (slice_dirs(generated)[0] / "terraform/main.tf").read_text()
+
+
+def test_the_servers_boot_script_checks_out_exactly_git_ref(generated, tmp_path):
+    """user-data.sh as Terraform renders it, its git steps run here (as root would, without sudo):
+    the checkout is the commit named, even one that is not its branch's tip."""
+    repo = tmp_path / "repo"
+    subprocess.run(["git", "init", "--quiet", str(repo)], check=True)
+    for message in ("tested", "newer"):
+        subprocess.run(["git", "-C", str(repo), "-c", "user.name=T", "-c", "user.email=t@t", "commit", "--quiet",
+                        "--allow-empty", "-m", message], check=True)
+    tested = subprocess.run(["git", "-C", str(repo), "rev-parse", "HEAD~1"], capture_output=True, text=True,
+                            check=True).stdout.strip()
+    terraform = slice_dirs(generated)[0] / "terraform"
+    (tmp_path / "console").mkdir()
+    script = terraform_console(tmp_path / "console", f'templatefile("{terraform}/user-data.sh", '
+                               f'{{slice_id = "s", environment = "test", repo_url = "{repo}", git_ref = "{tested}", '
+                               f'service_port = 8000}})')
+    server = tmp_path / "server"
+    steps = [line.replace("sudo -u vso ", "").replace("/opt/vso/app", str(server))
+             for line in script.splitlines() if "git " in line and not line.startswith(("#", "apt"))]
+    assert len(steps) == 3, steps
+    for step in steps:
+        subprocess.run(["bash", "-ec", step], check=True, capture_output=True)
+    head = subprocess.run(["git", "-C", str(server), "rev-parse", "HEAD"], capture_output=True, text=True).stdout
+    assert head.strip() == tested
 
 
 def test_generated_python_imports(generated):

@@ -12,6 +12,8 @@ from .errors import Diagnostic, VSOError
 from .names import IDENTIFIER
 from .project import Project
 
+# A remote's name as `git remote add` takes it; never an option (a leading "-").
+REMOTE_NAME = re.compile(r"[A-Za-z0-9_.][A-Za-z0-9_./-]*")
 ROLES = ("orchestrator", "developer", "tester", "testrunner")
 TEAM_SIZES = {"small": ROLES[:2], "medium": ROLES[:3], "large": ROLES}
 
@@ -63,6 +65,8 @@ class Config:
     refine_specs: bool = False
     platform: str = "local"  # where `vso deploy` and the deployment assets deploy unless told otherwise
     # ("planned": each slice where its plan says)
+    remote: str = "origin"  # where a cloud deploy pushes the tested commit for its server to fetch
+    repo_url: str = ""  # the URL that server clones from; "" = the remote's own URL
     sync_branch: str = "main"  # the branch the git sensor and hooks watch
     commit_own_writes: bool = True  # VSO commits the files it regenerated (core/own_commits.py)
     nightly_timezone: str = "UTC"
@@ -83,6 +87,8 @@ def load_config(project: Project) -> Config:
                       limits=_limits(raw.get("limits", {})), socket=raw.get("tmux", {}).get("socket") or None,
                       refine_specs=bool(raw.get("agent", {}).get("refine_specs", False)),
                       platform=_platform(raw.get("deploy", {})),
+                      remote=_remote(raw.get("deploy", {})),
+                      repo_url=str(raw.get("deploy", {}).get("repo_url", "")),
                       sync_branch=str(raw.get("sync", {}).get("branch", "main")),
                       commit_own_writes=_flag(raw.get("sync", {}), "commit", True),
                       nightly_timezone=_timezone(raw.get("sync", {})))
@@ -143,6 +149,13 @@ def _platform(section: dict) -> str:
     if platform not in DEPLOY_TARGETS:
         raise ValueError(f"[deploy] platform must be one of {', '.join(DEPLOY_TARGETS)}, not {platform!r}")
     return platform
+
+
+def _remote(section: dict) -> str:
+    remote = section.get("remote", "origin")
+    if not isinstance(remote, str) or not REMOTE_NAME.fullmatch(remote):
+        raise ValueError(f"[deploy] remote must name a git remote (such as \"origin\"), not {remote!r}")
+    return remote
 
 
 def _limits(section: dict) -> Limits:

@@ -1,9 +1,10 @@
 """Platform `hetzner`: the slice's generated terraform/ module, applied with the real `terraform` CLI.
 
-init, plan and apply run in the slice's own working directory per environment (see terraform.py);
-the `endpoint_url` output (else `server_ip` on the service port) becomes the endpoint once its health
-check passes. A failed step records nothing: state.json keeps the last good deployment, and Terraform
-keeps its own previous state.
+First the tested commit is pushed where the server can fetch it (publish.py); then init, plan and
+apply run in the slice's own working directory per environment (see terraform.py), with that
+commit's SHA as `git_ref` and the remote's URL as `repo_url`. The `endpoint_url` output (else
+`server_ip` on the service port) becomes the endpoint once its health check passes. A failed step
+records nothing: state.json keeps the last good deployment, and Terraform keeps its own previous state.
 """
 
 from __future__ import annotations
@@ -11,9 +12,11 @@ from __future__ import annotations
 import os
 from pathlib import Path
 
-from .deployments import Deployment, forget, log, record, service_dir, wait_healthy
+from .config import load_config
+from .deployments import Deployment, forget, log, record, service_dir, tested_commit, wait_healthy
 from .errors import VSOError
 from .project import Project
+from .publish import publish_tested
 from .terraform import TerraformRunner
 
 # A new server boots and runs its cloud-init (apt, git clone, pip) before it answers.
@@ -35,7 +38,10 @@ def deploy_hetzner(project: Project, slice_id: str, environment: str,
                    health_timeout_s: float = HEALTH_TIMEOUT_S) -> Deployment:
     if not (os.environ.get("HCLOUD_TOKEN") or os.environ.get("TF_VAR_hcloud_token")):
         raise VSOError(TOKEN_HINT)
-    tf = TerraformRunner.for_slice(project, slice_id, environment, module_dir(project, slice_id))
+    published = publish_tested(project, slice_id, tested_commit(project, slice_id), load_config(project))
+    log.info(f"{slice_id}: pushed {published.commit[:12]} to {published.remote} ({published.branch})")
+    tf = TerraformRunner.for_slice(project, slice_id, environment, module_dir(project, slice_id),
+                                   repo_url=published.repo_url, git_ref=published.commit)
     log.info(f"{slice_id}: terraform init/plan/apply in {project.relative(tf.workdir)} ({environment})")
     for step in (tf.init, tf.plan, tf.apply):
         run = step()
@@ -51,7 +57,8 @@ def deploy_hetzner(project: Project, slice_id: str, environment: str,
                        f"keeps the previous deployment. Inspect the server, or `vso destroy --slice-id {slice_id} "
                        f"--environment {environment}`")
     deployment = Deployment(slice_id, environment, "hetzner", url.rstrip("/"),
-                            {"outputs": outputs, "terraform_dir": project.relative(tf.workdir)})
+                            {"outputs": outputs, "terraform_dir": project.relative(tf.workdir),
+                             "repo_url": published.repo_url, "git_ref": published.commit})
     record(project, deployment)
     return deployment
 

@@ -1,4 +1,4 @@
-"""Where each slice is deployed: `state.json`'s `deployments.<env>` (the seed's `slices_deployed`,
+"""Where each slice is deployed: `state.json`'s `deployments.<env>` (`slices_deployed`,
 plus `endpoints` with what VSO needs to test, promote and tear the deployment down).
 
 Every platform records a deployment only once its health check passed, and the previous record
@@ -66,12 +66,21 @@ def record(project: Project, deployment: Deployment) -> dict | None:
         env = state["deployments"].setdefault(deployment.environment, {"slices_deployed": []})
         previous = env.setdefault("endpoints", {}).get(deployment.slice_id)
         # What serves is the commit its unit tests passed on (core.deploy checked the branch is at it).
-        tested = state["slices"].get(deployment.slice_id, {}).get("tested_commit")
+        tested = _tested_commit(state, deployment.slice_id)
         env["endpoints"][deployment.slice_id] = {**deployment.entry(), "commit": tested}
         if deployment.slice_id not in env["slices_deployed"]:
             env["slices_deployed"].append(deployment.slice_id)
     log.info(f"{deployment.slice_id} serves {deployment.environment} at {deployment.url} ({deployment.platform})")
     return previous
+
+
+def tested_commit(project: Project, slice_id: str) -> str | None:
+    """The commit the slice's unit tests last passed on, which is what a deploy ships."""
+    return _tested_commit(load_state(project), slice_id)
+
+
+def _tested_commit(state: dict, slice_id: str) -> str | None:
+    return state["slices"].get(slice_id, {}).get("tested_commit")
 
 
 def forget(project: Project, slice_id: str, environment: str) -> dict | None:

@@ -1,4 +1,4 @@
-"""Optional AI refinement of generated slice specs (the seed's `_refine_with_ai`), off by default.
+"""Optional AI refinement of generated slice specs, off by default.
 
 The configured agent runs once per regenerated spec, in batch mode, with a briefing that names the
 file to write. A refined spec that no longer reads as a valid slice spec of the same slice is

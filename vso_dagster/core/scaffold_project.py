@@ -10,7 +10,7 @@ from .project import Project
 from .templating import render
 
 # Hetzner server types per environment: cx23 (2 vCPU, 4 GB) for tests, cx33 (4 vCPU, 8 GB) for
-# production. The seed's cx11/cx31 are retired; README "Platforms" says how to pick others.
+# production. The older cx11/cx31 are retired; README "Platforms" says how to pick others.
 SERVER_TYPES = {"test": "cx23", "production": "cx33"}
 GITIGNORE_MARK = "# --- VSO ---"
 

@@ -35,6 +35,7 @@ def slice_files(master: dict, s: dict, version: str) -> dict[str, str]:
         f"tests/integration/test_{module}_integration.py": render(f"{tests}/integration/test_integration.py.j2", **ctx),
         f"tests/integration/test_{module}_performance.py": render(f"{tests}/integration/test_performance.py.j2", **ctx),
         "terraform/main.tf": render("slice/terraform/main.tf.j2", **ctx),
+        "terraform/firewall.tf": render("slice/terraform/firewall.tf.j2", **ctx),
         "terraform/variables.tf": render("slice/terraform/variables.tf.j2", **ctx),
         "terraform/outputs.tf": render("slice/terraform/outputs.tf.j2", **ctx),
         "terraform/user-data.sh": render("slice/terraform/user-data.sh.j2", **ctx),

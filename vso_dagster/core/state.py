@@ -1,4 +1,4 @@
-"""`.slice-orchestrator/state.json`: the seed's shape (slices, deployments, conflicts,
+"""`.slice-orchestrator/state.json`: the documented shape (slices, deployments, conflicts,
 nightly_last_run), extended with what keeps slice IDs stable and writes incremental. It is this
 machine's record (statuses, deployments, cursors) and is not committed; `rebuilt_state` says what
 comes back from the committed files when it is missing."""

@@ -47,17 +47,19 @@ class TerraformRunner:
     environment: str
     module: Path
     var_file: Path | None = None
+    # Values VSO decides per deploy (repo_url, git_ref), after the var file: they win over it.
+    variables: tuple[tuple[str, str], ...] = ()
 
     @property
     def workdir(self) -> Path:
         return self.project.state_dir / "terraform" / self.slice_id / self.environment
 
     @classmethod
-    def for_slice(cls, project: Project, slice_id: str, environment: str,
-                  module: Path | None = None) -> TerraformRunner:
+    def for_slice(cls, project: Project, slice_id: str, environment: str, module: Path | None = None,
+                  **variables: str) -> TerraformRunner:
         var_file = project.root / "deployments" / environment / "terraform.tfvars"
         return cls(project, slice_id, environment, module or project.slice_dir(slice_id) / "terraform",
-                   var_file if var_file.exists() else None)
+                   var_file if var_file.exists() else None, tuple(variables.items()))
 
     def _env(self) -> dict[str, str]:
         env = {**os.environ, "TF_IN_AUTOMATION": "1", "TF_INPUT": "0", "CHECKPOINT_DISABLE": "1"}
@@ -85,6 +87,8 @@ class TerraformRunner:
 
     def _var_args(self) -> list[str]:
         args = ["-var", f"environment={self.environment}"]
+        for name, value in self.variables:
+            args += ["-var", f"{name}={value}"]
         return ([f"-var-file={self.var_file}"] if self.var_file else []) + args
 
     def init(self) -> TerraformRun:

@@ -1,6 +1,6 @@
 """One git branch and worktree per slice, so two teams never share a working directory.
 
-The branch is named as the seed names it, `slice-NNN-name-vX.Y.Z`, and starts from the project's
+The branch is named `slice-NNN-name-vX.Y.Z`, and starts from the project's
 HEAD, which must hold the slice's committed spec and tests. git runs with argv lists only.
 """
 
