@@ -8,6 +8,8 @@ from vso_dagster.core.errors import SpecError
 from vso_dagster.core.master_spec import parse_master_spec
 from vso_dagster.core.plan import assign_slice_ids, build_plan, unassigned_errors
 
+from .conftest import EXAMPLES
+
 HEADER = '---\ntitle: "S"\nversion: "1.0.0"\n---\n'
 
 
@@ -103,11 +105,34 @@ def test_strict_turns_unassigned_items_into_errors_at_their_lines():
 
 def test_non_functional_requirements_apply_to_every_slice_unless_tagged():
     plan = plan_of("- **A**: a\n- **B**: b\n",
-                   "## Requirements\n### Non-Functional\n- Performance: p95 < 300ms\n- Performance: p95 < 50ms [B]\n")
+                   "## Requirements\n### Non-Functional\n- Performance: p95 < 300ms\n- Availability: 99.9%\n"
+                   "- Performance: p99 < 2s [B]\n")
     a, b = plan.slices
     assert a.latency == {"percentile": 95.0, "millis": 300.0}
-    assert b.latency == {"percentile": 95.0, "millis": 50.0}
-    assert len(a.non_functional) == 1 and len(b.non_functional) == 2
+    assert b.latency == {"percentile": 99.0, "millis": 2000.0}
+    assert [r["text"] for r in a.non_functional] == ["Performance: p95 < 300ms", "Availability: 99.9%"]
+    # B's own budget replaces the global one: its spec asks for one latency, the one its test measures.
+    assert [r["text"] for r in b.non_functional] == ["Availability: 99.9%", "Performance: p99 < 2s"]
+
+
+def test_a_model_goes_to_the_component_its_name_points_at_before_one_whose_prose_mentions_it():
+    plan = plan_of("- **Cart**: the shopping basket\n- **Checkout**: turns a user's cart item list into an order\n"
+                   "- **Auth**: sign-up and login\n",
+                   "### Data Models\n- CartItem: {id, sku}\n- User: {id, email}\n- Session: {id}\n"
+                   "## Requirements\n### Functional\n- Users sign up with an email [Auth]\n"
+                   "## API Endpoints\n- POST /sessions → Log in [Auth]\n")
+    cart, checkout, auth = plan.slices
+    assert [m["name"] for m in cart.models] == ["CartItem"]  # its name starts with Cart (Checkout only says so)
+    assert [m["name"] for m in auth.models] == ["User", "Session"]  # Auth's own requirement; its endpoint path
+    assert checkout.models == [] and plan.unassigned == []
+
+
+def test_the_shipped_todo_example_gives_the_user_model_to_auth():
+    from vso_dagster.core.master_spec import read_master_spec
+
+    plan = build_plan(read_master_spec(EXAMPLES / "todo-small.md"), {})
+    models = {s.name: [m["name"] for m in s.models] for s in plan.slices}
+    assert models == {"Auth": ["User"], "Todos": ["Todo"], "Notifications": ["Digest"]}
 
 
 def error_text(components: str, rest: str = "") -> str:

@@ -258,3 +258,45 @@ def _wait_healthy(url: str, timeout: float = 20.0) -> None:
             pass
         time.sleep(0.05)
     raise AssertionError(f"{url} did not become healthy in {timeout}s")
+
+
+FLEET_SPEC = textwrap.dedent("""\
+    ---
+    title: "Fleet"
+    version: "1.0.0"
+    ---
+
+    # Fleet Master Specification
+
+    ## Overview
+    Buses report positions; riders see arrival times.
+
+    ## Requirements
+    ### Non-Functional
+    - Performance: p99 < 2s for every endpoint
+    - Performance: p95 < 150ms for arrival predictions [ETA]
+    - Availability: 99.9% monthly
+
+    ## Architecture
+    ### Components
+    - **Tracking**: Buses post their GPS positions
+    - **ETA**: Predicted arrival times (depends on: Tracking)
+
+    ## API Endpoints
+    - POST /tracking/positions → Records a position
+    - GET /eta/{vehicle_id} → Predicted arrival time
+    """)
+
+
+def test_generated_criteria_read_as_sentences_and_name_one_latency_budget(project, vso):
+    project.master_spec.write_text(FLEET_SPEC)
+    assert vso("decompose").exit_code == 0
+    eta = (project.slices_dir / "slice-002-eta/spec.md").read_text()
+    tracking = (project.slices_dir / "slice-001-tracking/spec.md").read_text()
+    assert "- call `GET /eta/{vehicle_id}` to get the predicted arrival time\n" in eta
+    assert "- call `POST /tracking/positions` to record a position\n" in tracking
+    assert "- meet the availability requirement: 99.9% monthly\n" in eta
+    assert "- meet the performance requirement: p95 < 150ms for arrival predictions\n" in eta
+    assert "p99 < 2s" not in eta  # ETA's own budget applies, and the only one its test measures
+    assert "- answer 95% of requests within 150 ms\n" in eta
+    assert "- meet the performance requirement: p99 < 2s for every endpoint\n" in tracking

@@ -27,6 +27,8 @@ COMPUTE_HEAVY_WORDS = (
 )
 _COMPUTE_HEAVY = re.compile(r"\b(" + "|".join(re.escape(w) for w in COMPUTE_HEAVY_WORDS) + r")\b", re.I)
 _WORD = re.compile(r"[A-Za-z][A-Za-z0-9_-]*")
+# The words of a model's name, CamelCase split too: "CartItem", "Cart_Item" and "Cart Item" -> Cart, Item.
+_NAME_WORDS = re.compile(r"[A-Z]?[a-z0-9]+|[A-Z]+(?![a-z])")
 _PATH_SKIP = re.compile(r"api|v\d+|\{.*\}")
 _PATH_PARAM = re.compile(r"\{([A-Za-z_][A-Za-z0-9_]*)\}")
 _NOT_IDENTIFIER = re.compile(r"[^a-z0-9]+")
@@ -225,6 +227,7 @@ class _Owners:
                     segment_owner.setdefault(match_key(seg), owner)
             elif not ep.tag:
                 self.unassigned.append(Unassigned("endpoint", ep.label, ep.line, "no path segment names a component"))
+        requirement_owner = self._tagged_requirement_index()
         description_owner = self._description_index()
         head_noun_owner: dict[str, str] = {}
         for comp in spec.components:
@@ -232,9 +235,10 @@ class _Owners:
         self.model_owner: dict[str, str] = {}
         for model in spec.data_models:
             key = match_key(model.name)
+            # Exact name evidence first, then the owner's own words, then anyone's prose.
             owner = (self._tag(model.tag, model.line) if model.tag else
-                     self.by_key.get(key) or segment_owner.get(key) or description_owner.get(key)
-                     or head_noun_owner.get(key))
+                     self.by_key.get(key) or self._by_prefix(model.name) or segment_owner.get(key)
+                     or requirement_owner.get(key) or description_owner.get(key) or head_noun_owner.get(key))
             if owner:
                 self.models[owner].append(model)
                 self.model_owner.setdefault(key, owner)
@@ -275,6 +279,23 @@ class _Owners:
             if found := list(dict.fromkeys(index[key] for key in keys if key in index)):
                 return found
         return []
+
+    def _by_prefix(self, name: str) -> str | None:
+        """The component a model's leading words name: `CartItem` and `Cart Line` belong to Cart."""
+        words = _NAME_WORDS.findall(name)
+        for n in range(len(words) - 1, 0, -1):
+            if owner := self.by_key.get(match_key("".join(words[:n]))):
+                return owner
+        return None
+
+    def _tagged_requirement_index(self) -> dict[str, str]:
+        """Names a component's own (tagged) requirements mention: the first in spec order wins."""
+        index: dict[str, str] = {}
+        for req in (*self.spec.functional, *self.spec.non_functional):
+            if req.tag and (owner := _resolve(req.tag, self.by_name, self.by_key)):
+                for key in _window_keys(req.text):
+                    index.setdefault(key, owner)
+        return index
 
     def _description_index(self) -> dict[str, str]:
         index: dict[str, str] = {}
@@ -321,8 +342,10 @@ def _planned_slice(spec: MasterSpec, comp: Component, ids: dict[str, str], owner
     number, slug = int(slice_id.split("-", 2)[1]), slice_id.split("-", 2)[2]
     deps = sorted(graph.predecessors(comp.name), key=lambda n: graph.nodes[n]["index"])
     platform, reason = _platform(comp)
-    nfr = owners.global_nfr + owners.non_functional[comp.name]
-    latency = _latency(owners.non_functional[comp.name]) or _latency(owners.global_nfr)
+    own = owners.non_functional[comp.name]
+    latency = _latency(own) or _latency(owners.global_nfr)
+    # A latency budget of the slice's own replaces the global one: listing both would ask for two.
+    nfr = [r for r in owners.global_nfr if not (r.latency and _latency(own))] + own
     endpoints = [_endpoint_dict(ep) for ep in owners.endpoints[comp.name]]
     _dedupe_functions(endpoints)
     return PlannedSlice(

@@ -12,6 +12,7 @@ from pathlib import Path
 import jinja2
 
 from .. import __version__
+from .prose import purpose, requirement_clause
 
 
 def templates_dir() -> Path:
@@ -34,7 +35,8 @@ def environment() -> jinja2.Environment:
     env.filters["pyrepr"] = repr
     env.filters["tojson"] = lambda value, indent=None: json.dumps(value, indent=indent, sort_keys=True)
     env.filters["oneline"] = lambda text: " ".join(str(text).split())
-    env.filters["lowerfirst"] = lambda text: text[:1].lower() + text[1:]
+    env.filters["purpose"] = purpose
+    env.filters["requirement_clause"] = requirement_clause
     env.filters["shquote"] = lambda value: shlex.quote(str(value))
     return env
 
