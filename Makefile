@@ -4,6 +4,8 @@
 #              loopback, integration-tested, and promoted to production (local); endpoints printed;
 #              then one component changes, is committed, and `vso sync` re-runs only its slice
 # make bench : the decomposition and whole-pipeline benchmarks (figures in bench/README.md)
+# make agents: the real agent CLIs (Claude Code, Codex) at pinned versions, from npm into .agents/;
+#              the tests that run them against a stand-in model skip without them (CI installs them)
 
 PYTHON ?= python3
 VENV   ?= .venv
@@ -12,7 +14,11 @@ DEMO   ?= demo
 DEMO_SPEC ?= examples/marketplace.md
 DEMO_TITLE ?= Craft Marketplace
 
-.PHONY: install lint test demo bench clean
+AGENTS ?= .agents
+CLAUDE_CODE_VERSION ?= 2.1.197
+CODEX_VERSION ?= 0.171.0
+
+.PHONY: install lint test demo bench clean agents
 
 install: $(BIN)/.installed
 
@@ -20,6 +26,13 @@ $(BIN)/.installed: pyproject.toml
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
 	$(BIN)/python -m pip install --quiet --upgrade pip
 	$(BIN)/python -m pip install --quiet -e ".[dev]"
+	touch $@
+
+agents: $(AGENTS)/.installed
+
+$(AGENTS)/.installed: Makefile
+	npm install --prefix $(AGENTS) --no-audit --no-fund --loglevel=error \
+	  @anthropic-ai/claude-code@$(CLAUDE_CODE_VERSION) @openai/codex@$(CODEX_VERSION)
 	touch $@
 
 lint: install

@@ -2,14 +2,23 @@
 
 from __future__ import annotations
 
+import os
 import sys
 from pathlib import Path
+
+import pytest
 
 from vso_dagster.core.config import load_config
 from vso_dagster.core.decompose import load_plan, plan_project, read_project_spec, stale_slice_ids, write_slices
 from vso_dagster.core.refine import agent_refiner, slice_spec_problems
 
+from .conftest import REPO
+from .standin_model.anthropic_api import StandinAnthropic
+from .standin_model.openai_responses import StandinOpenAI
+from .standin_model.server import ADDED_CRITERION
+
 STANDIN = str(Path(__file__).with_name("standin_agent.py"))
+AGENTS_BIN = REPO / ".agents/node_modules/.bin"
 
 
 def configure(project, behavior: str = "", refine: bool = True) -> None:
@@ -56,3 +65,52 @@ def test_slice_spec_problems_name_what_is_wrong(todo_project):
     broken = good.replace('slice_id: "slice-002-todos"', 'slice_id: "slice-009-x"').replace("## Tests\n", "")
     assert slice_spec_problems(broken, s) == ["slice_id is 'slice-009-x', not 'slice-002-todos'",
                                                "section `## Tests` is missing"]
+
+
+def real_agent_cli(name: str) -> Path:
+    """The real agent CLI that `make agents` installs (CI runs it); the test skips without it."""
+    path = AGENTS_BIN / name
+    if not path.exists():
+        pytest.skip(f"{name} is not installed in {AGENTS_BIN}: run `make agents` (npm install from the registry)")
+    return path
+
+
+def claude_against(model, home: Path, monkeypatch) -> None:
+    monkeypatch.setenv("ANTHROPIC_BASE_URL", model.url)
+    monkeypatch.setenv("ANTHROPIC_API_KEY", "standin-key")
+    monkeypatch.setenv("CLAUDE_CODE_DISABLE_NONESSENTIAL_TRAFFIC", "1")
+
+
+def codex_against(model, home: Path, monkeypatch) -> None:
+    """Codex reaches a model through a provider in its own config: $CODEX_HOME/config.toml."""
+    codex_home = home / ".codex"
+    codex_home.mkdir()
+    (codex_home / "config.toml").write_text(
+        'model_provider = "standin"\n[model_providers.standin]\nname = "standin"\n'
+        f'base_url = "{model.url}/v1"\nenv_key = "OPENAI_API_KEY"\nwire_api = "responses"\n')
+    monkeypatch.setenv("CODEX_HOME", str(codex_home))
+    monkeypatch.setenv("OPENAI_API_KEY", "standin-key")
+
+
+@pytest.mark.parametrize("agent, standin, point_at", [("claude", StandinAnthropic, claude_against),
+                                                     ("codex", StandinOpenAI, codex_against)])
+def test_a_real_agent_cli_refines_specs_in_its_one_shot_mode(agent, standin, point_at, todo_project, vso, tmp_path,
+                                                             monkeypatch):
+    """`vso decompose` with refine_specs and the built-in adapter: the real CLI, its briefing on
+    stdin, against a stand-in model that answers with the CLI's own file-writing tool."""
+    cli = real_agent_cli(agent)
+    home = tmp_path / "agent-home"
+    home.mkdir()
+    monkeypatch.setenv("PATH", f"{cli.parent}{os.pathsep}{os.environ['PATH']}")
+    monkeypatch.setenv("HOME", str(home))
+    todo_project.state_dir.mkdir(parents=True, exist_ok=True)
+    (todo_project.state_dir / "config.toml").write_text(f'[agent]\nname = "{agent}"\nrefine_specs = true\n')
+    with standin() as model:
+        point_at(model, home, monkeypatch)
+        result = vso("decompose")
+    assert result.exit_code == 0, result.output
+    for slice_id in ("slice-001-auth", "slice-002-todos", "slice-003-reports"):
+        assert ADDED_CRITERION in (todo_project.slice_dir(slice_id) / "spec.md").read_text(), slice_id
+    briefed = [p for p in model.prompts() if "Refine the slice spec of slice-002-todos" in p]
+    assert briefed and 'slice_id: "slice-002-todos"' in briefed[0]  # the briefing itself reached the model
+    assert f"spec refined by {agent}" in (todo_project.logs_dir / "decomposition.log").read_text()

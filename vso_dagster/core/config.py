@@ -26,6 +26,14 @@ class AgentSpec:
     argv: tuple[str, ...]
     mode: str  # interactive | batch
     ready_pattern: str | None = None
+    # A one-shot run with no pane (spec refinement): the CLI's own non-interactive form, and whether
+    # the briefing's text goes to its stdin (claude -p and codex exec - read it there).
+    batch_argv: tuple[str, ...] = ()
+    batch_stdin: bool = False
+
+    @property
+    def one_shot_argv(self) -> tuple[str, ...]:
+        return self.batch_argv or self.argv
 
 
 def agent_argv(template: tuple[str, ...], **values: str) -> list[str]:
@@ -38,10 +46,16 @@ def agent_argv(template: tuple[str, ...], **values: str) -> list[str]:
     return argv
 
 
-# Built-in adapters: argv templates a user can override in config.toml.
+# Built-in adapters: argv templates a user can override in config.toml. In a one-shot run Claude
+# Code may only edit files (acceptEdits: it refuses --dangerously-skip-permissions as root), and
+# both read the prompt from stdin: a briefing can outgrow one command-line argument. Checked with
+# Claude Code 2.1.197 and codex-cli 0.171.0 (which no longer has --full-auto).
 ADAPTERS = {
-    "claude": AgentSpec("claude", ("claude", "--dangerously-skip-permissions"), "interactive", r"^\s*>\s"),
-    "codex": AgentSpec("codex", ("codex", "--full-auto"), "interactive", None),
+    "claude": AgentSpec("claude", ("claude", "--dangerously-skip-permissions"), "interactive", r"^\s*>\s",
+                        ("claude", "-p", "--permission-mode", "acceptEdits", "--output-format", "json"), True),
+    "codex": AgentSpec("codex", ("codex", "--sandbox", "workspace-write", "--ask-for-approval", "never"),
+                       "interactive", None,
+                       ("codex", "exec", "--sandbox", "workspace-write", "--skip-git-repo-check", "-"), True),
     "aider": AgentSpec("aider", ("aider", "--yes-always", "--message-file", "{briefing}"), "batch", None),
 }
 
@@ -112,7 +126,13 @@ def _agent(section: dict) -> AgentSpec | None:
     ready = section.get("ready_pattern", base.ready_pattern if base else None)
     if ready is not None:
         re.compile(ready)
-    return AgentSpec(name, tuple(argv), mode, ready)
+    # A custom argv is the user's whole invocation: the built-in one-shot form no longer applies to it.
+    custom = "argv" in section or base is None
+    batch_argv = section.get("batch_argv", () if custom else base.batch_argv)
+    if not isinstance(batch_argv, list | tuple) or not all(isinstance(a, str) for a in batch_argv):
+        raise ValueError("[agent] batch_argv must be a list of strings, such as [\"my-agent\", \"--once\"]")
+    batch_stdin = _flag(section, "batch_stdin", False if custom else base.batch_stdin)
+    return AgentSpec(name, tuple(argv), mode, ready, tuple(batch_argv), batch_stdin)
 
 
 def _roles(section: dict) -> tuple[str, ...]:

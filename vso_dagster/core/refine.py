@@ -8,6 +8,7 @@ discarded with a warning, and the generated one is used: refinement can improve 
 from __future__ import annotations
 
 import logging
+import os
 import subprocess
 from collections.abc import Callable
 
@@ -57,10 +58,12 @@ def agent_refiner(project: Project, config: Config) -> Refiner | None:
         output.unlink(missing_ok=True)
         briefing = workdir / "briefing.md"
         project.write(briefing, render("agents/refine.md.j2", s=s, spec=spec, output=output))
-        argv = agent_argv(agent.argv, briefing=str(briefing), role="refiner", slice_id=s["slice_id"],
+        argv = agent_argv(agent.one_shot_argv, briefing=str(briefing), role="refiner", slice_id=s["slice_id"],
                           workdir=str(workdir))
         try:
-            subprocess.run(argv, cwd=workdir, capture_output=True, timeout=config.limits.timeout_s, check=False)
+            with briefing.open("rb") if agent.batch_stdin else open(os.devnull, "rb") as stdin:
+                subprocess.run(argv, cwd=workdir, stdin=stdin, capture_output=True,
+                               timeout=config.limits.timeout_s, check=False)
         except (OSError, subprocess.TimeoutExpired) as exc:
             log.warning("%s: spec refinement by %s failed (%s); kept the generated spec", s["slice_id"],
                         agent.name, exc)
