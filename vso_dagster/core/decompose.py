@@ -234,6 +234,7 @@ def _write_slice(project: Project, writer: BatchWriter, master: dict, s: dict, s
         if file_hash(target) == recorded[rel]:
             target.unlink()
             result.removed.append(rel)
+            _prune_empty_dirs(target.parent, slice_dir)
         elif target.exists():
             result.conflicts.append(rel)
         baseline.files.pop(rel, None)
@@ -312,3 +313,10 @@ def _planned(spec: MasterSpec, state: dict, strict: bool) -> Plan:
     if strict and plan.unassigned:
         raise SpecError(unassigned_errors(plan, spec.path))
     return plan
+
+
+def _prune_empty_dirs(directory: Path, slice_dir: Path) -> None:
+    """Removes the directories a removed file leaves empty, up to (not including) the slice's own."""
+    while directory != slice_dir and directory.is_relative_to(slice_dir) and not any(directory.iterdir()):
+        directory.rmdir()
+        directory = directory.parent

@@ -4,13 +4,16 @@ from __future__ import annotations
 
 from collections.abc import Callable
 
+from .decompose import load_plan
 from .deploy_hetzner import deploy_hetzner, destroy_hetzner
+from .deploy_job import JOB, forget_run, run_job
 from .deploy_local import deploy_local, destroy_local
 from .deploy_modal import deploy_modal, destroy_modal
 from .deployments import PLANNED, PLATFORM_NAMES, Deployment, deployments, log
 from .errors import VSOError
-from .implement import BUILT
+from .implement import BUILT, planned_slice
 from .project import Project
+from .slice_files import WORKER, slice_kind
 from .state import load_state
 from .worktrees import existing_worktree, head, uncommitted
 
@@ -26,8 +29,12 @@ def deploy(project: Project, slice_id: str, environment: str, platform: str) -> 
     """Deploys a built slice: its unit tests passed (the implementation's blocking check).
     `platform` "planned": the one the slice's plan names."""
     entry = load_state(project)["slices"].get(slice_id, {})
+    worker = slice_kind(planned_slice(load_plan(project), slice_id)) == WORKER
     if platform == PLANNED:
-        platform = entry.get("platform", "local")
+        platform = "local" if worker else entry.get("platform", "local")
+    if worker and platform != "local":
+        raise VSOError(f"{slice_id} is a worker (a job, no HTTP): it deploys as a run on this machine, --platform "
+                       f"local; VSO does not generate cloud schedules for jobs yet")
     if platform not in PLATFORMS:
         raise VSOError(f"unknown platform {platform!r}; use one of {', '.join(PLATFORMS)}, or {PLANNED}")
     status = entry.get("status")
@@ -40,7 +47,7 @@ def deploy(project: Project, slice_id: str, environment: str, platform: str) -> 
         raise VSOError(f"{slice_id} already serves {environment} on {current['platform']}; `vso destroy --slice-id "
                        f"{slice_id} --environment {environment}` first, then deploy it to {platform}")
     log.info(f"{slice_id}: deploying {shipped[:12] if shipped else 'the skeleton'} to {environment} ({platform})")
-    return PLATFORMS[platform][0](project, slice_id, environment)
+    return (run_job if worker else PLATFORMS[platform][0])(project, slice_id, environment)
 
 
 def tested_head(project: Project, slice_id: str, tested: str | None) -> str | None:
@@ -65,6 +72,8 @@ def tested_head(project: Project, slice_id: str, tested: str | None) -> str | No
 def destroy(project: Project, slice_id: str, environment: str) -> bool:
     """Tears down whatever the slice runs on in that environment; False when nothing was deployed."""
     current = deployments(project, environment).get(slice_id)
+    if current is not None and current.get("kind") == JOB:
+        return forget_run(project, slice_id, environment)
     if current is not None:
         return PLATFORMS[current["platform"]][1](project, slice_id, environment)
     # Not recorded (a deploy that failed after terraform apply, say): Terraform may still hold resources.

@@ -46,7 +46,7 @@ def deploy_local(project: Project, slice_id: str, environment: str) -> Deploymen
     deployment = Deployment(slice_id, environment, "local", f"http://127.0.0.1:{port}",
                             {"pid": process.pid, "port": port, "source": str(source)})
     previous = record(project, deployment)
-    if previous and previous.get("platform") == "local":
+    if previous and "pid" in previous:
         stop_if_ours(previous["pid"], previous["source"])
     return deployment
 
@@ -54,7 +54,7 @@ def deploy_local(project: Project, slice_id: str, environment: str) -> Deploymen
 def destroy_local(project: Project, slice_id: str, environment: str) -> bool:
     """Stops the slice's service in that environment; False when none was deployed."""
     previous = forget(project, slice_id, environment)
-    if previous:
+    if previous and "pid" in previous:
         stop_if_ours(previous["pid"], previous["source"])
     return previous is not None
 

@@ -11,6 +11,7 @@ from .decompose import SEED_FILES
 from .errors import VSOError
 from .project import Project
 from .scaffold_agent import implement
+from .slice_files import implementation_file
 from .state import conflicts_of, load_state, now, updating_state
 from .team_run import run_team
 from .unit_tests import TestRun, run_tests
@@ -75,7 +76,7 @@ def implement_slice(project: Project, plan: dict, slice_id: str) -> Implementati
     config = load_config(project)
     events: list[str] = []
     if config.agent is None:
-        project.write(worktree.slice_dir / "service" / "main.py", implement(s))
+        project.write(worktree.slice_dir / implementation_file(s), implement(s))
         commit = commit_all(worktree, f"{slice_id}: implementation by the scaffold agent")
         agent = "scaffold"
     else:

@@ -26,6 +26,13 @@ COMPUTE_HEAVY_WORDS = (
     "image processing", "vector search", "batch processing", "compute-intensive", "compute-heavy",
 )
 _COMPUTE_HEAVY = re.compile(r"\b(" + "|".join(re.escape(w) for w in COMPUTE_HEAVY_WORDS) + r")\b", re.I)
+# A component with no endpoints whose name or description says one of these is a worker: a job
+# that runs to completion (on a schedule, or on what a queue brings), not an HTTP service.
+WORKER_WORDS = (
+    "job", "jobs", "batch", "worker", "workers", "consumer", "consumers", "cron", "nightly", "hourly", "daily",
+    "weekly", "scheduled", "scheduler", "background", "no http api", "no api",
+)
+_WORKER = re.compile(r"\b(" + "|".join(re.escape(w) for w in WORKER_WORDS) + r")\b", re.I)
 _WORD = re.compile(r"[A-Za-z][A-Za-z0-9_-]*")
 # The words of a model's name, CamelCase split too: "CartItem", "Cart_Item" and "Cart Item" -> Cart, Item.
 _NAME_WORDS = re.compile(r"[A-Z]?[a-z0-9]+|[A-Z]+(?![a-z])")
@@ -33,6 +40,7 @@ _PATH_SKIP = re.compile(r"api|v\d+|\{.*\}")
 _PATH_PARAM = re.compile(r"\{([A-Za-z_][A-Za-z0-9_]*)\}")
 _NOT_IDENTIFIER = re.compile(r"[^a-z0-9]+")
 DEFAULT_PLATFORM = "hetzner"
+WORKER_PLATFORM = "local"
 
 
 @dataclass(frozen=True)
@@ -59,6 +67,8 @@ class PlannedSlice:
     dependency_names: list[str]
     platform: str
     platform_reason: str
+    kind: str  # "service" (an HTTP API) or "worker" (a job: a runnable entry point, no HTTP)
+    kind_reason: str
     endpoints: list[dict]
     models: list[dict]
     functional: list[str]
@@ -273,12 +283,14 @@ class _Owners:
         return None
 
     def _mentioned(self, text: str) -> list[str]:
-        """Every component the text names; failing that, the owners of every data model it names."""
+        """Every component the text names; failing that, the worker whose way of running it names
+        ("every night, in one batch"); failing that, the owners of every data model it names."""
         keys = _window_keys(text)
-        for index in (self.by_key, self.model_owner):
-            if found := list(dict.fromkeys(index[key] for key in keys if key in index)):
-                return found
-        return []
+        if found := list(dict.fromkeys(self.by_key[key] for key in keys if key in self.by_key)):
+            return found
+        if found := self._worker_for(text):
+            return found
+        return list(dict.fromkeys(self.model_owner[key] for key in keys if key in self.model_owner))
 
     def _by_prefix(self, name: str) -> str | None:
         """The component a model's leading words name: `CartItem` and `Cart Line` belong to Cart."""
@@ -297,6 +309,18 @@ class _Owners:
                     index.setdefault(key, owner)
         return index
 
+    def _worker_for(self, text: str) -> list[str]:
+        """A requirement that names no component nor model but says how a job runs ("nightly",
+        "a batch"): the worker that says the same; the only worker, when just one says any."""
+        said = {m.lower() for m in _WORKER.findall(text)}
+        if not said:
+            return []
+        workers = {c.name: {m.lower() for m in _WORKER.findall(f"{c.name} {c.description}")}
+                   for c in self.spec.components if not self.endpoints[c.name]}
+        workers = {name: words for name, words in workers.items() if words}
+        same = [name for name, words in workers.items() if words & said]
+        return same[:1] or (list(workers) if len(workers) == 1 else [])
+
     def _description_index(self) -> dict[str, str]:
         index: dict[str, str] = {}
         for comp in self.spec.components:
@@ -314,12 +338,22 @@ def _window_keys(text: str, width: int = 3) -> list[str]:
     return [match_key(" ".join(words[i:i + n])) for n in range(width, 0, -1) for i in range(len(words) - n + 1)]
 
 
-def _platform(comp: Component) -> tuple[str, str]:
+def _platform(comp: Component, kind: str) -> tuple[str, str]:
     if comp.platform:
         return comp.platform, "set in the master spec"
+    if kind == "worker":
+        return WORKER_PLATFORM, "a worker runs as a job on this machine: VSO does not generate cloud schedules yet"
     if m := _COMPUTE_HEAVY.search(f"{comp.name} {comp.description}"):
         return "modal", f"compute-heavy: mentions {m.group(0).lower()!r}"
-    return DEFAULT_PLATFORM, "default for services"
+    return DEFAULT_PLATFORM, "the default"
+
+
+def _kind(comp: Component, has_endpoints: bool) -> tuple[str, str]:
+    if has_endpoints:
+        return "service", "it has endpoints"
+    if m := _WORKER.search(f"{comp.name} {comp.description}"):
+        return "worker", f"no endpoints, and it is described as {m.group(0).lower()!r}"
+    return "service", "the default (its description names no job, batch or worker)"
 
 
 def _latency(reqs: list[Requirement]) -> LatencyBudget | None:
@@ -341,18 +375,20 @@ def _planned_slice(spec: MasterSpec, comp: Component, ids: dict[str, str], owner
     slice_id = ids[comp.name]
     number, slug = int(slice_id.split("-", 2)[1]), slice_id.split("-", 2)[2]
     deps = sorted(graph.predecessors(comp.name), key=lambda n: graph.nodes[n]["index"])
-    platform, reason = _platform(comp)
     own = owners.non_functional[comp.name]
-    latency = _latency(own) or _latency(owners.global_nfr)
+    kind, kind_reason = _kind(comp, bool(owners.endpoints[comp.name]))
+    platform, reason = _platform(comp, kind)
     # A latency budget of the slice's own replaces the global one: listing both would ask for two.
-    nfr = [r for r in owners.global_nfr if not (r.latency and _latency(own))] + own
+    # A worker answers no requests: no latency budget applies to it.
+    latency = None if kind == "worker" else _latency(own) or _latency(owners.global_nfr)
+    nfr = [r for r in owners.global_nfr if not (r.latency and (_latency(own) or kind == "worker"))] + own
     endpoints = [_endpoint_dict(ep) for ep in owners.endpoints[comp.name]]
     _dedupe_functions(endpoints)
     return PlannedSlice(
         slice_id=slice_id, number=number, slug=slug, module=python_identifier(slug), name=comp.name,
         description=comp.description, notes=list(comp.notes),
         dependencies=[ids[d] for d in deps], dependency_names=deps,
-        platform=platform, platform_reason=reason,
+        platform=platform, platform_reason=reason, kind=kind, kind_reason=kind_reason,
         endpoints=endpoints,
         models=[{"name": m.name, "fields": list(m.fields)} for m in owners.models[comp.name]],
         functional=[r.text for r in owners.functional[comp.name]],

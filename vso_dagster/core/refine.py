@@ -16,7 +16,6 @@ import frontmatter
 import yaml
 
 from .config import Config, agent_argv
-from .model import PLATFORMS
 from .project import Project
 from .templating import render
 
@@ -35,8 +34,8 @@ def slice_spec_problems(text: str, s: dict) -> list[str]:
     meta, problems = post.metadata, []
     if meta.get("slice_id") != s["slice_id"]:
         problems.append(f"slice_id is {meta.get('slice_id')!r}, not {s['slice_id']!r}")
-    if meta.get("platform") not in PLATFORMS:
-        problems.append(f"platform {meta.get('platform')!r} is not one of {', '.join(PLATFORMS)}")
+    if meta.get("platform") != s["platform"]:
+        problems.append(f"platform is {meta.get('platform')!r}, not the plan's {s['platform']!r}")
     if sorted(meta.get("dependencies") or []) != sorted(s["dependencies"]):
         problems.append("its dependencies differ from the plan's")
     for key in ("version", "master_version", "status"):

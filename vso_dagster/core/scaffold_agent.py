@@ -6,6 +6,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+from .slice_files import WORKER, slice_kind
 from .templating import render
 
 
@@ -44,5 +45,7 @@ def _route(method: str, path: str, params: list[str]) -> Route:
 
 
 def implement(s: dict) -> str:
-    """The content of the slice's service/main.py."""
+    """The content of the slice's implementation file (slice_files.implementation_file)."""
+    if slice_kind(s) == WORKER:
+        return render("agents/scaffold_job.py.j2", s=s)
     return render("agents/scaffold_main.py.j2", s=s, routes=routes(s))

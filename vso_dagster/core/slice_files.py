@@ -18,6 +18,17 @@ _EXPECT = {
     "OPTIONS": [200, 204],
 }
 DEFAULT_LATENCY = {"percentile": 95.0, "millis": 1000.0}
+WORKER = "worker"
+
+
+def slice_kind(s: dict) -> str:
+    """"service" or "worker" (a plan written before VSO knew workers has only services)."""
+    return s.get("kind", "service")
+
+
+def implementation_file(s: dict) -> str:
+    """Where, in the slice's directory, its implementation lives: what a team writes."""
+    return "worker/job.py" if slice_kind(s) == WORKER else "service/main.py"
 
 
 def slice_files(master: dict, s: dict, version: str) -> dict[str, str]:
@@ -29,6 +40,15 @@ def slice_files(master: dict, s: dict, version: str) -> dict[str, str]:
     files = {
         "spec.md": render("slice/spec.md.j2", **ctx),
         "metadata.json": render("slice/metadata.json.j2", **ctx),
+    }
+    if ctx["worker"]:
+        # A job: its entry point and a unit test of it; nothing serves, so no HTTP test and no server.
+        return {**files,
+                "worker/job.py": render("slice/worker/job.py.j2", **ctx),
+                "worker/requirements.txt": render("slice/worker/requirements.txt.j2", **ctx),
+                f"tests/unit/test_{module}_job.py": render(f"{tests}/unit/test_job.py.j2", **ctx)}
+    files = {
+        **files,
         "service/main.py": render("slice/service/main.py.j2", **ctx),
         "service/requirements.txt": render("slice/service/requirements.txt.j2", **ctx),
         f"tests/unit/test_{module}_contract.py": render(f"{tests}/unit/test_contract.py.j2", **ctx),
@@ -47,7 +67,11 @@ def slice_files(master: dict, s: dict, version: str) -> dict[str, str]:
 
 def _context(master: dict, s: dict, version: str) -> dict:
     cases = [_case(s, ep) for ep in s["endpoints"]]
+    kind = slice_kind(s)
+    worker = kind == WORKER
     return {
+        "kind": kind,
+        "worker": worker,
         "master": master,
         "s": s,
         "version": version,
@@ -58,8 +82,9 @@ def _context(master: dict, s: dict, version: str) -> dict:
         "has_health": any(ep["method"] == "GET" and ep["path"].rstrip("/") == "/health" for ep in s["endpoints"]),
         "latency": s["latency"] or DEFAULT_LATENCY,
         "latency_from_spec": s["latency"] is not None,
-        "unit_tests": [f"test_{s['module']}_contract.py"],
-        "integration_tests": [f"test_{s['module']}_integration.py", f"test_{s['module']}_performance.py"],
+        "unit_tests": [f"test_{s['module']}_{'job' if worker else 'contract'}.py"],
+        "integration_tests": [] if worker else [f"test_{s['module']}_integration.py",
+                                                f"test_{s['module']}_performance.py"],
         "modal_app": modal_app_name(s["slice_id"]),
     }
 

@@ -9,6 +9,7 @@ import libtmux
 
 from .config import Config, agent_argv
 from .project import Project
+from .slice_files import WORKER, implementation_file, slice_kind
 from .templating import render
 from .tmux_team import Team, TeamError
 from .worktrees import Worktree, head
@@ -26,7 +27,7 @@ def briefings(project: Project, s: dict, worktree: Worktree, config: Config) -> 
         project.write(path, render(
             "agents/briefing.md.j2", s=s, role=role, roles=config.roles, spec=spec, workdir=worktree.path,
             branch=worktree.branch, slice_dir=f"vertical-slices/{s['slice_id']}", marker=worktree.path / MARKER,
-            service=f"vertical-slices/{s['slice_id']}/service/main.py",
+            service=f"vertical-slices/{s['slice_id']}/{implementation_file(s)}", worker=slice_kind(s) == WORKER,
             test_command=f"python -m pytest vertical-slices/{s['slice_id']}/tests/unit",
             conflicted=worktree.conflicted))
         paths[role] = path

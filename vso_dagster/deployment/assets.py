@@ -34,7 +34,9 @@ def _deploy(context: dg.AssetExecutionContext, vso: VSOProject, environment: str
             raise dg.Failure(description=str(error), allow_retries=False) from None
     details = deployment.details
     metadata = {
-        "endpoint": dg.MetadataValue.url(deployment.url),
+        # A worker's deploy is a run of its job: no endpoint, and what the run said it did instead.
+        **({"endpoint": dg.MetadataValue.url(deployment.url)} if deployment.url else {}),
+        **({"job_summary": dg.MetadataValue.json(details["summary"])} if "summary" in details else {}),
         # The commit that serves: the one the slice's unit tests passed on.
         "commit": deployments(project, environment)[deployment.slice_id].get("commit") or "",
         "platform": deployment.platform,
@@ -60,27 +62,30 @@ def test_deployment(context: dg.AssetExecutionContext, vso: VSOProject, config: 
                                          description="The slice's integration and performance tests all passed "
                                                      "(JUnit); production waits for it")])
 def integration_tests(context: dg.AssetExecutionContext, vso: VSOProject) -> dg.MaterializeResult:
-    """tests/integration (and the latency-budget performance test) against the test endpoint. The run
-    is recorded either way; its blocking check fails when a test did, so production does not follow."""
+    """tests/integration (and the latency-budget performance test) against the test endpoint; for a
+    worker, its job's run in test. The run is recorded either way; its blocking check fails when a
+    test did, so production does not follow."""
     with vso.log_to("deployment", context) as project:
         try:
             run = run_integration_tests(project, context.partition_key, "test")
         except VSOError as error:
             raise dg.Failure(description=str(error), allow_retries=False) from None
-    metadata = {
-        "endpoint": dg.MetadataValue.url(run.url),
-        "platform": run.platform,
-        "passed": run.tests.passed, "failed": run.tests.failed, "errors": run.tests.errors,
-        "skipped": run.tests.skipped, "duration_s": round(run.tests.duration_s, 2),
-        "failing": dg.MetadataValue.json(run.tests.failing),
-    }
+    metadata: dict = {"platform": run.platform}
+    if run.tests is None:
+        metadata["job_summary"] = dg.MetadataValue.json(run.job_summary)
+    else:
+        metadata.update({
+            "endpoint": dg.MetadataValue.url(run.url),
+            "passed": run.tests.passed, "failed": run.tests.failed, "errors": run.tests.errors,
+            "skipped": run.tests.skipped, "duration_s": round(run.tests.duration_s, 2),
+            "failing": dg.MetadataValue.json(run.tests.failing),
+        })
     if run.performance:
         metadata[f"p{run.performance['percentile']:g}_ms"] = round(run.performance["measured_ms"], 1)
         metadata["latency_budget_ms"] = run.performance["budget_ms"]
-    passed = run.tests.green and run.tests.skipped == 0
-    check = dg.AssetCheckResult(check_name="integration_junit", passed=passed, metadata=metadata,
+    check = dg.AssetCheckResult(check_name="integration_junit", passed=run.passed, metadata=metadata,
                                 description=f"{context.partition_key}: integration tests "
-                                            f"{'passed' if passed else 'failed'} ({run.tests.summary()})")
+                                            f"{'passed' if run.passed else 'failed'} ({run.summary()})")
     return dg.MaterializeResult(metadata=metadata, check_results=[check])
 
 

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import json
+
 import dagster as dg
 
 from ..core.decompose import load_plan
@@ -39,6 +41,13 @@ def went_home(production: dict) -> str:
     return detail if result in ("merged", "up_to_date") else f"NOT merged home ({result}): {detail}"
 
 
+def _where(deployed: dict) -> str:
+    """Where a deploy serves: its endpoint, or, for a worker, that its job ran (and what it did)."""
+    if "endpoint" in deployed:
+        return deployed["endpoint"].value
+    return f"the job ran to completion ({json.dumps(deployed['job_summary'].value, sort_keys=True)})"
+
+
 def _outcome(instance: dg.DagsterInstance, slice_id: str, result: dg.ExecuteInProcessResult) -> Outcome:
     if not result.success:
         return Outcome(slice_id, "failed", failure_reason(result)[0], result.run_id)
@@ -46,14 +55,15 @@ def _outcome(instance: dg.DagsterInstance, slice_id: str, result: dg.ExecuteInPr
                     for e in result.get_asset_materialization_events()}
     if "production_deployment" in materialized:
         meta = materialized["production_deployment"]
-        return Outcome(slice_id, "deployed", f"production: {meta['endpoint'].value}; {went_home(meta)}", result.run_id)
+        return Outcome(slice_id, "deployed", f"production: {_where(meta)}; {went_home(meta)}", result.run_id)
     if "integration_tests" in materialized and "test_deployment" not in materialized:
         meta = materialized["integration_tests"]
+        if "job_summary" in meta:
+            return Outcome(slice_id, "passed", "the job's run in test succeeded", result.run_id)
         perf = next((f"{k} {v.value} ms" for k, v in meta.items() if k.startswith("p") and k.endswith("_ms")), "")
         return Outcome(slice_id, "passed", f"{meta['passed'].value} integration tests passed; {perf}".rstrip("; "),
                        result.run_id)
     if "test_deployment" in materialized and "integration_tests" not in materialized:
-        return Outcome(slice_id, "deployed", f"test: {materialized['test_deployment']['endpoint'].value}",
-                       result.run_id)
+        return Outcome(slice_id, "deployed", f"test: {_where(materialized['test_deployment'])}", result.run_id)
     skipped = [e.message for e in instance.all_logs(result.run_id) if e.message and "production skipped" in e.message]
     return Outcome(slice_id, "skipped", skipped[0].split(": ", 1)[-1] if skipped else "nothing to do", result.run_id)

@@ -1,0 +1,70 @@
+"""A worker slice's deploy: one run of its job in the environment, on this machine.
+
+A job answers no requests, so nothing stays up to health-check. What shows it works where it is
+deployed is a run there: `python worker/job.py` with VSO_ENVIRONMENT set, which must exit 0 and
+print its summary as a JSON line. That run is recorded as the slice's deployment in that
+environment, and it is what the gate to production looks at. A failed run records nothing.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+from .deployments import Deployment, forget, log, record
+from .errors import VSOError
+from .project import Project
+from .worktrees import existing_worktree
+
+RUN_TIMEOUT_S = 600.0
+JOB = "job"  # a deployment record's `kind` when it is a job's run
+
+
+def job_file(project: Project, slice_id: str) -> Path:
+    """The job on the slice's branch when a team built one, else the project's skeleton."""
+    worktree = existing_worktree(project, slice_id)
+    path = (worktree.slice_dir if worktree else project.slice_dir(slice_id)) / "worker" / "job.py"
+    if not path.exists():
+        raise VSOError(f"{project.relative(path)}: no job to run; run `vso decompose` first")
+    return path
+
+
+def run_job(project: Project, slice_id: str, environment: str) -> Deployment:
+    job = job_file(project, slice_id)
+    log_path = project.make_dir(project.logs_dir / slice_id) / f"{environment}-job.log"
+    log.info(f"{slice_id}: running {project.relative(job)} ({environment})")
+    try:
+        done = subprocess.run([sys.executable, str(job)], cwd=job.parent, capture_output=True, text=True,
+                              stdin=subprocess.DEVNULL, timeout=RUN_TIMEOUT_S,
+                              env={**os.environ, "VSO_ENVIRONMENT": environment})
+    except subprocess.TimeoutExpired:
+        raise VSOError(f"{slice_id}: the job did not finish within {RUN_TIMEOUT_S:.0f}s in {environment}; "
+                       f"nothing was recorded") from None
+    project.write(log_path, (done.stdout + done.stderr).encode())
+    summary = _summary(done.stdout)
+    if done.returncode != 0 or summary is None:
+        why = f"exited {done.returncode}" if done.returncode else "printed no JSON summary line"
+        raise VSOError(f"{slice_id}: the job {why} in {environment}; see {project.relative(log_path)}. "
+                       f"Nothing was recorded")
+    deployment = Deployment(slice_id, environment, "local", "",
+                            {"kind": JOB, "summary": summary, "log": project.relative(log_path)})
+    record(project, deployment)
+    log.info(f"{slice_id}: the job ran to completion in {environment}: {json.dumps(summary, sort_keys=True)}")
+    return deployment
+
+
+def forget_run(project: Project, slice_id: str, environment: str) -> bool:
+    """A job's run leaves nothing running: taking it down only forgets it."""
+    return forget(project, slice_id, environment) is not None
+
+
+def _summary(stdout: str) -> dict | None:
+    lines = stdout.strip().splitlines()
+    try:
+        summary = json.loads(lines[-1]) if lines else None
+    except json.JSONDecodeError:
+        return None
+    return summary if isinstance(summary, dict) else None

@@ -1,0 +1,131 @@
+"""Worker slices: a component with no HTTP API (a nightly job, a consumer) gets a job's shape, a
+runnable entry point with a unit test of it, and is deployed as a run of that job, through the CLI."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+import textwrap
+
+from vso_dagster.core.deployments import deployments
+from vso_dagster.core.master_spec import parse_master_spec
+from vso_dagster.core.plan import build_plan
+from vso_dagster.core.state import load_state
+from vso_dagster.core.unit_tests import run_tests
+
+from .conftest import commit, commit_on_branch
+
+SPEC = textwrap.dedent("""\
+    ---
+    title: "Fleet"
+    version: "1.0.0"
+    ---
+
+    # Fleet Master Specification
+
+    ## Overview
+    Buses report positions; old positions are archived.
+
+    ## Requirements
+    ### Functional
+    - Positions older than a day are moved to cold storage every night, in one batch
+    - A bus posts its position
+
+    ### Non-Functional
+    - Performance: p99 < 2s for every endpoint
+    - Availability: 99.9% monthly
+
+    ## Architecture
+    ### Components
+    - **Tracking**: Buses post their GPS positions
+    - **Archiver**: Nightly batch job that moves old positions to cold storage; no HTTP API (depends on: Tracking)
+
+    ### Data Models
+    - Position: {id, vehicle_id, lat, lon, at}
+
+    ## API Endpoints
+    - POST /tracking/positions → Record a position
+    """)
+ARCHIVER = "slice-002-archiver"
+
+
+def plan_of(text: str):
+    return build_plan(parse_master_spec(text.encode(), "master-spec.md"), {})
+
+
+def test_a_component_with_no_endpoints_described_as_a_job_is_a_worker():
+    tracking, archiver = plan_of(SPEC).slices
+    assert (tracking.kind, archiver.kind) == ("service", "worker")
+    assert archiver.kind_reason == "no endpoints, and it is described as 'nightly'"
+    assert archiver.functional == ["Positions older than a day are moved to cold storage every night, in one batch"]
+    assert archiver.latency is None and [r["text"] for r in archiver.non_functional] == ["Availability: 99.9% monthly"]
+    assert archiver.platform == "local"
+    # Job words alone do not make a worker: a component with endpoints serves them.
+    [service] = plan_of(SPEC.replace("- **Tracking**: Buses post their GPS positions",
+                                     "- **Tracking**: Buses post their GPS positions; a nightly batch compacts them")
+                        .replace("- **Archiver**: Nightly batch job that moves old positions to cold storage; "
+                                 "no HTTP API (depends on: Tracking)\n", "")).slices
+    assert service.kind == "service"
+
+
+def test_a_worker_gets_a_job_a_unit_test_of_it_and_no_http_parts(project, vso):
+    project.master_spec.write_text(SPEC)
+    assert vso("decompose").exit_code == 0
+    slice_dir = project.slice_dir(ARCHIVER)
+    files = sorted(str(p.relative_to(slice_dir)) for p in slice_dir.rglob("*") if p.is_file())
+    assert files == ["metadata.json", "spec.md", "tests/unit/test_archiver_job.py", "worker/job.py",
+                     "worker/requirements.txt"]
+    spec = (slice_dir / "spec.md").read_text()
+    assert "- run to completion with `python worker/job.py`" in spec and "GET /health" not in spec
+    assert "as described in the overview" not in spec and "p99" not in spec and "requests within" not in spec
+    assert json.loads((slice_dir / "metadata.json").read_text())["kind"] == "worker"
+    # The generated test is a contract: red against the skeleton, which the entry point shows too.
+    red = run_tests(slice_dir / "tests/unit")
+    assert red.failed == 2 and red.passed == 0, red.output_tail
+    skeleton = subprocess.run([sys.executable, str(slice_dir / "worker/job.py")], capture_output=True, text=True)
+    assert skeleton.returncode == 1 and "not implemented yet" in skeleton.stderr
+
+
+def test_a_worker_is_built_run_in_test_and_in_production_through_the_cli(project, vso):
+    from vso_dagster.core.scaffold_project import init_project
+
+    init_project(project, "Fleet")
+    project.master_spec.write_text(SPEC)
+    assert vso("decompose").exit_code == 0
+    commit(project.root)
+    assert vso("orchestrate", "--all").exit_code == 0
+    assert load_state(project)["slices"][ARCHIVER]["status"] == "implemented"
+
+    refused = vso("deploy", "--slice-id", ARCHIVER, "--platform", "hetzner", "--environment", "test")
+    assert refused.exit_code == 1 and "is a worker (a job, no HTTP)" in refused.output
+
+    delivered = vso("deploy", "--slice-id", ARCHIVER, "--platform", "planned", "--environment", "both")
+    assert delivered.exit_code == 0, delivered.output
+    assert "production: the job ran to completion" in " ".join(delivered.output.split())
+    for environment in ("test", "production"):
+        record = deployments(project, environment)[ARCHIVER]
+        assert record["kind"] == "job" and record["summary"]["environment"] == environment
+        assert record["commit"] == load_state(project)["slices"][ARCHIVER]["tested_commit"]
+        assert (project.root / record["log"]).exists()
+    assert load_state(project)["slices"][ARCHIVER]["integration"]["passed"] is True
+    assert vso("destroy", "--slice-id", ARCHIVER, "--environment", "both").exit_code == 0
+    assert ARCHIVER not in deployments(project, "test")
+
+
+def test_a_job_that_fails_in_test_records_nothing_and_never_reaches_production(project, vso):
+    from vso_dagster.core.scaffold_project import init_project
+
+    init_project(project, "Fleet")
+    project.master_spec.write_text(SPEC)
+    assert vso("decompose").exit_code == 0
+    commit(project.root)
+    assert vso("orchestrate", "--all").exit_code == 0
+    job = project.state_dir / f"worktrees/{ARCHIVER}/vertical-slices/{ARCHIVER}/worker/job.py"
+    job.write_text(job.read_text().replace('    return {"environment"', '    if environment == "test":\n'
+                                                                         '        raise SystemExit(3)\n'
+                                                                         '    return {"environment"'))
+    commit_on_branch(project, ARCHIVER, as_tested=True)
+    result = vso("deploy", "--slice-id", ARCHIVER, "--environment", "both")
+    assert result.exit_code == 1 and "the job exited 3 in test" in " ".join(result.output.split())
+    assert deployments(project, "test") == {} and deployments(project, "production") == {}
