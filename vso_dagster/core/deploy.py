@@ -12,8 +12,9 @@ from .deploy_modal import deploy_modal, destroy_modal
 from .deployments import PLANNED, PLATFORM_NAMES, Deployment, deployments, log
 from .errors import VSOError
 from .implement import BUILT, planned_slice
+from .model import WORKER
 from .project import Project
-from .slice_files import WORKER, slice_kind
+from .slice_files import slice_kind
 from .state import load_state
 from .worktrees import existing_worktree, head, uncommitted
 

@@ -5,6 +5,8 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 PLATFORMS = ("hetzner", "modal")
+# What a slice is: an HTTP service, or a worker (a job that runs to completion; no HTTP).
+SERVICE, WORKER = "service", "worker"
 
 
 @dataclass(frozen=True)

@@ -15,7 +15,7 @@ import networkx as nx
 
 from .errors import Diagnostic, SpecError
 from .jsonfile import dumps_by_line
-from .model import Component, DataModel, Endpoint, LatencyBudget, MasterSpec, Requirement
+from .model import SERVICE, WORKER, Component, DataModel, Endpoint, LatencyBudget, MasterSpec, Requirement
 from .names import component_keys, match_key, python_identifier, slugify
 
 # A component is compute-heavy, and so goes to Modal unless its platform is explicit, when its name
@@ -67,7 +67,7 @@ class PlannedSlice:
     dependency_names: list[str]
     platform: str
     platform_reason: str
-    kind: str  # "service" (an HTTP API) or "worker" (a job: a runnable entry point, no HTTP)
+    kind: str  # SERVICE or WORKER (model.py)
     kind_reason: str
     endpoints: list[dict]
     models: list[dict]
@@ -341,7 +341,7 @@ def _window_keys(text: str, width: int = 3) -> list[str]:
 def _platform(comp: Component, kind: str) -> tuple[str, str]:
     if comp.platform:
         return comp.platform, "set in the master spec"
-    if kind == "worker":
+    if kind == WORKER:
         return WORKER_PLATFORM, "a worker runs as a job on this machine: VSO does not generate cloud schedules yet"
     if m := _COMPUTE_HEAVY.search(f"{comp.name} {comp.description}"):
         return "modal", f"compute-heavy: mentions {m.group(0).lower()!r}"
@@ -350,10 +350,10 @@ def _platform(comp: Component, kind: str) -> tuple[str, str]:
 
 def _kind(comp: Component, has_endpoints: bool) -> tuple[str, str]:
     if has_endpoints:
-        return "service", "it has endpoints"
+        return SERVICE, "it has endpoints"
     if m := _WORKER.search(f"{comp.name} {comp.description}"):
-        return "worker", f"no endpoints, and it is described as {m.group(0).lower()!r}"
-    return "service", "the default (its description names no job, batch or worker)"
+        return WORKER, f"no endpoints, and it is described as {m.group(0).lower()!r}"
+    return SERVICE, "the default (its description names no job, batch or worker)"
 
 
 def _latency(reqs: list[Requirement]) -> LatencyBudget | None:
@@ -380,8 +380,8 @@ def _planned_slice(spec: MasterSpec, comp: Component, ids: dict[str, str], owner
     platform, reason = _platform(comp, kind)
     # A latency budget of the slice's own replaces the global one: listing both would ask for two.
     # A worker answers no requests: no latency budget applies to it.
-    latency = None if kind == "worker" else _latency(own) or _latency(owners.global_nfr)
-    nfr = [r for r in owners.global_nfr if not (r.latency and (_latency(own) or kind == "worker"))] + own
+    latency = None if kind == WORKER else _latency(own) or _latency(owners.global_nfr)
+    nfr = [r for r in owners.global_nfr if not (r.latency and (_latency(own) or kind == WORKER))] + own
     endpoints = [_endpoint_dict(ep) for ep in owners.endpoints[comp.name]]
     _dedupe_functions(endpoints)
     return PlannedSlice(

@@ -6,7 +6,8 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from .slice_files import WORKER, slice_kind
+from .model import WORKER
+from .slice_files import slice_kind
 from .templating import render
 
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from .. import __version__
+from .model import SERVICE, WORKER
 from .names import match_key, modal_app_name
 from .templating import render
 
@@ -18,12 +19,11 @@ _EXPECT = {
     "OPTIONS": [200, 204],
 }
 DEFAULT_LATENCY = {"percentile": 95.0, "millis": 1000.0}
-WORKER = "worker"
 
 
 def slice_kind(s: dict) -> str:
-    """"service" or "worker" (a plan written before VSO knew workers has only services)."""
-    return s.get("kind", "service")
+    """SERVICE or WORKER (a plan written before VSO knew workers has only services)."""
+    return s.get("kind", SERVICE)
 
 
 def implementation_file(s: dict) -> str:

@@ -8,8 +8,9 @@ from pathlib import Path
 import libtmux
 
 from .config import Config, agent_argv
+from .model import WORKER
 from .project import Project
-from .slice_files import WORKER, implementation_file, slice_kind
+from .slice_files import implementation_file, slice_kind
 from .templating import render
 from .tmux_team import Team, TeamError
 from .worktrees import Worktree, head
