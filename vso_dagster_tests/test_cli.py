@@ -43,6 +43,16 @@ def test_init_keeps_an_existing_gitignore_and_repo(project, vso):
     assert git.Repo(project.root).git_dir == repo.git_dir
 
 
+def test_a_title_with_quotes_and_backslashes_makes_a_valid_spec(project, vso):
+    from vso_dagster.core.decompose import read_project_spec
+
+    title = 'Bob "The" Shop \\ Café: 50% off'
+    assert vso("init", "--title", title).exit_code == 0
+    assert vso("validate").exit_code == 0
+    assert read_project_spec(project).title == title
+    assert f"# {title} Master Specification" in project.master_spec.read_text()
+
+
 def test_the_skeleton_spec_validates_and_decomposes(project, vso):
     vso("init")
     assert vso("validate").exit_code == 0

@@ -184,3 +184,33 @@ def test_red_integration_tests_fail_their_blocking_check_with_the_junit_counts(i
         assert check.metadata["failed"].value >= 1 and check.metadata["passed"].value >= 1
         materialized = {e.asset_key.to_user_string() for e in result.get_asset_materialization_events()}
     assert materialized == {"test_deployment", "integration_tests"}  # recorded, but production did not follow
+
+
+SECRETS = {"HCLOUD_TOKEN": "canary-hc-41f2", "MODAL_TOKEN_SECRET": "canary-ms-9d0e",
+           "ANTHROPIC_API_KEY": "canary-ak-77aa", "ACME_DB_PASSWORD": "canary-db-13c5"}
+ENV_PROBE = '''
+import os
+
+SECRETS = {secrets!r}
+
+
+def test_no_secret_of_vso_reaches_the_slice_tests():
+    assert not set(SECRETS.values()) & set(os.environ.values())
+    assert os.environ["PYTHONDONTWRITEBYTECODE"] == "1"
+'''
+
+
+def test_slice_code_gets_no_secret_of_vso(implemented, vso, monkeypatch):
+    """Tokens of deploy tools and agents, and one VSO never heard of, stay out of the service VSO
+    deploys and of the slice's own tests: their environment is an allow-list."""
+    for name, value in SECRETS.items():
+        monkeypatch.setenv(name, value)
+    tests = implemented.state_dir / "worktrees/slice-001-auth/vertical-slices/slice-001-auth/tests/unit"
+    (tests / "test_env_probe.py").write_text(ENV_PROBE.format(secrets=SECRETS))
+    commit_on_branch(implemented, "slice-001-auth")  # its unit tests, with the probe, pass
+    assert vso("deploy", "--slice-id", "slice-001-auth", "--environment", "test").exit_code == 0
+    pid = deployments(implemented, "test")["slice-001-auth"]["pid"]
+    environ = dict(item.split("=", 1) for item in
+                   Path(f"/proc/{pid}/environ").read_text().split("\0") if "=" in item)
+    assert not set(SECRETS.values()) & set(environ.values())
+    assert environ["PATH"] == os.environ["PATH"] and environ["PYTHONDONTWRITEBYTECODE"] == "1"

@@ -69,3 +69,50 @@ def test_a_spec_without_the_section_gets_one_and_the_next_decompose_does_nothing
     again = vso("decompose")
     assert "Nothing changed since the last decomposition: no run started." in again.output
     assert todo_project.state_file.read_bytes() == state_before
+
+
+NOTHING_CHANGED = "Nothing changed since the last decomposition: no run started."
+
+
+def test_a_vertical_slices_line_inside_a_code_fence_is_user_text(todo_project, vso):
+    """The section is found by the Markdown parser: a fence that shows one is not it."""
+    fence = ("Our layout, for reference:\n\n```markdown\n## Vertical Slices\n| id | note |\n```\n\n"
+             "Prose after the fence, which must stay.\n\n")
+    text = TODO_SPEC.replace("## Architecture\n", fence + "## Architecture\n")
+    todo_project.master_spec.write_text(text)
+    assert vso("decompose").exit_code == 0
+    after = todo_project.master_spec.read_text()
+    assert after.startswith(text.split("## Vertical Slices\n<!--")[0])  # everything before the real section
+    assert "## Vertical Slices\n| id | note |\n```" in after and "Prose after the fence, which must stay." in after
+    assert "| `slice-001-auth` | 1.0.0 | - | hetzner |" in after.split("Prose after the fence")[1]
+    assert NOTHING_CHANGED in vso("decompose").output
+
+
+def test_a_setext_vertical_slices_heading_is_the_section_and_is_not_added_twice(todo_project, vso):
+    todo_project.master_spec.write_text(TODO_SPEC.replace("## Vertical Slices\n", "Vertical Slices\n---------------\n"))
+    assert vso("decompose").exit_code == 0
+    after = todo_project.master_spec.read_text()
+    assert after.count("Vertical Slices") == 1 and "| `slice-001-auth` |" in after
+    assert NOTHING_CHANGED in vso("decompose").output
+
+
+def test_an_edit_next_to_the_section_counts_even_after_a_form_feed(todo_project, vso):
+    """markdown-it's lines and str.splitlines disagree at \\x0c: the hash must use the parser's."""
+    text = (TODO_SPEC.replace("A small todo app.", "A small todo app.\x0c Printed in two pages.")
+            .replace("## Vertical Slices", "## API Endpoints\n- GET /reports → Weekly reports\n## Vertical Slices"))
+    todo_project.master_spec.write_text(text)
+    assert vso("decompose").exit_code == 0
+    edited = todo_project.master_spec.read_text().replace("→ Weekly reports", "→ Weekly reports, as PDF")
+    todo_project.master_spec.write_text(edited)
+    again = vso("decompose")
+    assert NOTHING_CHANGED not in again.output
+    assert "Weekly reports, as PDF" in (todo_project.slice_dir("slice-003-reports") / "spec.md").read_text()
+
+
+def test_a_crlf_master_keeps_its_line_endings(todo_project, vso):
+    todo_project.master_spec.write_bytes(TODO_SPEC.replace("\n", "\r\n").encode())
+    assert vso("decompose").exit_code == 0
+    data = todo_project.master_spec.read_bytes()
+    assert b"| `slice-001-auth` |" in data
+    assert data.count(b"\n") == data.count(b"\r\n")  # no line lost its CR
+    assert data.startswith(TODO_SPEC.split("## Vertical Slices")[0].replace("\n", "\r\n").encode())

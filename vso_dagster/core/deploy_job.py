@@ -9,7 +9,6 @@ environment, and it is what the gate to production looks at. A failed run record
 from __future__ import annotations
 
 import json
-import os
 import subprocess
 import sys
 from pathlib import Path
@@ -17,6 +16,7 @@ from pathlib import Path
 from .deployments import Deployment, forget, log, record
 from .errors import VSOError
 from .project import Project
+from .secrets import slice_env
 from .worktrees import existing_worktree
 
 RUN_TIMEOUT_S = 600.0
@@ -39,7 +39,7 @@ def run_job(project: Project, slice_id: str, environment: str) -> Deployment:
     try:
         done = subprocess.run([sys.executable, str(job)], cwd=job.parent, capture_output=True, text=True,
                               stdin=subprocess.DEVNULL, timeout=RUN_TIMEOUT_S,
-                              env={**os.environ, "VSO_ENVIRONMENT": environment})
+                              env=slice_env(VSO_ENVIRONMENT=environment))
     except subprocess.TimeoutExpired:
         raise VSOError(f"{slice_id}: the job did not finish within {RUN_TIMEOUT_S:.0f}s in {environment}; "
                        f"nothing was recorded") from None

@@ -17,6 +17,7 @@ from .deployments import Deployment, forget, log, record, service_dir, wait_heal
 from .errors import VSOError
 from .process_group import stop_group
 from .project import Project
+from .secrets import slice_env
 
 HEALTH_TIMEOUT_S = 20.0
 
@@ -64,7 +65,8 @@ def _start(source: Path, port: int, log_path: Path) -> subprocess.Popen:
         return subprocess.Popen(
             [sys.executable, "-m", "uvicorn", "main:app", "--host", "127.0.0.1", "--port", str(port),
              "--log-level", "warning"],
-            cwd=source, stdout=log, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL, start_new_session=True)
+            cwd=source, stdout=log, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL, start_new_session=True,
+            env=slice_env())
 
 
 def _exited(process: subprocess.Popen) -> str | None:

@@ -22,7 +22,7 @@ from .bulk import gc_paused
 from .errors import Diagnostic, SpecError, fail
 from .model import PLATFORMS, Component, DataModel, Endpoint, LatencyBudget, MasterSpec, Requirement
 from .names import IDENTIFIER, component_name_problem, slugify
-from .spec_blocks import BlockCache, Heading, Item, Paragraph, body_blocks
+from .spec_blocks import BlockCache, Heading, Item, Paragraph, body_blocks, markdown_lines
 
 MAX_SPEC_BYTES = 5 * 1024 * 1024
 SEMVER = re.compile(r"(0|[1-9]\d*)\.(0|[1-9]\d*)\.(0|[1-9]\d*)(-[0-9A-Za-z.-]+)?(\+[0-9A-Za-z.-]+)?")
@@ -213,10 +213,22 @@ def _date_text(value: object) -> str | None:
     return None if value is None else str(value)
 
 
+def generated_section(text: str) -> range | None:
+    """Where the generated `## Vertical Slices` section is, as indexes into markdown_lines(text)
+    (its heading to the next heading of level 1 or 2), as the Markdown parser sees it: a line
+    `## Vertical Slices` inside a code fence is not it, and a Setext heading is."""
+    try:
+        _, _, body, body_first_line = _split_frontmatter(text, "")
+    except SpecError:
+        return None
+    return _BodyParser("", body_first_line, []).parse(body, None).generated_lines
+
+
 def _content_hash(text: str, skipped: range | None) -> str:
     """The spec without its generated section, and without trailing blank lines, so that adding
-    that section at the end (master_sync does, when it is missing) changes nothing."""
-    lines = text.splitlines(keepends=True)
+    that section at the end (master_sync does, when it is missing) changes nothing. Lines are the
+    parser's own, so the section skipped is the one it found."""
+    lines = markdown_lines(text)
     if skipped is not None:
         lines = lines[: skipped.start] + lines[skipped.stop:]
     return hashlib.sha256(("".join(lines).rstrip() + "\n").encode()).hexdigest()

@@ -15,13 +15,13 @@ from dataclasses import dataclass, field
 
 from .baselines import load_baseline
 from .decompose import load_plan, read_project_spec
+from .master_spec import generated_section
 from .plan import mermaid
 from .project import Project, sha256_bytes
+from .spec_blocks import markdown_lines
 from .state import bump, load_state, save_state
 from .templating import render
 
-_SECTION = re.compile(r"^##\s+vertical\s+slices\s*$", re.I)
-_NEXT_SECTION = re.compile(r"^#{1,2}\s")
 _ENDPOINT = re.compile(r"^- ([A-Z]+) (/\S*) → [^→]+ → (.+)$")
 _VERSION = re.compile(r'^(version:\s*["\']?)(\d+\.\d+\.\d+)(["\']?\s*)$', re.M)
 
@@ -36,7 +36,8 @@ class MasterSync:
 
 def sync_master(project: Project) -> MasterSync:
     with project.lock():
-        original = text = project.master_spec.read_text()
+        # Bytes, decoded as they are: read_text() would turn CRLF into LF, and the rewrite with it.
+        original = text = project.master_spec.read_bytes().decode("utf-8")
         result = MasterSync()
         spec = read_project_spec(project)
         plan = load_plan(project)
@@ -135,11 +136,13 @@ def _section(plan: dict, state: dict) -> str:
 
 
 def _with_section(text: str, body: str) -> str:
-    """The master with its `## Vertical Slices` body replaced (added at the end when missing)."""
-    lines = text.split("\n")
-    at = next((i for i, line in enumerate(lines) if _SECTION.match(line)), None)
-    if at is None:
-        return text.rstrip("\n") + "\n\n## Vertical Slices\n" + body.rstrip("\n") + "\n"
-    end = next((i for i in range(at + 1, len(lines)) if _NEXT_SECTION.match(lines[i])), len(lines))
-    tail = lines[end:]
-    return "\n".join(lines[:at + 1] + body.rstrip("\n").split("\n") + ([""] + tail if tail else [""]))
+    """The master with its generated section replaced (added at the end when missing). The parser
+    finds it (generated_section), and the file keeps its own line endings."""
+    newline = "\r\n" if "\r\n" in text else "\n"
+    section = [f"## Vertical Slices{newline}"] + [f"{line}{newline}" for line in body.rstrip("\n").split("\n")]
+    lines = markdown_lines(text)
+    found = generated_section(text)
+    if found is None:
+        return text.rstrip("\r\n") + newline + newline + "".join(section)
+    tail = lines[found.stop:]
+    return "".join(lines[:found.start] + section + ([newline] + tail if tail else []))

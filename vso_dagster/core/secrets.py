@@ -13,6 +13,22 @@ import os
 # Environment variables whose values must never be written anywhere.
 SECRET_VARIABLES = ("HCLOUD_TOKEN", "TF_VAR_hcloud_token", "MODAL_TOKEN_ID", "MODAL_TOKEN_SECRET")
 MASK = "***"
+# All that a slice's own code (its service, its job, its tests) gets of VSO's environment: enough to
+# run Python and reach the network, and no token of any deploy tool or agent. An allow-list, so a
+# secret VSO has never heard of stays out too.
+SLICE_ENVIRONMENT = (
+    "PATH", "HOME", "USER", "LOGNAME", "LANG", "LANGUAGE", "TZ", "TMPDIR", "TERM", "PYTHONPATH",
+    "VIRTUAL_ENV", "SSL_CERT_FILE", "SSL_CERT_DIR", "REQUESTS_CA_BUNDLE",
+    "HTTP_PROXY", "HTTPS_PROXY", "NO_PROXY", "http_proxy", "https_proxy", "no_proxy",
+)
+
+
+def slice_env(**extra: str) -> dict[str, str]:
+    """The environment for a slice's code: the allow-list, the locale, and what VSO tells it
+    (VSO_BASE_URL, VSO_ENVIRONMENT, ...). It writes no bytecode: its directory may be a symlink
+    to somewhere outside the project, and Python would write __pycache__ there."""
+    env = {k: v for k, v in os.environ.items() if k in SLICE_ENVIRONMENT or k.startswith("LC_")}
+    return {**env, "PYTHONDONTWRITEBYTECODE": "1", **extra}
 
 
 def known_secrets() -> list[str]:

@@ -140,6 +140,15 @@ def body_blocks(body: str, first_line: int, blocks_cache: BlockCache | None = No
         return _blocks(_parser().parse(body), first_line)
 
 
+_LINE = re.compile(r"[^\r\n]*(?:\r\n|\r|\n)|[^\r\n]+\Z")
+
+
+def markdown_lines(text: str) -> list[str]:
+    """The text's lines as markdown-it numbers them ("\r\n", "\r" and "\n" end a line; "\x0c",
+    "\u2028" and the others `str.splitlines` breaks at do not), each with its own line ending."""
+    return _LINE.findall(text)
+
+
 def _lines(body: str) -> list[str]:
     """Lines as markdown-it counts them: "\r\n" and "\r" end a line, "\u2028" and friends do not."""
     parts = _NEWLINE.sub("\n", body).split("\n")

@@ -34,6 +34,8 @@ def environment() -> jinja2.Environment:
     # Values from a spec enter Python source only through repr(), and JSON only through json.dumps.
     env.filters["pyrepr"] = repr
     env.filters["tojson"] = lambda value, indent=None: json.dumps(value, indent=indent, sort_keys=True)
+    # A YAML double-quoted scalar is a superset of a JSON string: quotes and backslashes are escaped.
+    env.filters["yamlstr"] = lambda value: json.dumps(str(value), ensure_ascii=False)
     env.filters["oneline"] = lambda text: " ".join(str(text).split())
     env.filters["purpose"] = purpose
     env.filters["requirement_clause"] = requirement_clause

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import os
 import subprocess
 import sys
 import tempfile
@@ -10,6 +9,8 @@ import time
 import xml.etree.ElementTree as ET
 from dataclasses import dataclass, field
 from pathlib import Path
+
+from .secrets import slice_env
 
 
 @dataclass(frozen=True)
@@ -34,7 +35,8 @@ class TestRun:
 
 def run_tests(tests: Path | list[Path], *, cwd: Path | None = None, env: dict[str, str] | None = None,
               timeout_s: float = 600) -> TestRun:
-    """pytest on one or more test directories (argv list, no shell), without the caller's pytest cache."""
+    """pytest on one or more test directories (argv list, no shell), without the caller's pytest
+    cache and without its secrets (slice_env)."""
     paths = tests if isinstance(tests, list) else [tests]
     with tempfile.TemporaryDirectory(prefix="vso-junit-") as tmp:
         report = Path(tmp) / "junit.xml"
@@ -43,7 +45,7 @@ def run_tests(tests: Path | list[Path], *, cwd: Path | None = None, env: dict[st
         started = time.monotonic()
         try:
             done = subprocess.run(argv, cwd=cwd or paths[0], capture_output=True, text=True, timeout=timeout_s,
-                                  env={**os.environ, **(env or {})})
+                                  env=slice_env(**(env or {})))
             output = done.stdout + done.stderr
         except subprocess.TimeoutExpired as exc:
             output = f"pytest timed out after {timeout_s:.0f}s\n{exc.stdout or ''}"
