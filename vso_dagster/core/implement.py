@@ -15,7 +15,7 @@ from .slice_files import implementation_file
 from .state import conflicts_of, load_state, now, updating_state
 from .team_run import run_team
 from .unit_tests import TestRun, run_tests
-from .worktrees import Worktree, commit_all, diff_stats, ensure_worktree, head, uncommitted
+from .worktrees import Worktree, branch_version, commit_all, diff_stats, ensure_worktree, head, uncommitted
 
 log = logging.getLogger("vso.implement")
 # A dependency counts as built once its implementation passed its unit tests.
@@ -120,14 +120,20 @@ def record_tests(project: Project, worktree: Worktree, tests: TestRun) -> str | 
     if not tests.green or uncommitted(worktree):
         return None
     tested = head(worktree)
-    mark_implemented(project, worktree.slice_id, tested)
+    mark_implemented(project, worktree.slice_id, tested, branch_version(worktree.branch))
     return tested
 
 
-def mark_implemented(project: Project, slice_id: str, tested_commit: str | None = None) -> None:
+def mark_implemented(project: Project, slice_id: str, tested_commit: str | None = None,
+                     built_version: str | None = None) -> None:
+    """`built_version`: the slice version whose spec the tested commit implements. The stale rules
+    compare it with the version wanted now: a version bump that was never built is work to do,
+    whatever a killed process did or did not record."""
     with updating_state(project) as state:
         entry = state["slices"][slice_id]
         if entry.get("status") not in BUILT:
             entry.update(status="implemented", last_modified=now())
         if tested_commit:
             entry["tested_commit"] = tested_commit
+        if built_version:
+            entry["built_version"] = built_version

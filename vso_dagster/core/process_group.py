@@ -57,3 +57,19 @@ def run_in_foreground(argv: list[str], grace_s: float, **popen: object) -> int:
     finally:
         for sig, handler in previous.items():
             signal.signal(sig, handler)
+
+
+def process_identity(pid: int | None = None) -> str:
+    """A process, named so that a later process given the same pid is not taken for it: the pid
+    and the kernel's start time of the process (field 22 of /proc/PID/stat); "" when it is gone."""
+    pid = os.getpid() if pid is None else pid
+    try:
+        stat = Path(f"/proc/{pid}/stat").read_text()
+    except (FileNotFoundError, ProcessLookupError, PermissionError):
+        return ""
+    return f"{pid}:{stat.rsplit(')', 1)[1].split()[19]}"
+
+
+def is_running(identity: str) -> bool:
+    pid, _, _ = identity.partition(":")
+    return pid.isdigit() and process_identity(int(pid)) == identity

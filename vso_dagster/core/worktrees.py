@@ -32,6 +32,12 @@ def branch_name(slice_id: str, version: str) -> str:
     return f"{slice_id}-v{version}"
 
 
+def branch_version(branch: str) -> str | None:
+    """The slice version a branch was made for (`slice-001-auth-v1.0.1` -> 1.0.1): the spec it holds."""
+    _, sep, version = branch.rpartition("-v")
+    return version if sep and version[:1].isdigit() else None
+
+
 def ensure_worktree(project: Project, slice_id: str, version: str) -> Worktree:
     """The slice's worktree on its branch, created from HEAD the first time."""
     top = git(project.root, "rev-parse", "--show-toplevel", check=False)

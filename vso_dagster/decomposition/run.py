@@ -13,6 +13,7 @@ from ..core.logs import log_to_file
 from ..core.own_commits import OwnCommit, commit_own_writes
 from ..core.project import Project
 from ..lib.checks import QUIET
+from ..lib.in_process import run_here
 from ..lib.partitions import slices_partitions
 from ..lib.results import failure_reason
 
@@ -44,9 +45,7 @@ def _decompose(project: Project, instance: dg.DagsterInstance, *, strict: bool, 
     spec = read_project_spec(project)  # a spec mistake stops here, before any run is recorded
     if strict or not plan_is_current(project, spec):
         run_config = {"ops": {"slice_plan": {"config": {"strict": strict}}}, **({} if verbose else QUIET)}
-        result = defs.resolve_job_def("vso_plan").execute_in_process(
-            instance=instance, run_config=run_config, raise_on_error=False
-        )
+        result = run_here(defs.resolve_job_def("vso_plan"), instance, run_config=run_config)
         _raise_on_failure(result)
         runs.append(result.run_id)
     plan = load_plan(project)
@@ -55,13 +54,12 @@ def _decompose(project: Project, instance: dg.DagsterInstance, *, strict: bool, 
     job = defs.resolve_job_def("vso_slice_specs")
     for first, last in contiguous_ranges(stale, order):
         tags = {"dagster/asset_partition_range_start": first, "dagster/asset_partition_range_end": last}
-        spec_result = job.execute_in_process(instance=instance, tags=tags, raise_on_error=False,
-                                             run_config={} if verbose else QUIET)
+        spec_result = run_here(job, instance, tags=tags, run_config={} if verbose else QUIET)
         _raise_on_failure(spec_result)
         runs.append(spec_result.run_id)
     if runs:  # something changed: bring the master's generated Vertical Slices section up to date
-        sync_result = defs.resolve_job_def("vso_master_sync").execute_in_process(
-            instance=instance, raise_on_error=False, run_config={} if verbose else QUIET)
+        sync_result = run_here(defs.resolve_job_def("vso_master_sync"), instance,
+                               run_config={} if verbose else QUIET)
         _raise_on_failure(sync_result)
         runs.append(sync_result.run_id)
     commit = None

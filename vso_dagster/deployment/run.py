@@ -11,6 +11,7 @@ from ..core.implement import planned_slice
 from ..core.project import Project
 from ..implementation.run import Outcome
 from ..lib.checks import QUIET
+from ..lib.in_process import run_here
 from ..lib.partitions import ensure_slice_partitions
 from ..lib.results import failure_reason
 
@@ -29,8 +30,7 @@ def run_deployment_job(project: Project, instance: dg.DagsterInstance, what: str
     deploying = [op for op in ("test_deployment", "production_deployment") if op in job.graph.node_dict]
     run_config = {**({} if verbose else QUIET),
                   **({"ops": {op: {"config": {"platform": platform}} for op in deploying}} if platform else {})}
-    result = job.execute_in_process(instance=instance, partition_key=slice_id, raise_on_error=False,
-                                    run_config=run_config)
+    result = run_here(job, instance, partition_key=slice_id, run_config=run_config)
     return _outcome(instance, slice_id, result)
 
 

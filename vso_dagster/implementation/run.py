@@ -15,6 +15,7 @@ from ..core.implement import BUILT, blockers, planned_slice, priorities
 from ..core.project import Project
 from ..core.state import load_state
 from ..lib.checks import QUIET, run_check_job
+from ..lib.in_process import run_here
 from ..lib.partitions import ensure_slice_partitions
 from ..lib.results import failure_reason
 
@@ -81,9 +82,8 @@ def implement_one(slice_id: str, instance: dg.DagsterInstance, verbose: bool, pr
     from ..definitions import defs
 
     started = time.monotonic()
-    result = defs.resolve_job_def("vso_implement").execute_in_process(
-        instance=instance, partition_key=slice_id, raise_on_error=False, run_config={} if verbose else QUIET,
-        tags={"dagster/priority": str(priority)})
+    result = run_here(defs.resolve_job_def("vso_implement"), instance, partition_key=slice_id,
+                      run_config={} if verbose else QUIET, tags={"dagster/priority": str(priority)})
     outcome = _outcome(slice_id, result)
     return Outcome(outcome.slice_id, outcome.result, outcome.detail, outcome.run_id, time.monotonic() - started)
 

@@ -4,6 +4,7 @@ from ..core.decompose import load_plan
 from ..core.errors import VSOError
 from ..core.implement import priorities, ready_to_build
 from ..core.state import load_state
+from ..lib.in_process import abandoned
 from ..lib.resources import VSOProject
 from .jobs import implement_job
 
@@ -25,7 +26,8 @@ def implementation_waves(context: dg.SensorEvaluationContext, vso: VSOProject):
         return dg.SkipReason(str(error))
     state = load_state(project)
     runs = context.instance.get_runs(dg.RunsFilter(job_name=implement_job.name, statuses=IN_FLIGHT))
-    in_flight = {run.tags.get("dagster/partition") for run in runs}
+    # A `vso orchestrate` killed mid-run leaves its run STARTED for good: not in flight.
+    in_flight = {run.tags.get("dagster/partition") for run in runs if not abandoned(run)}
     ready = ready_to_build(plan, state, in_flight)
     if not ready:
         return dg.SkipReason("no slice is ready: each is built, in flight, or waiting on a dependency")

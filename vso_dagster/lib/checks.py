@@ -3,6 +3,7 @@ from __future__ import annotations
 import dagster as dg
 
 from ..core.errors import VSOError
+from .in_process import run_here
 from .partitions import ensure_slice_partitions
 
 QUIET = {"loggers": {"console": {"config": {"log_level": "CRITICAL"}}}}
@@ -16,9 +17,8 @@ def run_check_job(instance: dg.DagsterInstance, job_name: str, slice_id: str, *,
     from ..definitions import defs
 
     ensure_slice_partitions(instance, [slice_id])
-    result = defs.resolve_job_def(job_name).execute_in_process(
-        instance=instance, tags={"dagster/partition": slice_id}, raise_on_error=False,
-        run_config={} if verbose else QUIET)
+    result = run_here(defs.resolve_job_def(job_name), instance, tags={"dagster/partition": slice_id},
+                      run_config={} if verbose else QUIET)
     evaluations = result.get_asset_check_evaluations()
     if not evaluations:
         raise VSOError(f"{slice_id}: the check of {job_name} did not run (Dagster run {result.run_id})")

@@ -10,6 +10,7 @@ from dagster._core.storage.dagster_run import IN_PROGRESS_RUN_STATUSES
 
 from ..core.decompose import Preview
 from ..core.implement import BUILT
+from .in_process import abandoned
 
 # A slice's stages in order; each is built from the one before it.
 STAGES = ("slice_spec", "slice_implementation", "test_deployment", "integration_tests", "production_deployment")
@@ -46,9 +47,15 @@ class StageHistory:
                 key, dg.DagsterEventType.ASSET_MATERIALIZATION)
             attempted[stage] = storage.get_latest_storage_id_by_partition(
                 key, dg.DagsterEventType.ASSET_MATERIALIZATION_PLANNED)
-        records = instance.get_run_records(dg.RunsFilter(statuses=IN_PROGRESS_RUN_STATUSES))
-        busy = frozenset(r.dagster_run.tags[PARTITION_TAG] for r in records if PARTITION_TAG in r.dagster_run.tags)
-        return cls(latest, attempted, busy)
+        busy = set()
+        for record in instance.get_run_records(dg.RunsFilter(statuses=IN_PROGRESS_RUN_STATUSES)):
+            run = record.dagster_run
+            if abandoned(run):
+                # Killed mid-run, it can never say so itself: it failed, and its work is stale again.
+                instance.report_run_failed(run, "VSO process that ran it is gone (killed?); its work is redone")
+            elif PARTITION_TAG in run.tags:
+                busy.add(run.tags[PARTITION_TAG])
+        return cls(latest, attempted, frozenset(busy))
 
     def reached(self, slice_id: str) -> tuple[str, ...]:
         """The stages after slice_spec up to the furthest one that ever ran for the slice: what a
@@ -60,8 +67,9 @@ class StageHistory:
     def first_stale(self, slice_id: str, entry: dict) -> tuple[int, str] | None:
         """A stage is stale when it was never materialized, when the stage it is built from is newer,
         when its last run did not materialize it (failed, or skipped), or when it ran and its tests
-        did not pass (unit tests for the implementation, integration tests). `entry`: the slice in
-        state.json, which records the test results."""
+        did not pass (unit tests for the implementation, integration tests), or when the implementation
+        was built from another version of the slice than the one wanted now. `entry`: the slice in
+        state.json, which records the test results and the version built."""
         for at, stage in enumerate(STAGES):
             mine, tried = self.latest[stage].get(slice_id), self.attempted[stage].get(slice_id)
             theirs = self.latest[STAGES[at - 1]].get(slice_id) if at else None
@@ -73,6 +81,9 @@ class StageHistory:
                 return at, "its last run did not materialize it (failed or skipped)"
             if stage == "slice_implementation" and entry.get("status") not in BUILT:
                 return at, "its unit tests have not passed"
+            built, wanted = entry.get("built_version"), entry.get("version")
+            if stage == "slice_implementation" and built and wanted and built != wanted:
+                return at, f"it was built from version {built}; the slice is at {wanted}"
             if stage == "integration_tests" and entry.get("integration", {}).get("passed") is False:
                 return at, "its integration tests failed"
         return None

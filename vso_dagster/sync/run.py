@@ -19,6 +19,7 @@ from ..decomposition.run import decompose
 from ..deployment.run import went_home
 from ..implementation.run import Outcome
 from ..lib.checks import QUIET
+from ..lib.in_process import run_here
 from ..lib.partitions import ensure_slice_partitions
 from ..lib.results import failure_reason
 from ..lib.staleness import STAGES, StageHistory, Work, stale_work
@@ -32,9 +33,8 @@ def run_work(instance: dg.DagsterInstance, work: list[Work], *, verbose: bool = 
     ensure_slice_partitions(instance, [w.slice_id for w in work])
     outcomes = []
     for item in work:
-        result = job.execute_in_process(instance=instance, partition_key=item.slice_id, raise_on_error=False,
-                                        asset_selection=[dg.AssetKey(a) for a in item.assets],
-                                        run_config={} if verbose else QUIET)
+        result = run_here(job, instance, partition_key=item.slice_id,
+                          asset_selection=[dg.AssetKey(a) for a in item.assets], run_config={} if verbose else QUIET)
         if result.success:
             events = {e.asset_key.to_user_string(): e.event_specific_data.materialization.metadata
                       for e in result.get_asset_materialization_events()}
@@ -52,8 +52,7 @@ def sync_master_spec(project: Project, instance: dg.DagsterInstance, slice_ids: 
     then VSO's commit of what it wrote, and of what the runs before it regenerated in `slice_ids`."""
     from ..definitions import defs
 
-    result = defs.resolve_job_def("vso_master_sync").execute_in_process(
-        instance=instance, raise_on_error=False, run_config={} if verbose else QUIET)
+    result = run_here(defs.resolve_job_def("vso_master_sync"), instance, run_config={} if verbose else QUIET)
     if not result.success:
         raise VSOError(f"master_sync failed: {failure_reason(result)[0]}")
     return commit_own_writes(project, "VSO: master-spec.md's Vertical Slices section and what the slices added",

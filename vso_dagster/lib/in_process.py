@@ -1,0 +1,27 @@
+"""Runs VSO executes in its own process (`execute_in_process`), tagged with that process.
+
+Killed (kill -9, a closed terminal), such a run can never record its end: Dagster keeps it
+STARTED for good. VSO leaves a slice with a run in flight to that run, so a dead one would hold
+the slice forever. The tag names the process that runs it; a run whose process is gone is
+abandoned (staleness.py marks it failed, and its work is done again).
+"""
+
+from __future__ import annotations
+
+import dagster as dg
+
+from ..core.process_group import is_running, process_identity
+
+PROCESS_TAG = "vso/process"
+
+
+def run_here(job: dg.JobDefinition, instance: dg.DagsterInstance, *, tags: dict[str, str] | None = None,
+             **kwargs) -> dg.ExecuteInProcessResult:
+    return job.execute_in_process(instance=instance, raise_on_error=False,
+                                  tags={**(tags or {}), PROCESS_TAG: process_identity()}, **kwargs)
+
+
+def abandoned(run: dg.DagsterRun) -> bool:
+    """An in-process run of VSO whose process no longer runs."""
+    identity = run.tags.get(PROCESS_TAG)
+    return identity is not None and not is_running(identity)
