@@ -55,3 +55,43 @@ def test_a_sync_killed_once_the_new_spec_is_written_is_finished_by_the_next_sync
     assert stuck == []  # the killed run no longer holds the slice…
     assert failed, "…it is marked failed"
     assert "slice_implementation" not in nightly_row(vso, AUTH)  # and the work is done, once
+
+
+def test_a_decompose_killed_while_it_writes_slices_is_completed_by_the_next(todo_project, vso):
+    from vso_dagster.core.scaffold_project import init_project
+
+    init_project(todo_project, "Todo")
+    first = todo_project.slice_dir("slice-001-auth") / "spec.md"
+    kill_when(start_vso(todo_project, "decompose"), first.exists)
+    again = vso("decompose")
+    assert again.exit_code == 0, again.output
+    for slice_id in ("slice-001-auth", "slice-002-todos", "slice-003-reports"):
+        assert (todo_project.slice_dir(slice_id) / "service/main.py").exists(), slice_id
+    assert "| `slice-003-reports` | 1.0.0 |" in todo_project.master_spec.read_text()
+    assert "Nothing changed" in vso("decompose").output
+
+
+def test_a_master_left_without_its_generated_section_gets_it_back(committed, vso):
+    """What a decompose killed after the slices but before the master's section leaves: the next
+    decompose finds nothing stale in the slices, and still writes the section."""
+    text = committed.master_spec.read_text()
+    committed.master_spec.write_text(text.split("## Vertical Slices")[0].rstrip() + "\n")
+    again = vso("decompose")
+    assert again.exit_code == 0, again.output
+    assert "| `slice-001-auth` | 1.0.0 | - | hetzner |" in committed.master_spec.read_text()
+    assert "Nothing changed" in vso("decompose").output
+
+
+def test_a_deleted_slice_directory_is_restored_by_an_instance_that_never_saw_the_plan(committed, vso):
+    """The plan is current, but the Dagster instance is new (deleted, or a DAGSTER_HOME of its own):
+    it has none of the plan's partitions, and decompose adds them before it writes the stale slice."""
+    import shutil
+
+    shutil.rmtree(committed.state_dir / "dagster", ignore_errors=True)  # the core decomposed it: no instance yet
+    shutil.rmtree(committed.slice_dir("slice-002-todos"))
+    done = vso("decompose")
+    assert done.exit_code == 0, done.output
+    assert (committed.slice_dir("slice-002-todos") / "spec.md").exists()
+    assert "Nothing changed" not in done.output
+    assert subprocess.run(["git", "-C", str(committed.root), "status", "--porcelain", "vertical-slices"],
+                          capture_output=True, text=True).stdout == ""  # restored exactly as committed

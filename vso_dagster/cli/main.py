@@ -16,6 +16,7 @@ from rich.table import Table
 from ..core.decompose import check_project_spec, current_plan
 from ..core.deployments import DEPLOY_TARGETS, ENVIRONMENTS
 from ..core.errors import VSOError
+from ..core.master_sync import section_is_current
 from ..core.project import Project
 from ..core.scaffold_project import init_project
 from ..core.state import load_state, public_view
@@ -109,6 +110,8 @@ def decompose(project: Project, strict: bool, verbose: bool) -> None:
     # Nothing to do is known without Dagster, whose import is most of an unchanged run's time.
     try:
         plan = None if strict else current_plan(project)
+        if plan is not None and not section_is_current(project):
+            plan = None  # a decompose killed before it wrote the master's generated section
     except VSOError:
         plan = None  # a spec mistake: the Dagster path reports it and logs it
     stale: list[str] = []

@@ -68,6 +68,12 @@ def sync_master(project: Project) -> MasterSync:
     return result
 
 
+def section_is_current(project: Project) -> bool:
+    """The master's generated section is the one the plan and the slices' versions make."""
+    text = project.master_spec.read_bytes().decode("utf-8")
+    return _with_section(text, _section(load_plan(project), load_state(project))) == text
+
+
 def slice_additions(project: Project, slice_id: str,
                     recorded: str | None) -> tuple[list[tuple[str, str, str]], list[str]]:
     """Endpoints (method, path, description) and user criteria in the slice's spec.md that are not

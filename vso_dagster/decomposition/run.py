@@ -10,11 +10,12 @@ import dagster as dg
 from ..core.decompose import load_plan, plan_is_current, read_project_spec, stale_slice_ids
 from ..core.errors import VSOError
 from ..core.logs import log_to_file
+from ..core.master_sync import section_is_current
 from ..core.own_commits import OwnCommit, commit_own_writes
 from ..core.project import Project
 from ..lib.checks import QUIET
 from ..lib.in_process import run_here
-from ..lib.partitions import slices_partitions
+from ..lib.partitions import ensure_slice_partitions, slices_partitions
 from ..lib.results import failure_reason
 
 # VSO reports failures itself (as file:line for spec mistakes), so Dagster's console stays silent.
@@ -50,6 +51,9 @@ def _decompose(project: Project, instance: dg.DagsterInstance, *, strict: bool, 
         runs.append(result.run_id)
     plan = load_plan(project)
     stale = stale_slice_ids(project, plan)
+    # An instance that never saw this plan (a fresh clone, a decompose killed before slice_plan added
+    # them) has none of its partitions: without them no stale slice could be written.
+    ensure_slice_partitions(instance, [s["slice_id"] for s in plan["slices"]])
     order = instance.get_dynamic_partitions(slices_partitions.name)
     job = defs.resolve_job_def("vso_slice_specs")
     for first, last in contiguous_ranges(stale, order):
@@ -57,7 +61,9 @@ def _decompose(project: Project, instance: dg.DagsterInstance, *, strict: bool, 
         spec_result = run_here(job, instance, tags=tags, run_config={} if verbose else QUIET)
         _raise_on_failure(spec_result)
         runs.append(spec_result.run_id)
-    if runs:  # something changed: bring the master's generated Vertical Slices section up to date
+    # Something changed, or an earlier decompose was killed before it wrote the master's generated
+    # section: bring that section up to date.
+    if runs or not section_is_current(project):
         sync_result = run_here(defs.resolve_job_def("vso_master_sync"), instance,
                                run_config={} if verbose else QUIET)
         _raise_on_failure(sync_result)
