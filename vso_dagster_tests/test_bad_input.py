@@ -45,6 +45,13 @@ CASES = {
                              "master-spec.md:7: component name 'Auth; rm -rf ~'"),
     "command substitution": (HEADER + COMPONENTS + b"- **$(reboot)**: x\n",
                              "master-spec.md:7: component name '$(reboot)'"),
+    "YAML nested 20,000 deep (flow)": (b'---\ntitle: "T"\nversion: "1.0.0"\nextra: ' + b"[" * 20000 + b"]" * 20000
+                                       + b"\n---\n" + COMPONENTS + b"- **A**: a\n",
+                                       "master-spec.md:4: a frontmatter value is nested more than 32 levels deep"),
+    "YAML nested 500 deep (block)": (b'---\ntitle: "T"\nversion: "1.0.0"\nextra:\n'
+                                     + b"".join(b"  " * i + b"k%d:\n" % i for i in range(1, 500)) + b"  " * 500
+                                     + b"x\n---\n" + COMPONENTS + b"- **A**: a\n",
+                                     "master-spec.md:36: a frontmatter value is nested more than 32 levels deep"),
     "10 MB spec": (HEADER + COMPONENTS + b"- **A**: a\n" + b"x" * (10 * 1024 * 1024),
                    "master-spec.md:1: the file is 10.0 MiB"),
 }

@@ -272,6 +272,22 @@ def test_a_remote_branch_that_moved_on_is_not_overwritten(hetzner, vso, tmp_path
     assert not (project.state_dir / "terraform").exists()
 
 
+def test_a_terraform_that_prints_more_than_json_is_a_clear_failure(hetzner, vso, tmp_path, monkeypatch):
+    """A wrapper on PATH that adds a banner to `terraform output -json`: no traceback, nothing recorded."""
+    project, _ = hetzner
+    real = subprocess.check_output(["which", "terraform"], text=True).strip()
+    wrapper = tmp_path / "wrapper-bin" / "terraform"
+    wrapper.parent.mkdir()
+    wrapper.write_text(f'#!/bin/sh\n[ "$1" = output ] && echo "Acme terraform wrapper v2"\nexec {real} "$@"\n')
+    wrapper.chmod(0o755)
+    monkeypatch.setenv("PATH", f"{wrapper.parent}{os.pathsep}{os.environ['PATH']}")
+    result = vso("deploy", "--slice-id", SLICE, "--platform", "hetzner", "--environment", "test")
+    assert result.exit_code == 1 and "Traceback" not in result.output
+    assert "printed something that is not Terraform's JSON object of outputs" in " ".join(result.output.split())
+    assert deployments(project, "test") == {}
+    destroy(project, SLICE, "test")
+
+
 def test_a_failing_apply_keeps_the_last_good_deployment(hetzner, vso):
     project, _ = hetzner
     first = vso("deploy", "--slice-id", SLICE, "--platform", "hetzner", "--environment", "test")

@@ -35,7 +35,9 @@ class ProjectCommand(click.Command):
     """A command that works on a project: refused, before anything is written, where there is none."""
 
     def invoke(self, ctx: click.Context):
-        ctx.find_object(Project).require()
+        project = ctx.find_object(Project)
+        project.require()
+        load_state(project)  # a broken state.json is refused here, before a Dagster run would fail on it
         return super().invoke(ctx)
 
 

@@ -25,6 +25,7 @@ from .names import IDENTIFIER, component_name_problem, slugify
 from .spec_blocks import BlockCache, Heading, Item, Paragraph, body_blocks, markdown_lines
 
 MAX_SPEC_BYTES = 5 * 1024 * 1024
+MAX_FRONTMATTER_DEPTH = 32
 SEMVER = re.compile(r"(0|[1-9]\d*)\.(0|[1-9]\d*)\.(0|[1-9]\d*)(-[0-9A-Za-z.-]+)?(\+[0-9A-Za-z.-]+)?")
 HTTP_METHODS = ("GET", "POST", "PUT", "PATCH", "DELETE", "HEAD", "OPTIONS")
 
@@ -141,10 +142,16 @@ class _StrictYAMLHandler(frontmatter.YAMLHandler):
     """Safe YAML that also refuses anchors and aliases: an alias bomb expands to gigabytes."""
 
     def load(self, fm: str, **kwargs: object) -> tuple[dict, dict[str, int]]:
+        depth = 0
         for event in yaml.parse(fm, Loader=yaml.SafeLoader):
             if isinstance(event, yaml.AliasEvent) or getattr(event, "anchor", None):
                 raise _YAMLRefused(event.start_mark.line, "YAML anchors and aliases (&name, *name) are "
                                                           "not allowed in the frontmatter; write values out")
+            # PyYAML composes recursively, and scans deep flow nesting in quadratic time: stop early.
+            depth += isinstance(event, yaml.CollectionStartEvent) - isinstance(event, yaml.CollectionEndEvent)
+            if depth > MAX_FRONTMATTER_DEPTH:
+                raise _YAMLRefused(event.start_mark.line, f"a frontmatter value is nested more than "
+                                                          f"{MAX_FRONTMATTER_DEPTH} levels deep; flatten it")
         node = yaml.compose(fm, Loader=yaml.SafeLoader)
         if not isinstance(node, yaml.MappingNode):
             line = node.start_mark.line if node is not None else 0

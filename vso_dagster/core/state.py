@@ -8,12 +8,15 @@ from __future__ import annotations
 import copy
 import datetime as dt
 import json
+import os
 import re
 from collections.abc import Collection, Iterator
 from contextlib import contextmanager
+from pathlib import Path
 
 from .baselines import load_baseline
 from .bulk import gc_paused
+from .errors import Diagnostic, VSOError
 from .jsonfile import dumps_by_line
 from .project import Project, sha256_bytes
 
@@ -38,16 +41,49 @@ def now() -> str:
     return dt.datetime.now(dt.UTC).replace(microsecond=0).isoformat()
 
 
+# What each top-level key of state.json must hold: a file of another shape is refused, not half-read.
+_SHAPE = {"slices": dict, "deployments": dict, "conflicts": list, "master_spec": (dict, type(None))}
+
+
 def load_state(project: Project) -> dict:
     try:
-        text = project.state_file.read_text()
+        data = project.state_file.read_bytes()
     except FileNotFoundError:
         return rebuilt_state(project)
-    with gc_paused():
-        state = json.loads(text)
+    try:
+        with gc_paused():
+            state = json.loads(data)
+    except (UnicodeDecodeError, json.JSONDecodeError) as exc:
+        raise _broken(project, getattr(exc, "lineno", None), f"not valid JSON ({getattr(exc, 'msg', exc)})") from None
+    if problem := _shape_problem(state):
+        raise _broken(project, None, problem)
     for key, value in EMPTY_STATE.items():
         state.setdefault(key, copy.deepcopy(value))
     return state
+
+
+def _shape_problem(state: object) -> str | None:
+    if not isinstance(state, dict):
+        return f"holds a JSON {type(state).__name__}, not an object"
+    for key, kind in _SHAPE.items():
+        if key in state and not isinstance(state[key], kind):
+            return f"`{key}` holds a JSON {type(state[key]).__name__}"
+    bad = next((sid for sid, entry in state.get("slices", {}).items() if not isinstance(entry, dict)), None)
+    return f"slice {bad!r} is not a JSON object" if bad else None
+
+
+def _broken(project: Project, line: int | None, problem: str) -> VSOError:
+    """Nothing is changed: the message says how to get a good state.json back."""
+    shown, backup = project.relative(project.state_file), project.relative(_backup(project))
+    fix = (f"restore the one VSO last wrote before it: `cp {backup} {shown}`, or" if _backup(project).exists()
+           else "")
+    return VSOError(Diagnostic(shown, line, f"{problem}. It is this machine's record of statuses and deployments: "
+                                            f"{fix} move it aside (`mv {shown} {shown}.broken`) and VSO rebuilds "
+                                            f"it from the committed files (statuses start over as draft)"))
+
+
+def _backup(project: Project) -> Path:
+    return project.state_file.with_name(project.state_file.name + ".bak")
 
 
 def rebuilt_state(project: Project) -> dict:
@@ -98,6 +134,10 @@ def save_state(project: Project, state: dict) -> bool:
     stamp = now()
     text = text.replace(_last_updated_line(state["last_updated"]), _last_updated_line(stamp), 1)
     state["last_updated"] = stamp
+    if before is not None:
+        # The file being replaced stays as the backup: a hard link, so keeping it copies nothing.
+        _backup(project).unlink(missing_ok=True)
+        os.link(project.state_file, _backup(project))
     project.write(project.state_file, text)
     return True
 

@@ -106,7 +106,14 @@ class TerraformRunner:
 
     def output(self) -> TerraformRun:
         run = self._checked(self._run("output", "output", "-json"))
-        raw = json.loads(run.stdout or "{}")
+        try:
+            raw = json.loads(run.stdout or "{}")
+        except json.JSONDecodeError:
+            raw = None
+        if not isinstance(raw, dict):
+            # A wrapper on PATH that prints more than Terraform does, say: the deploy stops, said plainly.
+            raise TerraformError(f"{self.slice_id} ({self.environment}): `terraform output -json` printed something "
+                                 f"that is not Terraform's JSON object of outputs: {run.stdout.strip()[:200]!r}")
         outputs = {name: (REDACTED if item.get("sensitive") else item.get("value")) for name, item in raw.items()}
         # The raw JSON holds sensitive values: only the redacted outputs are kept.
         return TerraformRun("output", True, "", "", outputs)
