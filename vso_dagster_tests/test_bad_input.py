@@ -52,6 +52,12 @@ CASES = {
                                      + b"".join(b"  " * i + b"k%d:\n" % i for i in range(1, 500)) + b"  " * 500
                                      + b"x\n---\n" + COMPONENTS + b"- **A**: a\n",
                                      "master-spec.md:36: a frontmatter value is nested more than 32 levels deep"),
+    "a path parameter named twice": (HEADER + COMPONENTS + b"- **A**: a\n## API Endpoints\n- GET /a/{id}/x/{id} -> x\n",
+                                     "master-spec.md:9: endpoint path '/a/{id}/x/{id}' names the parameter {id} twice"),
+    "a path that steps outside": (HEADER + COMPONENTS + b"- **A**: a\n## API Endpoints\n- GET /a/../../etc -> x\n",
+                                  "master-spec.md:9: endpoint path '/a/../../etc' has an empty, '.' or '..' segment"),
+    "an empty path segment": (HEADER + COMPONENTS + b"- **A**: a\n## API Endpoints\n- GET //a -> x\n",
+                              "master-spec.md:9: endpoint path '//a' has an empty, '.' or '..' segment"),
     "10 MB spec": (HEADER + COMPONENTS + b"- **A**: a\n" + b"x" * (10 * 1024 * 1024),
                    "master-spec.md:1: the file is 10.0 MiB"),
 }

@@ -171,3 +171,22 @@ def test_a_requirement_goes_to_the_components_it_names_before_model_owners():
     auth, todos, reports = plan.slices
     assert todos.functional == reports.functional == ["A user can create todos and reports"]
     assert auth.functional == ["Each user has an email"]
+
+
+def test_endpoints_that_make_the_same_name_get_distinct_ones():
+    plan = plan_of("- **A**: a\n", "## API Endpoints\n- GET /a/b → one [A]\n- GET /a_b → two [A]\n"
+                                   "- GET /a/b/2 → three [A]\n")
+    names = [e["function"] for e in plan.slices[0].endpoints]
+    assert len(set(names)) == 3 and names[0] == "get_a_b", names
+
+
+def test_a_component_whose_name_has_and_in_it_can_be_depended_on():
+    plan = plan_of("- **Sales and Marketing**: s\n- **Auth**: a\n"
+                   "- **Reports**: r (depends on: Sales and Marketing)\n- **Admin**: x (depends on: Auth and Reports)\n")
+    by_name = {s.name: s.dependency_names for s in plan.slices}
+    assert by_name["Reports"] == ["Sales and Marketing"] and by_name["Admin"] == ["Auth", "Reports"]
+
+
+def test_names_that_differ_only_in_spaces_are_duplicates():
+    assert "component 'UserProfiles' duplicates 'User Profiles'" in error_text(
+        "- **User Profiles**: p\n- **UserProfiles**: q\n")

@@ -8,6 +8,7 @@ the parse are collected so `vso validate` shows them all at once.
 
 from __future__ import annotations
 
+import dataclasses
 import datetime as dt
 import hashlib
 import keyword
@@ -21,7 +22,7 @@ import yaml
 from .bulk import gc_paused
 from .errors import Diagnostic, SpecError, fail
 from .model import PLATFORMS, Component, DataModel, Endpoint, LatencyBudget, MasterSpec, Requirement
-from .names import IDENTIFIER, component_name_problem, slugify
+from .names import IDENTIFIER, component_name_problem
 from .spec_blocks import BlockCache, Heading, Item, Paragraph, body_blocks, markdown_lines
 
 MAX_SPEC_BYTES = 5 * 1024 * 1024
@@ -95,7 +96,7 @@ def _parse(data: bytes, path: str, blocks_cache: BlockCache | None) -> MasterSpe
         path=path,
         content_hash=_content_hash(text, parsed.generated_lines),
         overview=" ".join(parsed.overview).strip(),
-        components=tuple(parsed.components),
+        components=tuple(_split_and(parsed.components)),
         data_models=tuple(parsed.models),
         endpoints=tuple(parsed.endpoints),
         functional=tuple(parsed.functional),
@@ -346,6 +347,8 @@ class _BodyParser:
                                           "'.', '~', ':' and `{param}` segments")
         if bad := [p for p in re.findall(r"\{(\w+)\}", path) if keyword.iskeyword(p)]:
             return self._error(item.line, f"path parameter {{{bad[0]}}} is a Python keyword; rename it")
+        if problem := _path_problem(path):
+            return self._error(item.line, f"endpoint path {path!r} {problem}")
         description, tag = _split_tag(m["desc"])
         self.endpoints.append(Endpoint(method, path, description, tag, item.line))
 
@@ -386,6 +389,18 @@ class _BodyParser:
         into.append(Requirement(text, kind, tag, item.line, latency))
 
 
+def _path_problem(path: str) -> str | None:
+    """What makes a path unusable although each character is allowed: segments that are empty or
+    step outside ('..'), or a parameter named twice (the handler would take one argument twice)."""
+    segments = path.split("/")[1:]
+    if any(seg in ("", ".", "..") for seg in segments[:-1]) or segments[-1] in (".", ".."):
+        return "has an empty, '.' or '..' segment; write it as /things/{thing_id}"
+    params = re.findall(r"\{(\w+)\}", path)
+    if twice := next((p for p in params if params.count(p) > 1), None):
+        return f"names the parameter {{{twice}}} twice; give each its own name ({{thing_id}}, {{part_id}})"
+    return None
+
+
 def _split_tag(text: str) -> tuple[str, str | None]:
     """'Create a user [Users]' -> ('Create a user', 'Users'); a lone '[text]' is text, not a tag."""
     m = _TRAILING_TAG.search(text)
@@ -398,8 +413,28 @@ def _split_tag(text: str) -> tuple[str, str | None]:
 
 
 def _name_list(text: str) -> list[str]:
-    names = [n.strip().strip("`*_ .") for n in re.split(r",|;|\band\b", text)]
+    """Names split at ',' and ';'. A piece with "and" in it stays whole here: whether it is one
+    component ("Sales and Marketing") or two is known once every component is (_split_and)."""
+    names = [n.strip().strip("`*_ .") for n in re.split(r"[,;]", text)]
     return [n for n in names if n and n.lower() not in ("none", "-", "n/a")]
+
+
+def _same_name_key(name: str) -> str:
+    """Names that differ only in case, spaces, '-' or '_' name the same component."""
+    return re.sub(r"[\s_-]+", "", name.lower())
+
+
+def _split_and(components: list[Component]) -> list[Component]:
+    """Each dependency that is not a component's name but joins names with "and" is split there."""
+    known = {_same_name_key(c.name) for c in components}
+
+    def names(dep: str) -> list[str]:
+        if _same_name_key(dep) in known or not re.search(r"\band\b", dep):
+            return [dep]
+        return [n.strip().strip("`*_ .") for n in re.split(r"\band\b", dep) if n.strip().strip("`*_ .")]
+
+    return [dataclasses.replace(c, depends_on=tuple(dict.fromkeys(n for dep in c.depends_on for n in names(dep))))
+            for c in components]
 
 
 def _check_duplicates(parsed: _BodyParser, path: str, errors: list[Diagnostic]) -> None:
@@ -414,7 +449,7 @@ def _check_duplicates(parsed: _BodyParser, path: str, errors: list[Diagnostic]) 
     seen: dict[str, Component] = {}
     components = parsed.components
     for comp in components:
-        slug = slugify(comp.name)
+        slug = _same_name_key(comp.name)
         if slug in seen:
             first = seen[slug]
             errors.append(Diagnostic(path, comp.line, f"component {comp.name!r} duplicates {first.name!r} "

@@ -398,9 +398,14 @@ def _planned_slice(spec: MasterSpec, comp: Component, ids: dict[str, str], owner
 
 
 def _dedupe_functions(endpoints: list[dict]) -> None:
-    seen: dict[str, int] = {}
+    """Distinct handler (and test) names: `/a/b` and `/a_b` both make get_a_b, and the second one's
+    get_a_b_2 must not be what `/a/b/2` makes."""
+    taken = {ep["function"] for ep in endpoints}
+    used: set[str] = set()
     for ep in endpoints:
-        count = seen.get(ep["function"], 0)
-        seen[ep["function"]] = count + 1
-        if count:
-            ep["function"] = f"{ep['function']}_{count + 1}"
+        name, n = ep["function"], 1
+        while name in used or (n > 1 and name in taken):
+            n += 1
+            name = f"{ep['function']}_{n}"
+        ep["function"] = name
+        used.add(name)

@@ -10,6 +10,7 @@ import datetime as dt
 import json
 import os
 import re
+import shutil
 from collections.abc import Collection, Iterator
 from contextlib import contextmanager
 from pathlib import Path
@@ -137,7 +138,10 @@ def save_state(project: Project, state: dict) -> bool:
     if before is not None:
         # The file being replaced stays as the backup: a hard link, so keeping it copies nothing.
         _backup(project).unlink(missing_ok=True)
-        os.link(project.state_file, _backup(project))
+        try:
+            os.link(project.state_file, _backup(project))
+        except OSError:  # a file system without hard links
+            shutil.copyfile(project.state_file, _backup(project))
     project.write(project.state_file, text)
     return True
 
