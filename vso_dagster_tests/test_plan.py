@@ -181,8 +181,8 @@ def test_endpoints_that_make_the_same_name_get_distinct_ones():
 
 
 def test_a_component_whose_name_has_and_in_it_can_be_depended_on():
-    plan = plan_of("- **Sales and Marketing**: s\n- **Auth**: a\n"
-                   "- **Reports**: r (depends on: Sales and Marketing)\n- **Admin**: x (depends on: Auth and Reports)\n")
+    plan = plan_of("- **Sales and Marketing**: s\n- **Auth**: a\n- **Reports**: r (depends on: Sales and Marketing)\n"
+                   "- **Admin**: x (depends on: Auth and Reports)\n")
     by_name = {s.name: s.dependency_names for s in plan.slices}
     assert by_name["Reports"] == ["Sales and Marketing"] and by_name["Admin"] == ["Auth", "Reports"]
 

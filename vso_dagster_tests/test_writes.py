@@ -104,6 +104,50 @@ def test_nothing_is_written_through_a_symlink_out_of_the_project(todo_project, t
     assert list(outside.iterdir()) == []
 
 
+def test_a_symlink_inside_a_slice_that_leads_out_is_refused_before_any_write(todo_project, vso, tmp_path):
+    """`tests/` linked to a directory outside: not one file is written, there or anywhere."""
+    assert vso("decompose").exit_code == 0
+    outside = tmp_path / "outside"
+    outside.mkdir()
+    tests = todo_project.slice_dir("slice-001-auth") / "tests"
+    shutil.rmtree(tests)
+    tests.symlink_to(outside)
+    spec = todo_project.master_spec
+    spec.write_text(spec.read_text().replace("login and tokens", "login, tokens and an audit log"))
+    before = tree_digest(todo_project.slice_dir("slice-001-auth"))
+    result = vso("decompose")
+    assert result.exit_code != 0 and "outside the project root" in result.output
+    assert list(outside.iterdir()) == []
+    assert tree_digest(todo_project.slice_dir("slice-001-auth")) == before
+
+
+def test_a_spec_linked_to_a_file_outside_is_never_read_into_the_project(todo_project, vso, tmp_path):
+    assert vso("decompose").exit_code == 0
+    secret = tmp_path / "secret.txt"
+    secret.write_text("the contents of a file outside the project\n")
+    spec = todo_project.slice_dir("slice-001-auth") / "spec.md"
+    spec.unlink()
+    spec.symlink_to(secret)
+    master = todo_project.master_spec
+    master.write_text(master.read_text().replace("login and tokens", "login, tokens and an audit log"))
+    assert vso("decompose").exit_code != 0
+    written = b"".join(p.read_bytes() for p in todo_project.root.rglob("*") if p.is_file() and not p.is_symlink())
+    assert b"the contents of a file outside the project" not in written
+    assert not spec.with_name("spec.md.proposed").exists()
+
+
+def test_a_lock_planted_as_a_dangling_symlink_creates_nothing_outside(todo_project, vso, tmp_path):
+    assert vso("decompose").exit_code == 0
+    target = tmp_path / "created-outside"
+    (todo_project.state_dir / "state.lock").unlink()
+    (todo_project.state_dir / "state.lock").symlink_to(target)
+    master = todo_project.master_spec
+    master.write_text(master.read_text().replace("login and tokens", "login, tokens and an audit log"))
+    result = vso("decompose")
+    assert result.exit_code != 0 and "state.lock: is a symlink" in result.output, result.output
+    assert not target.exists()
+
+
 def test_deployment_configs_are_created_once_and_never_overwritten(todo_project):
     decompose(todo_project)
     tfvars = todo_project.root / "deployments/production/terraform.tfvars"

@@ -364,8 +364,7 @@ def sync(project: Project, background: bool, verbose: bool) -> None:
     if background:
         from ..core.gitrun import clean_env
 
-        log_path = project.make_dir(project.logs_dir) / "sync.log"
-        with open(project.inside(log_path), "ab") as log:
+        with project.open_append(project.logs_dir / "sync.log") as log:
             # A hook's git variables (GIT_DIR, GIT_INDEX_FILE) must not reach the sync or the agents it starts.
             subprocess.Popen([sys.executable, "-m", "vso_dagster.cli", "--project-root", str(project.root), "sync"],
                              stdout=log, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL, start_new_session=True,

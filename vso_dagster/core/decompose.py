@@ -192,6 +192,7 @@ def _write_slice(project: Project, writer: BatchWriter, master: dict, s: dict, s
         files["spec.md"] = refine(s, files["spec.md"])
     recorded: dict[str, str] = entry.get("files", {})
     slice_dir = project.slice_dir(s["slice_id"])
+    _no_link_leads_out(project, slice_dir)
     result, hashes, proposals = SliceWrite(s["slice_id"]), {}, {}
     before_baseline = baseline.to_bytes()
     for rel, content in files.items():
@@ -320,3 +321,14 @@ def _prune_empty_dirs(directory: Path, slice_dir: Path) -> None:
     while directory != slice_dir and directory.is_relative_to(slice_dir) and not any(directory.iterdir()):
         directory.rmdir()
         directory = directory.parent
+
+
+def _no_link_leads_out(project: Project, slice_dir: Path) -> None:
+    """Refuses a slice whose directory holds a symlink that leads outside the project, before a
+    file is read or written through it (one walk of the directory: links are rare, so each is
+    resolved only when found)."""
+    for directory, dirs, names in os.walk(slice_dir):
+        for name in dirs + names:
+            path = Path(directory) / name
+            if path.is_symlink():
+                project.inside(path)

@@ -35,7 +35,7 @@ def deploy_local(project: Project, slice_id: str, environment: str) -> Deploymen
     for _attempt in range(3):  # a port taken between choosing and binding: try another one
         port = free_port()
         log.info(f"{slice_id}: starting {project.relative(source)} on 127.0.0.1:{port} ({environment})")
-        process = _start(source, port, log_path)
+        process = _start(project, source, port, log_path)
         last_error = wait_healthy(f"http://127.0.0.1:{port}", HEALTH_TIMEOUT_S, lambda p=process: _exited(p))
         if last_error is None:
             break
@@ -60,8 +60,8 @@ def destroy_local(project: Project, slice_id: str, environment: str) -> bool:
     return previous is not None
 
 
-def _start(source: Path, port: int, log_path: Path) -> subprocess.Popen:
-    with open(log_path, "ab") as log:
+def _start(project: Project, source: Path, port: int, log_path: Path) -> subprocess.Popen:
+    with project.open_append(log_path) as log:
         return subprocess.Popen(
             [sys.executable, "-m", "uvicorn", "main:app", "--host", "127.0.0.1", "--port", str(port),
              "--log-level", "warning"],

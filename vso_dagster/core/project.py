@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import errno
 import fcntl
 import hashlib
 import os
@@ -10,6 +11,7 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
+from typing import BinaryIO
 
 from .errors import Diagnostic, VSOError
 
@@ -111,11 +113,24 @@ class Project:
         self.inside(path).mkdir(parents=True, exist_ok=True)
         return path
 
+    def open_append(self, path: Path) -> BinaryIO:
+        """A file VSO appends to (a lock, a log), opened without following a symlink: a dangling
+        one planted there would have the file created wherever it points."""
+        self.inside(self.make_dir(path.parent))
+        try:
+            fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_APPEND | os.O_NOFOLLOW, 0o644)
+        except OSError as exc:
+            if exc.errno != errno.ELOOP:
+                raise
+            raise OutsideProjectError(Diagnostic(self.relative(path), None, "is a symlink; VSO writes this file "
+                                                                            "itself: remove the link")) from None
+        return os.fdopen(fd, "ab")
+
     @contextmanager
     def lock(self, name: str = "state") -> Iterator[None]:
         """Serializes read-modify-write of state.json (or, by name, another piece of work, such as
         `vso sync`) between concurrent processes."""
-        with open(self.make_dir(self.state_dir) / f"{name}.lock", "a") as handle:
+        with self.open_append(self.state_dir / f"{name}.lock") as handle:
             fcntl.flock(handle, fcntl.LOCK_EX)
             try:
                 yield
