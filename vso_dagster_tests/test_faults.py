@@ -95,3 +95,32 @@ def test_a_deleted_slice_directory_is_restored_by_an_instance_that_never_saw_the
     assert "Nothing changed" not in done.output
     assert subprocess.run(["git", "-C", str(committed.root), "status", "--porcelain", "vertical-slices"],
                           capture_output=True, text=True).stdout == ""  # restored exactly as committed
+
+
+def services_of(project, slice_id: str, environment: str) -> list[int]:
+    from vso_dagster.core.deploy_local import SERVICE_MARK, service_marker
+    from vso_dagster.core.process_group import processes_marked
+
+    return processes_marked(SERVICE_MARK, service_marker(project, slice_id, environment))
+
+
+def test_a_deploy_killed_before_it_recorded_its_service_leaves_nothing_running(committed, vso):
+    """The service runs in a session of its own, so killing `vso deploy` does not stop it, and it
+    was not recorded yet: destroy (and the next deploy) find it by the marker in its environment."""
+    assert vso("orchestrate", "--slice-id", AUTH).exit_code == 0
+    kill_when(start_vso(committed, "deploy", "--slice-id", AUTH, "--environment", "test"),
+              lambda: services_of(committed, AUTH, "test"))
+    assert services_of(committed, AUTH, "test"), "the killed deploy's service outlived it"
+    deployed = vso("deploy", "--slice-id", AUTH, "--environment", "test")
+    assert deployed.exit_code == 0, deployed.output
+    assert services_of(committed, AUTH, "test") == [load_state(committed)["deployments"]["test"]["endpoints"][AUTH]
+                                                    ["pid"]]  # the stray is gone, the new one serves
+    assert vso("destroy", "--slice-id", AUTH, "--environment", "test").exit_code == 0
+    kill_when(start_vso(committed, "deploy", "--slice-id", AUTH, "--environment", "test"),
+              lambda: services_of(committed, AUTH, "test"))
+    destroyed = vso("destroy", "--all", "--environment", "both")
+    assert destroyed.exit_code == 0 and f"{AUTH} no longer serves test." in destroyed.output
+    deadline = time.monotonic() + 15
+    while services_of(committed, AUTH, "test") and time.monotonic() < deadline:
+        time.sleep(0.1)
+    assert services_of(committed, AUTH, "test") == []

@@ -278,7 +278,6 @@ def deploy(project: Project, slice_ids: tuple[str, ...], all_slices: bool, envir
 def destroy(project: Project, slice_ids: tuple[str, ...], all_slices: bool, environment: str) -> None:
     """Take slices' deployments down, on whatever platform each runs; state.json forgets them."""
     from ..core.deploy import destroy as destroy_slice
-    from ..core.deployments import deployments
     from ..core.logs import log_to_file
 
     if bool(slice_ids) == all_slices:
@@ -286,11 +285,18 @@ def destroy(project: Project, slice_ids: tuple[str, ...], all_slices: bool, envi
     _known_slices(project, slice_ids)
     with log_to_file(project, "deployment"):
         for env in ENVIRONMENTS if environment == "both" else (environment,):
-            for slice_id in sorted(deployments(project, env)) if all_slices else slice_ids:
+            # --all: every slice, recorded or not (a deploy killed before it recorded may have left one).
+            for slice_id in _all_slices(project, env) if all_slices else slice_ids:
                 if destroy_slice(project, slice_id, env):
                     out.print(f"{slice_id} no longer serves {env}.")
-                else:
+                elif not all_slices:
                     out.print(f"{slice_id} was not deployed to {env}.")
+
+
+def _all_slices(project: Project, environment: str) -> list[str]:
+    from ..core.deployments import deployments
+
+    return sorted(set(deployments(project, environment)) | set(load_state(project)["slices"]))
 
 
 @cli.command()

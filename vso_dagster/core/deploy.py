@@ -7,7 +7,7 @@ from collections.abc import Callable
 from .decompose import load_plan
 from .deploy_hetzner import deploy_hetzner, destroy_hetzner
 from .deploy_job import JOB, forget_run, run_job
-from .deploy_local import deploy_local, destroy_local
+from .deploy_local import deploy_local, destroy_local, stop_strays
 from .deploy_modal import deploy_modal, destroy_modal
 from .deployments import PLANNED, PLATFORM_NAMES, Deployment, deployments, log
 from .errors import VSOError
@@ -77,5 +77,7 @@ def destroy(project: Project, slice_id: str, environment: str) -> bool:
         return forget_run(project, slice_id, environment)
     if current is not None:
         return PLATFORMS[current["platform"]][1](project, slice_id, environment)
-    # Not recorded (a deploy that failed after terraform apply, say): Terraform may still hold resources.
-    return destroy_hetzner(project, slice_id, environment)
+    # Not recorded (a deploy killed before it recorded its service, or one that failed after terraform
+    # apply): a local service may still run, and Terraform may still hold resources.
+    strays = stop_strays(project, slice_id, environment)
+    return destroy_hetzner(project, slice_id, environment) or bool(strays)

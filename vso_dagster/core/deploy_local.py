@@ -15,11 +15,13 @@ from pathlib import Path
 
 from .deployments import Deployment, forget, log, record, service_dir, wait_healthy
 from .errors import VSOError
-from .process_group import stop_group
+from .process_group import processes_marked, stop_group
 from .project import Project
 from .secrets import slice_env
 
 HEALTH_TIMEOUT_S = 20.0
+# In each local service's environment: which project, slice and environment it serves.
+SERVICE_MARK = "VSO_SERVICE"
 
 
 def free_port() -> int:
@@ -35,7 +37,7 @@ def deploy_local(project: Project, slice_id: str, environment: str) -> Deploymen
     for _attempt in range(3):  # a port taken between choosing and binding: try another one
         port = free_port()
         log.info(f"{slice_id}: starting {project.relative(source)} on 127.0.0.1:{port} ({environment})")
-        process = _start(project, source, port, log_path)
+        process = _start(project, source, port, log_path, service_marker(project, slice_id, environment))
         last_error = wait_healthy(f"http://127.0.0.1:{port}", HEALTH_TIMEOUT_S, lambda p=process: _exited(p))
         if last_error is None:
             break
@@ -49,6 +51,7 @@ def deploy_local(project: Project, slice_id: str, environment: str) -> Deploymen
     previous = record(project, deployment)
     if previous and "pid" in previous:
         stop_if_ours(previous["pid"], previous["source"])
+    stop_strays(project, slice_id, environment, keep=process.pid)
     return deployment
 
 
@@ -57,16 +60,40 @@ def destroy_local(project: Project, slice_id: str, environment: str) -> bool:
     previous = forget(project, slice_id, environment)
     if previous and "pid" in previous:
         stop_if_ours(previous["pid"], previous["source"])
-    return previous is not None
+    strays = stop_strays(project, slice_id, environment)
+    return previous is not None or bool(strays)
 
 
-def _start(project: Project, source: Path, port: int, log_path: Path) -> subprocess.Popen:
+def service_marker(project: Project, slice_id: str, environment: str) -> str:
+    """The value of SERVICE_MARK in the environment of each local service VSO starts."""
+    return f"{project.root}|{slice_id}|{environment}"
+
+
+def stop_strays(project: Project, slice_id: str, environment: str, keep: int | None = None) -> list[int]:
+    """Stops the slice's services in that environment that state.json does not record (a deploy
+    killed before it could record the one it started): found by their marker, not by a record."""
+    strays = [pid for pid in processes_marked(SERVICE_MARK, service_marker(project, slice_id, environment))
+              if pid != keep and _leads_its_group(pid)]
+    for pid in strays:
+        log.info(f"{slice_id}: stopping a service no deployment records (pid {pid}, {environment})")
+        stop_group(pid)
+    return strays
+
+
+def _start(project: Project, source: Path, port: int, log_path: Path, marker: str) -> subprocess.Popen:
     with project.open_append(log_path) as log:
         return subprocess.Popen(
             [sys.executable, "-m", "uvicorn", "main:app", "--host", "127.0.0.1", "--port", str(port),
              "--log-level", "warning"],
             cwd=source, stdout=log, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL, start_new_session=True,
-            env=slice_env())
+            env=slice_env(**{SERVICE_MARK: marker}))
+
+
+def _leads_its_group(pid: int) -> bool:
+    try:
+        return os.getpgid(pid) == pid
+    except ProcessLookupError:
+        return False
 
 
 def _exited(process: subprocess.Popen) -> str | None:

@@ -73,3 +73,18 @@ def process_identity(pid: int | None = None) -> str:
 def is_running(identity: str) -> bool:
     pid, _, _ = identity.partition(":")
     return pid.isdigit() and process_identity(int(pid)) == identity
+
+
+def processes_marked(name: str, value: str) -> list[int]:
+    """This user's processes whose environment holds NAME=VALUE: how a process VSO started is
+    found again when no record of it survived (the command that started it was killed)."""
+    wanted, found = f"{name}={value}".encode(), []
+    for entry in Path("/proc").iterdir():
+        if not entry.name.isdigit():
+            continue
+        try:
+            if wanted in (entry / "environ").read_bytes().split(b"\0"):
+                found.append(int(entry.name))
+        except (FileNotFoundError, ProcessLookupError, PermissionError):
+            continue
+    return found
