@@ -12,7 +12,7 @@ from vso_dagster.core.baselines import load_baseline
 from vso_dagster.core.errors import VSOError
 from vso_dagster.core.resolve import resolve
 
-from .conftest import decompose
+from .conftest import TODO_SPEC, decompose
 from .test_writes import state
 
 TODOS = "slice-002-todos"
@@ -174,3 +174,26 @@ def test_the_spec_in_sync_check_fails_in_dagster_until_resolved(todo_project, vs
     resolved = vso("resolve", TODOS, "--take", "master")
     assert resolved.exit_code == 0 and f"spec_in_sync for {TODOS}: passed" in resolved.output
     assert latest_check().passed
+
+
+def test_an_edited_file_the_master_no_longer_generates_is_said_and_settled(todo_project, vso):
+    """A modal slice's app.py edited, then the slice moves to hetzner: decompose keeps the edit and
+    says so; `--take master` removes the file, as the master has it, and `--take slice` keeps it."""
+    from vso_dagster.core.state import load_state
+
+    modal = TODO_SPEC.replace("Weekly summaries.", "Weekly summaries (platform: modal).")
+    todo_project.master_spec.write_text(modal)
+    assert vso("decompose").exit_code == 0
+    app = todo_project.slice_dir("slice-003-reports") / "modal/app.py"
+    app.write_text(app.read_text() + "\n# tuned by hand\n")
+    todo_project.master_spec.write_text(TODO_SPEC)
+    moved = vso("decompose")
+    assert moved.exit_code == 0 and app.exists()
+    said = " ".join(moved.output.split())
+    assert "conflict: vertical-slices/slice-003-reports/modal/app.py: edited downstream, and the master no " \
+           "longer generates it: your edit is kept" in said
+    merged = vso("resolve", "slice-003-reports", "--take", "merged")
+    assert merged.exit_code == 2 and "nothing to merge" in merged.output
+    settled = vso("resolve", "slice-003-reports", "--take", "master")
+    assert settled.exit_code == 0, settled.output
+    assert not app.exists() and load_state(todo_project)["conflicts"] == []

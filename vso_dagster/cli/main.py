@@ -137,6 +137,7 @@ def decompose(project: Project, strict: bool, verbose: bool) -> None:
         _slice_table(load_state(project), only=stale[:TABLE_ROWS])
     if len(stale) > TABLE_ROWS:
         out.print(f"… and {len(stale) - TABLE_ROWS} more written or refreshed: `vso status` lists them all.")
+    _print_conflicts(project, stale)
     if not runs:
         out.print("Nothing changed since the last decomposition: no run started.")
     out.print(f"{len(plan['slices'])} slices, {len(stale)} written or refreshed, "
@@ -291,6 +292,16 @@ def destroy(project: Project, slice_ids: tuple[str, ...], all_slices: bool, envi
                     out.print(f"{slice_id} no longer serves {env}.")
                 elif not all_slices:
                     out.print(f"{slice_id} was not deployed to {env}.")
+
+
+def _print_conflicts(project: Project, slice_ids: list[str]) -> None:
+    """The conflicts of the slices just written: said where the write happens, not only in `vso status`."""
+    from ..core.state import conflicts_of
+
+    for conflict in conflicts_of(load_state(project), set(slice_ids)):
+        beside = f"; the master's version is in {conflict['proposal']}" if conflict.get("proposal") else ""
+        out.print(f"conflict: {conflict['path']}: {conflict['reason']}: your edit is kept{beside}. Settle it with "
+                  f"`vso resolve {conflict['slice_id']} --take master|slice|merged`.", soft_wrap=True)
 
 
 def _all_slices(project: Project, environment: str) -> list[str]:

@@ -230,6 +230,7 @@ def _write_slice(project: Project, writer: BatchWriter, master: dict, s: dict, s
         hashes[rel] = new
         baseline.files[rel] = content
         baseline.pending.pop(rel, None)
+    gone: list[str] = []  # edited files the master no longer generates
     for rel in sorted(set(recorded) - set(files)):
         target = project.inside(slice_dir / rel)  # about to unlink: check the whole path
         if file_hash(target) == recorded[rel]:
@@ -238,10 +239,12 @@ def _write_slice(project: Project, writer: BatchWriter, master: dict, s: dict, s
             _prune_empty_dirs(target.parent, slice_dir)
         elif target.exists():
             result.conflicts.append(rel)
+            gone.append(rel)
         baseline.files.pop(rel, None)
     for rel in set(baseline.pending) - set(result.conflicts):
         baseline.pending.pop(rel)
-    _record_conflicts(project, state, s["slice_id"], result.conflicts, proposals, master["version"], entry["version"])
+    _record_conflicts(project, state, s["slice_id"], result.conflicts, proposals, master["version"], entry["version"],
+                      gone)
     baseline.shape = shape
     if baseline.to_bytes() != before_baseline:
         writer.write(baseline_path(project, s["slice_id"]), baseline.to_bytes())
@@ -272,7 +275,7 @@ def _merge(base: str | None, base_hash: str | None, ours: str, theirs: str) -> M
 
 
 def _record_conflicts(project: Project, state: dict, slice_id: str, paths: list[str], proposals: dict[str, str],
-                      master_version: str, slice_version: str) -> None:
+                      master_version: str, slice_version: str, gone: list[str]) -> None:
     """An edited file is never overwritten: the master's new version waits beside it. The slice's
     conflicts are exactly the files in conflict after this write; one already known keeps its record.
     A proposal VSO wrote for a conflict that no longer exists goes, unless someone edited it."""
@@ -285,11 +288,16 @@ def _record_conflicts(project: Project, state: dict, slice_id: str, paths: list[
         if path in known and rel not in proposals:
             current.append(known[path])
             continue
-        log.warning("%s was edited after VSO wrote it and the master's change does not merge cleanly; kept the "
-                    "edit, wrote %s%s beside it", path, rel.rsplit("/", 1)[-1], PROPOSAL_SUFFIX)
+        if rel in gone:
+            log.warning("%s was edited after VSO wrote it, and the master no longer generates it; kept the edit",
+                        path)
+        else:
+            log.warning("%s was edited after VSO wrote it and the master's change does not merge cleanly; kept the "
+                        "edit, wrote %s%s beside it", path, rel.rsplit("/", 1)[-1], PROPOSAL_SUFFIX)
         record = known.get(path, {"detected_at": now()})
         current.append({**record, "slice_id": slice_id, "path": path, "resolution": "manual",
-                        "reason": "edited downstream, and the regenerated version overlaps the edit",
+                        "reason": "edited downstream, and the master no longer generates it" if rel in gone else
+                        "edited downstream, and the regenerated version overlaps the edit",
                         "proposal": path + PROPOSAL_SUFFIX if rel in proposals else record.get("proposal"),
                         "proposal_hash": proposals.get(rel, record.get("proposal_hash")),
                         "master_version": master_version, "slice_version": slice_version})

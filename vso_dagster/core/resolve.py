@@ -20,6 +20,7 @@ from .project import Project, sha256_bytes
 from .state import conflicts_of, load_state, now, save_state
 
 TAKES = ("master", "slice", "merged")
+REMOVE = object()  # what _chosen returns for a file the master no longer generates, taken as the master has it
 log = logging.getLogger("vso.decompose")
 
 
@@ -44,7 +45,9 @@ def resolve(project: Project, slice_id: str, take: str) -> list[str]:
         for conflict in mine:
             rel = conflict["path"].split(f"{slice_id}/", 1)[1]
             target = project.root / conflict["path"]
-            if chosen[conflict["path"]] is not None:
+            if chosen[conflict["path"]] is REMOVE:
+                project.inside(target).unlink(missing_ok=True)
+            elif chosen[conflict["path"]] is not None:
                 project.write(target, chosen[conflict["path"]])
             regenerated = baseline.pending.pop(rel, None)
             if regenerated is not None:
@@ -62,9 +65,15 @@ def resolve(project: Project, slice_id: str, take: str) -> list[str]:
     return [c["path"] for c in branches + mine]
 
 
-def _chosen(project: Project, baseline, slice_dir, conflict: dict, take: str) -> str | None:
-    """The file's new content, or None to keep it as it is."""
+def _chosen(project: Project, baseline, slice_dir, conflict: dict, take: str) -> str | object | None:
+    """The file's new content, None to keep it as it is, or REMOVE."""
     rel = conflict["path"].split("/", 2)[2]
+    if rel not in baseline.pending and rel not in baseline.files:
+        # The master no longer generates the file: "master" removes it, "slice" keeps it as yours.
+        if take == "merged":
+            raise VSOError(f"{conflict['path']}: the master no longer generates this file, so there is nothing to "
+                           f"merge; --take master removes it, --take slice keeps it as yours")
+        return REMOVE if take == "master" else None
     if take == "slice":  # the edit stays; only VSO's bookkeeping fields follow the regenerated version
         current = (project.root / conflict["path"]).read_text()
         updated = with_owned_fields(current, baseline.pending.get(rel, current))
