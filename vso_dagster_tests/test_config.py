@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from vso_dagster.core.config import ROLES, load_config
+from vso_dagster.core.config import ROLES, load_config, project_socket
 from vso_dagster.core.errors import VSOError
 from vso_dagster.core.scaffold_project import init_project
 
@@ -12,7 +12,8 @@ from vso_dagster.core.scaffold_project import init_project
 def test_the_written_template_means_scaffold_and_four_roles(project):
     init_project(project, "T")
     config = load_config(project)
-    assert config.agent is None and config.roles == ROLES and config.socket == "vso"
+    assert config.agent is None and config.roles == ROLES and config.socket == project_socket(project)
+    assert config.socket.startswith("vso-proj-")
     assert config.limits.timeout_s == 3600 and config.limits.max_restarts == 2
 
 

@@ -260,3 +260,38 @@ def test_a_cancelled_run_closes_the_team_session(committed, socket):
         proc.kill()
     assert sessions(socket) == []
     assert (committed.logs_dir / "slice-001-auth" / "developer.log").exists()
+
+
+def test_two_projects_with_the_same_slice_never_touch_each_others_team(tmp_path, monkeypatch):
+    """Each project's teams live on a tmux socket of its own: `vso stop` in one leaves the other's
+    session (what a team runs in) alone."""
+    from click.testing import CliRunner
+
+    from vso_dagster.cli.main import cli
+    from vso_dagster.core.config import load_config
+    from vso_dagster.core.project import Project
+    from vso_dagster.core.scaffold_project import init_project
+
+    from .conftest import TODO_SPEC, decompose
+
+    monkeypatch.delenv("VSO_PROJECT_ROOT", raising=False)
+    projects = []
+    for name in ("a", "b"):
+        project = Project.at(tmp_path / name / "proj")
+        project.root.mkdir(parents=True)
+        project.master_spec.write_text(TODO_SPEC)
+        init_project(project, "Todo")
+        decompose(project)
+        projects.append(project)
+    sockets = [load_config(p).socket for p in projects]
+    assert sockets[0] != sockets[1]
+    try:
+        for socket_name in sockets:
+            subprocess.run(["tmux", "-L", socket_name, "new-session", "-d", "-s", "vso-slice-001-auth", "sleep", "120"],
+                           check=True)
+        stop_b = CliRunner().invoke(cli, ["--project-root", str(projects[1].root), "stop", "slice-001-auth"])
+        assert stop_b.exit_code == 0, stop_b.output
+        assert sessions(sockets[0]) == ["vso-slice-001-auth"] and sessions(sockets[1]) == []
+    finally:
+        for socket_name in sockets:
+            subprocess.run(["tmux", "-L", socket_name, "kill-server"], capture_output=True)

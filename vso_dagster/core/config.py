@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import hashlib
 import re
 import tomllib
 import zoneinfo
@@ -9,7 +10,7 @@ from dataclasses import dataclass, field
 
 from .deployments import DEPLOY_TARGETS
 from .errors import Diagnostic, VSOError
-from .names import IDENTIFIER
+from .names import IDENTIFIER, slugify
 from .project import Project
 
 # A remote's name as `git remote add` takes it; never an option (a leading "-").
@@ -92,13 +93,13 @@ def load_config(project: Project) -> Config:
     try:
         raw = tomllib.loads(path.read_text())
     except FileNotFoundError:
-        return Config(agent=None)
+        return Config(agent=None, socket=project_socket(project))
     except tomllib.TOMLDecodeError as exc:
         line = int(m[1]) if (m := re.search(r"line (\d+)", str(exc))) else None
         raise VSOError(Diagnostic(shown, line, f"not valid TOML ({exc}); fix the syntax")) from None
     try:
         return Config(agent=_agent(raw.get("agent", {})), roles=_roles(raw.get("team", {})),
-                      limits=_limits(raw.get("limits", {})), socket=raw.get("tmux", {}).get("socket") or None,
+                      limits=_limits(raw.get("limits", {})), socket=_socket(raw.get("tmux", {}), project),
                       refine_specs=bool(raw.get("agent", {}).get("refine_specs", False)),
                       platform=_platform(raw.get("deploy", {})),
                       remote=_remote(raw.get("deploy", {})),
@@ -169,6 +170,20 @@ def _platform(section: dict) -> str:
     if platform not in DEPLOY_TARGETS:
         raise ValueError(f"[deploy] platform must be one of {', '.join(DEPLOY_TARGETS)}, not {platform!r}")
     return platform
+
+
+def project_socket(project: Project) -> str:
+    """The tmux socket of this project's teams: two projects with a slice of the same ID never
+    share a tmux server, so neither can close (or attach to) the other's team."""
+    digest = hashlib.sha256(str(project.root).encode()).hexdigest()[:6]
+    return f"vso-{slugify(project.root.name)[:24] or 'project'}-{digest}"
+
+
+def _socket(section: dict, project: Project) -> str | None:
+    """`socket = ""` is tmux's default server; no key, the project's own socket."""
+    if "socket" not in section:
+        return project_socket(project)
+    return str(section["socket"]) or None
 
 
 def _remote(section: dict) -> str:

@@ -5,6 +5,7 @@ from __future__ import annotations
 import datetime as dt
 from pathlib import Path
 
+from .config import project_socket
 from .gitrun import git, run_git
 from .project import Project
 from .templating import render
@@ -29,7 +30,7 @@ def init_project(project: Project, title: str, author: str = "Team") -> list[str
     created += ensure_deployment_configs(project)
     config = project.state_dir / "config.toml"
     if not config.exists():
-        project.write(config, render("project/config.toml.j2"))
+        project.write(config, render("project/config.toml.j2", socket=project_socket(project)))
         created.append(project.relative(config))
     for directory in (project.slices_dir, project.logs_dir):
         if not directory.exists():
