@@ -38,8 +38,9 @@ $(AGENTS)/.installed: Makefile
 lint: install
 	$(BIN)/ruff check vso_dagster vso_dagster_tests bench
 
+# One worker per core; a file's tests stay together (module fixtures are built once per file).
 test: lint
-	$(BIN)/python -m pytest
+	$(BIN)/python -m pytest -n auto --dist loadfile
 
 GIT_DEMO = git -C $(DEMO) -c user.name="VSO demo" -c user.email=demo@localhost
 # The demo's spec change: the first component's description gains a few words.
