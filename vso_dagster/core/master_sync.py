@@ -69,9 +69,12 @@ def sync_master(project: Project) -> MasterSync:
 
 
 def section_is_current(project: Project) -> bool:
-    """The master's generated section is the one the plan and the slices' versions make."""
-    text = project.master_spec.read_bytes().decode("utf-8")
-    return _with_section(text, _section(load_plan(project), load_state(project))) == text
+    """The master holds the generated section the plan and the slices' versions make. A text
+    search, not a parse: this is on the path of every unchanged `vso decompose` (parsing the
+    master again cost 0.15 s of its 0.9 s at 1,000 slices), and the section is VSO's own text."""
+    text = project.master_spec.read_bytes().decode("utf-8").replace("\r\n", "\n")
+    body = _section(load_plan(project), load_state(project)).rstrip("\n")
+    return f"## Vertical Slices\n{body}\n" in text
 
 
 def slice_additions(project: Project, slice_id: str,
