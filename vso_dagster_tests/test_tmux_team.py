@@ -295,3 +295,22 @@ def test_two_projects_with_the_same_slice_never_touch_each_others_team(tmp_path,
     finally:
         for socket_name in sockets:
             subprocess.run(["tmux", "-L", socket_name, "kill-server"], capture_output=True)
+
+
+def test_a_team_left_by_a_killed_vso_is_taken_over_and_one_of_someone_else_is_not(committed, socket):
+    """A `vso orchestrate` killed mid-team leaves its session; the next orchestrate closes it (its
+    owner, named in the session, is gone) and builds. A session VSO did not start is left alone."""
+    write_config(committed, socket, f'["{sys.executable}", "{STANDIN}", "{{role}}", "{{slice_id}}"]')
+    dead = subprocess.run([sys.executable, "-c", "import os; print(os.getpid())"], capture_output=True,
+                          text=True).stdout.strip()
+    subprocess.run(["tmux", "-L", socket, "new-session", "-d", "-s", "vso-slice-001-auth", "sleep", "120"], check=True)
+    subprocess.run(["tmux", "-L", socket, "set-option", "-t", "=vso-slice-001-auth:", "@vso_process", f"{dead}:1"],
+                   check=True)
+    done = implement_slice(committed, load_plan(committed), "slice-001-auth")
+    assert done.tests.green and sessions(socket) == []
+    assert "closed the team a killed VSO process had left running" in done.events
+
+    subprocess.run(["tmux", "-L", socket, "new-session", "-d", "-s", "vso-slice-002-todos", "sleep", "120"], check=True)
+    with pytest.raises(VSOError, match="already runs a team for this slice"):
+        implement_slice(committed, load_plan(committed), "slice-002-todos")
+    assert sessions(socket) == ["vso-slice-002-todos"]

@@ -76,6 +76,7 @@ def run_team(project: Project, s: dict, worktree: Worktree, config: Config) -> l
         team.wait_ready(role)
         team.deliver(role, paths[role].read_text())
 
+    team.claim()  # before the try: a refusal must not close the session it found
     try:
         team.start(config.roles, argv_for)
         if agent.mode == "interactive":

@@ -21,6 +21,7 @@ from libtmux.exc import LibTmuxException
 
 from .config import AgentSpec, Limits
 from .errors import VSOError
+from .process_group import is_running, process_identity
 
 POLL_S = 0.05
 
@@ -36,6 +37,10 @@ class Member:
     restarts: int = 0
     seen: str = ""
     finished: bool = False
+
+
+# A session option naming the VSO process (pid and start time) that runs the team.
+OWNER_OPTION = "@vso_process"
 
 
 @dataclass
@@ -73,10 +78,18 @@ class Team:
         return f"={self.session}:{role}"
 
     # --- lifecycle -------------------------------------------------------------------------------
-    def start(self, roles: tuple[str, ...], argv_for: Callable[[str], list[str]]) -> None:
+    def claim(self) -> None:
+        """Makes the slice's session name free for this team, or refuses, touching nothing: a
+        session another VSO process runs (or someone else started) is never closed from here."""
+        if self.alive() and self._orphaned():
+            # The VSO process that ran this team was killed: its agents would work on for nobody.
+            self.server.cmd("kill-session", "-t", f"={self.session}")
+            self.note("closed the team a killed VSO process had left running")
         if self.alive():
             raise TeamError(f"tmux session {self.session} already runs a team for this slice; "
                             f"`vso stop {self.slice_id}` first")
+
+    def start(self, roles: tuple[str, ...], argv_for: Callable[[str], list[str]]) -> None:
         # Each window opens on a placeholder that waits (`cat`), is told to keep its pane when the
         # agent exits (so a crash is seen, and the agent restarted in place), and only then gets the
         # agent: an agent that dies at once cannot take its window with it before that.
@@ -90,8 +103,17 @@ class Team:
                 self.tmux("new-window", "-d", "-t", f"={self.session}", "-n", role, "-c", str(self.workdir),
                           *placeholder)
             self.tmux("set-option", "-w", "-t", self.target(role), "remain-on-exit", "on")
+            if index == 0:  # who runs this team: a session whose owner is gone is taken over
+                self.tmux("set-option", "-t", f"={self.session}:", OWNER_OPTION, process_identity())
             self.spawn(role)
         self.note(f"team started: {', '.join(roles)} ({self.agent.name}, {self.agent.mode})")
+
+    def _orphaned(self) -> bool:
+        """A session VSO started whose VSO process no longer runs (a session without the option,
+        started by someone else, is never taken over)."""
+        shown = self.server.cmd("show-options", "-v", "-t", f"={self.session}:", OWNER_OPTION)
+        owner = (shown.stdout or [""])[0].strip() if shown.returncode == 0 else ""
+        return bool(owner) and not is_running(owner)
 
     def stop(self) -> None:
         self.save_logs()
