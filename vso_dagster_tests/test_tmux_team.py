@@ -314,3 +314,15 @@ def test_a_team_left_by_a_killed_vso_is_taken_over_and_one_of_someone_else_is_no
     with pytest.raises(VSOError, match="already runs a team for this slice"):
         implement_slice(committed, load_plan(committed), "slice-002-todos")
     assert sessions(socket) == ["vso-slice-002-todos"]
+
+
+def test_a_pane_log_planted_as_a_symlink_is_replaced_not_written_through(committed, socket, tmp_path):
+    write_config(committed, socket, f'["{sys.executable}", "{STANDIN}", "{{role}}", "{{slice_id}}"]')
+    outside = tmp_path / "outside.txt"
+    outside.write_text("not VSO's\n")
+    logs = committed.logs_dir / "slice-001-auth"
+    logs.mkdir(parents=True)
+    (logs / "developer.log").symlink_to(outside)
+    assert implement_slice(committed, load_plan(committed), "slice-001-auth").tests.green
+    assert outside.read_text() == "not VSO's\n"
+    assert not (logs / "developer.log").is_symlink() and (logs / "developer.log").stat().st_size > 0

@@ -22,6 +22,7 @@ from libtmux.exc import LibTmuxException
 from .config import AgentSpec, Limits
 from .errors import VSOError
 from .process_group import is_running, process_identity
+from .project import atomic_write
 
 POLL_S = 0.05
 
@@ -216,7 +217,8 @@ class Team:
                 text = self.screen(role)
             except TeamError:
                 continue
-            (self.log_dir / f"{role}.log").write_text(text + "\n")
+            # Written by rename: a symlink planted where the log goes is replaced, never written through.
+            atomic_write(self.log_dir / f"{role}.log", text + "\n")
             last = [line for line in text.splitlines() if line.strip()][-summary_lines:]
             self.note(f"{role} (last lines of {role}.log): " + " | ".join(line.strip()[:160] for line in last))
 
