@@ -9,6 +9,7 @@ import subprocess
 import time
 
 import dagster as dg
+import pytest
 
 from vso_dagster.core.state import load_state
 from vso_dagster.lib.instance import use_project_instance
@@ -104,7 +105,19 @@ def services_of(project, slice_id: str, environment: str) -> list[int]:
     return processes_marked(SERVICE_MARK, service_marker(project, slice_id, environment))
 
 
-def test_a_deploy_killed_before_it_recorded_its_service_leaves_nothing_running(committed, vso):
+@pytest.fixture
+def no_stray_services(committed):
+    """Whatever the test's outcome, no service of its project outlives it."""
+    yield
+    for environment in ("test", "production"):
+        for pid in services_of(committed, AUTH, environment):
+            try:
+                os.killpg(pid, signal.SIGKILL)
+            except ProcessLookupError:
+                pass
+
+
+def test_a_deploy_killed_before_it_recorded_its_service_leaves_nothing_running(committed, vso, no_stray_services):
     """The service runs in a session of its own, so killing `vso deploy` does not stop it, and it
     was not recorded yet: destroy (and the next deploy) find it by the marker in its environment."""
     assert vso("orchestrate", "--slice-id", AUTH).exit_code == 0
