@@ -165,5 +165,5 @@ def commit_on_branch(project: Project, slice_id: str, *, as_tested: bool = False
     if as_tested:
         mark_implemented(project, slice_id, head(worktree))
     else:
-        assert record_tests(project, worktree, unit_tests(worktree)), "the unit tests did not pass"
+        assert record_tests(project, worktree, unit_tests(project, worktree)), "the unit tests did not pass"
     return head(worktree)

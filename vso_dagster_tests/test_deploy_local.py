@@ -218,3 +218,18 @@ def test_slice_code_gets_no_secret_of_vso(implemented, vso, monkeypatch):
                    Path(f"/proc/{pid}/environ").read_text().split("\0") if "=" in item)
     assert not set(SECRETS.values()) & set(environ.values())
     assert environ["PATH"] == os.environ["PATH"] and environ["PYTHONDONTWRITEBYTECODE"] == "1"
+
+
+def test_a_variable_named_in_pass_env_reaches_the_service_and_a_token_never_can(implemented, vso, monkeypatch):
+    monkeypatch.setenv("ACME_DB_URL", "postgresql://db.internal/app")
+    monkeypatch.setenv("HCLOUD_TOKEN", "canary-hc-41f2")
+    config = implemented.state_dir / "config.toml"
+    config.write_text(config.read_text().replace('# pass_env = ["DATABASE_URL"]', 'pass_env = ["ACME_DB_URL"]'))
+    assert vso("deploy", "--slice-id", "slice-001-auth", "--environment", "test").exit_code == 0
+    pid = deployments(implemented, "test")["slice-001-auth"]["pid"]
+    environ = Path(f"/proc/{pid}/environ").read_bytes().split(b"\0")
+    assert b"ACME_DB_URL=postgresql://db.internal/app" in environ
+    assert not any(b"canary-hc-41f2" in item for item in environ)
+    config.write_text(config.read_text().replace('pass_env = ["ACME_DB_URL"]', 'pass_env = ["HCLOUD_TOKEN"]'))
+    refused = vso("deploy", "--slice-id", "slice-001-auth", "--environment", "test")
+    assert refused.exit_code == 2 and "[deploy] pass_env may not name HCLOUD_TOKEN" in refused.output

@@ -12,7 +12,9 @@ from .deployments import DEPLOY_TARGETS
 from .errors import Diagnostic, VSOError
 from .names import IDENTIFIER, slugify
 from .project import Project
+from .secrets import SECRET_VARIABLES
 
+ENV_NAME = re.compile(r"[A-Za-z_][A-Za-z0-9_]*")
 # A remote's name as `git remote add` takes it; never an option (a leading "-").
 REMOTE_NAME = re.compile(r"[A-Za-z0-9_.][A-Za-z0-9_./-]*")
 ROLES = ("orchestrator", "developer", "tester", "testrunner")
@@ -82,6 +84,7 @@ class Config:
     # ("planned": each slice where its plan says)
     remote: str = "origin"  # where a cloud deploy pushes the tested commit for its server to fetch
     repo_url: str = ""  # the URL that server clones from; "" = the remote's own URL
+    pass_env: tuple[str, ...] = ()  # variables of VSO's environment a slice's own code also gets
     sync_branch: str = "main"  # the branch the git sensor and hooks watch
     commit_own_writes: bool = True  # VSO commits the files it regenerated (core/own_commits.py)
     nightly_timezone: str = "UTC"
@@ -104,6 +107,7 @@ def load_config(project: Project) -> Config:
                       platform=_platform(raw.get("deploy", {})),
                       remote=_remote(raw.get("deploy", {})),
                       repo_url=str(raw.get("deploy", {}).get("repo_url", "")),
+                      pass_env=_pass_env(raw.get("deploy", {})),
                       sync_branch=str(raw.get("sync", {}).get("branch", "main")),
                       commit_own_writes=_flag(raw.get("sync", {}), "commit", True),
                       nightly_timezone=_timezone(raw.get("sync", {})))
@@ -184,6 +188,15 @@ def _socket(section: dict, project: Project) -> str | None:
     if "socket" not in section:
         return project_socket(project)
     return str(section["socket"]) or None
+
+
+def _pass_env(section: dict) -> tuple[str, ...]:
+    names = section.get("pass_env", [])
+    if not isinstance(names, list) or not all(isinstance(n, str) and ENV_NAME.fullmatch(n) for n in names):
+        raise ValueError("[deploy] pass_env must be a list of environment variable names, such as [\"DATABASE_URL\"]")
+    if secret := next((n for n in names if n in SECRET_VARIABLES), None):
+        raise ValueError(f"[deploy] pass_env may not name {secret}: VSO's deploy tokens never reach a slice's code")
+    return tuple(names)
 
 
 def _remote(section: dict) -> str:

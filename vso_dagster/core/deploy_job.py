@@ -13,6 +13,7 @@ import subprocess
 import sys
 from pathlib import Path
 
+from .config import load_config
 from .deployments import Deployment, forget, log, record
 from .errors import VSOError
 from .project import Project
@@ -39,7 +40,7 @@ def run_job(project: Project, slice_id: str, environment: str) -> Deployment:
     try:
         done = subprocess.run([sys.executable, str(job)], cwd=job.parent, capture_output=True, text=True,
                               stdin=subprocess.DEVNULL, timeout=RUN_TIMEOUT_S,
-                              env=slice_env(VSO_ENVIRONMENT=environment))
+                              env=slice_env(load_config(project).pass_env, VSO_ENVIRONMENT=environment))
     except subprocess.TimeoutExpired:
         raise VSOError(f"{slice_id}: the job did not finish within {RUN_TIMEOUT_S:.0f}s in {environment}; "
                        f"nothing was recorded") from None

@@ -13,6 +13,7 @@ import subprocess
 import sys
 from pathlib import Path
 
+from .config import load_config
 from .deployments import Deployment, forget, log, record, service_dir, wait_healthy
 from .errors import VSOError
 from .process_group import processes_marked, stop_group
@@ -86,7 +87,7 @@ def _start(project: Project, source: Path, port: int, log_path: Path, marker: st
             [sys.executable, "-m", "uvicorn", "main:app", "--host", "127.0.0.1", "--port", str(port),
              "--log-level", "warning"],
             cwd=source, stdout=log, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL, start_new_session=True,
-            env=slice_env(**{SERVICE_MARK: marker}))
+            env=slice_env(load_config(project).pass_env, **{SERVICE_MARK: marker}))
 
 
 def _leads_its_group(pid: int) -> bool:

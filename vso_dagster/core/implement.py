@@ -85,7 +85,7 @@ def implement_slice(project: Project, plan: dict, slice_id: str) -> Implementati
         agent = config.agent.name
     log.info("%s: %s agent%s on %s", slice_id, agent, f" committed {commit[:12]}" if commit else "",
              worktree.branch)
-    tests = unit_tests(worktree)
+    tests = unit_tests(project, worktree)
     log.info("%s: unit tests %s", slice_id, tests.summary())
     record_tests(project, worktree, tests)
     return Implementation(slice_id, agent, worktree, commit, head(worktree), diff_stats(worktree), tests,
@@ -109,8 +109,9 @@ def refresh_spec(project: Project, worktree: Worktree, generated: dict[str, str]
     return copied
 
 
-def unit_tests(worktree: Worktree) -> TestRun:
-    return run_tests(worktree.slice_dir / "tests" / "unit", cwd=worktree.slice_dir)
+def unit_tests(project: Project, worktree: Worktree) -> TestRun:
+    return run_tests(worktree.slice_dir / "tests" / "unit", cwd=worktree.slice_dir,
+                     passed=load_config(project).pass_env)
 
 
 def record_tests(project: Project, worktree: Worktree, tests: TestRun) -> str | None:

@@ -7,6 +7,7 @@ import tempfile
 from dataclasses import dataclass
 from pathlib import Path
 
+from .config import load_config
 from .deploy_job import JOB
 from .deployments import deployments, service_dir
 from .errors import VSOError
@@ -49,7 +50,8 @@ def run_integration_tests(project: Project, slice_id: str, environment: str = "t
                        f"shows it works and production stays closed; write some there")
     with tempfile.TemporaryDirectory(prefix="vso-perf-") as tmp:
         report = Path(tmp) / "performance.json"
-        tests = run_tests(tests_dir, env={"VSO_BASE_URL": endpoint["url"], "VSO_PERF_REPORT": str(report)})
+        tests = run_tests(tests_dir, env={"VSO_BASE_URL": endpoint["url"], "VSO_PERF_REPORT": str(report)},
+                          passed=load_config(project).pass_env)
         performance = json.loads(report.read_text()) if report.exists() else None
     run = IntegrationRun(slice_id, environment, endpoint["url"], endpoint["platform"], tests, performance)
     _record(project, run, endpoint)

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import logging
 import os
+from collections.abc import Collection
 
 # Environment variables whose values must never be written anywhere.
 SECRET_VARIABLES = ("HCLOUD_TOKEN", "TF_VAR_hcloud_token", "MODAL_TOKEN_ID", "MODAL_TOKEN_SECRET")
@@ -23,11 +24,12 @@ SLICE_ENVIRONMENT = (
 )
 
 
-def slice_env(**extra: str) -> dict[str, str]:
-    """The environment for a slice's code: the allow-list, the locale, and what VSO tells it
-    (VSO_BASE_URL, VSO_ENVIRONMENT, ...). It writes no bytecode: its directory may be a symlink
-    to somewhere outside the project, and Python would write __pycache__ there."""
-    env = {k: v for k, v in os.environ.items() if k in SLICE_ENVIRONMENT or k.startswith("LC_")}
+def slice_env(passed: Collection[str] = (), **extra: str) -> dict[str, str]:
+    """The environment for a slice's code: the allow-list, the locale, the names the user passes
+    (`[deploy] pass_env`), and what VSO tells it (VSO_BASE_URL, VSO_ENVIRONMENT, ...). It writes
+    no bytecode: its directory may be a symlink to somewhere outside the project, and Python would
+    write __pycache__ there."""
+    env = {k: v for k, v in os.environ.items() if k in SLICE_ENVIRONMENT or k.startswith("LC_") or k in passed}
     return {**env, "PYTHONDONTWRITEBYTECODE": "1", **extra}
 
 

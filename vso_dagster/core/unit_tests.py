@@ -34,7 +34,7 @@ class TestRun:
 
 
 def run_tests(tests: Path | list[Path], *, cwd: Path | None = None, env: dict[str, str] | None = None,
-              timeout_s: float = 600) -> TestRun:
+              timeout_s: float = 600, passed: tuple[str, ...] = ()) -> TestRun:
     """pytest on one or more test directories (argv list, no shell), without the caller's pytest
     cache and without its secrets (slice_env)."""
     paths = tests if isinstance(tests, list) else [tests]
@@ -45,7 +45,7 @@ def run_tests(tests: Path | list[Path], *, cwd: Path | None = None, env: dict[st
         started = time.monotonic()
         try:
             done = subprocess.run(argv, cwd=cwd or paths[0], capture_output=True, text=True, timeout=timeout_s,
-                                  env=slice_env(**(env or {})))
+                                  env=slice_env(passed, **(env or {})))
             output = done.stdout + done.stderr
         except subprocess.TimeoutExpired as exc:
             output = f"pytest timed out after {timeout_s:.0f}s\n{exc.stdout or ''}"

@@ -61,7 +61,7 @@ def unit_tests(context: dg.AssetCheckExecutionContext, vso: VSOProject) -> dg.As
     worktree = existing_worktree(project, context.partition_key)
     if worktree is None:
         return dg.AssetCheckResult(passed=False, description="not implemented yet: no worktree for this slice")
-    tests = run_unit_tests(worktree)
+    tests = run_unit_tests(project, worktree)
     tested = record_tests(project, worktree, tests)  # green on a committed head: the commit a deploy ships
     return dg.AssetCheckResult(passed=tests.green, metadata={**_test_metadata(tests), "commit": tested or ""},
                                description=tests.summary())
