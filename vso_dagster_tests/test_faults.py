@@ -137,3 +137,22 @@ def test_a_deploy_killed_before_it_recorded_its_service_leaves_nothing_running(c
     while services_of(committed, AUTH, "test") and time.monotonic() < deadline:
         time.sleep(0.1)
     assert services_of(committed, AUTH, "test") == []
+
+
+def test_an_orchestrate_killed_mid_run_does_not_hold_its_slice_from_the_wave_sensor(committed):
+    """The killed run stays STARTED in Dagster; the implementation sensor must not take it for a
+    run in flight (its `vso/process` names a process that is gone)."""
+    from vso_dagster.implementation import implementation_waves
+    from vso_dagster.lib.resources import VSOProject
+
+    use_project_instance(committed)
+    with dg.DagsterInstance.get() as instance:
+        def started() -> bool:
+            return bool(instance.get_runs(dg.RunsFilter(job_name="vso_implement",
+                                                        statuses=[dg.DagsterRunStatus.STARTED])))
+
+        kill_when(start_vso(committed, "orchestrate", "--slice-id", AUTH), started)
+        assert started()  # what a kill leaves: a run that never ends
+        context = dg.build_sensor_context(instance=instance, resources={"vso": VSOProject(root=str(committed.root))})
+        [request] = implementation_waves(context)
+        assert request.partition_key == AUTH

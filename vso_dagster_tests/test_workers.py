@@ -8,6 +8,8 @@ import subprocess
 import sys
 import textwrap
 
+import pytest
+
 from vso_dagster.core.deployments import deployments
 from vso_dagster.core.master_spec import parse_master_spec
 from vso_dagster.core.plan import build_plan
@@ -87,7 +89,9 @@ def test_a_worker_gets_a_job_a_unit_test_of_it_and_no_http_parts(project, vso):
     assert skeleton.returncode == 1 and "not implemented yet" in skeleton.stderr
 
 
-def test_a_worker_is_built_run_in_test_and_in_production_through_the_cli(project, vso):
+@pytest.fixture
+def built(project, vso):
+    """The Fleet project initialised, decomposed, committed and built by the scaffold agent."""
     from vso_dagster.core.scaffold_project import init_project
 
     init_project(project, "Fleet")
@@ -95,6 +99,11 @@ def test_a_worker_is_built_run_in_test_and_in_production_through_the_cli(project
     assert vso("decompose").exit_code == 0
     commit(project.root)
     assert vso("orchestrate", "--all").exit_code == 0
+    return project
+
+
+def test_a_worker_is_built_run_in_test_and_in_production_through_the_cli(built, vso):
+    project = built
     assert load_state(project)["slices"][ARCHIVER]["status"] == "implemented"
 
     refused = vso("deploy", "--slice-id", ARCHIVER, "--platform", "hetzner", "--environment", "test")
@@ -113,14 +122,8 @@ def test_a_worker_is_built_run_in_test_and_in_production_through_the_cli(project
     assert ARCHIVER not in deployments(project, "test")
 
 
-def test_a_job_that_fails_in_test_records_nothing_and_never_reaches_production(project, vso):
-    from vso_dagster.core.scaffold_project import init_project
-
-    init_project(project, "Fleet")
-    project.master_spec.write_text(SPEC)
-    assert vso("decompose").exit_code == 0
-    commit(project.root)
-    assert vso("orchestrate", "--all").exit_code == 0
+def test_a_job_that_fails_in_test_records_nothing_and_never_reaches_production(built, vso):
+    project = built
     job = project.state_dir / f"worktrees/{ARCHIVER}/vertical-slices/{ARCHIVER}/worker/job.py"
     job.write_text(job.read_text().replace('    return {"environment"', '    if environment == "test":\n'
                                                                          '        raise SystemExit(3)\n'

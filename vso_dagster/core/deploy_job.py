@@ -11,30 +11,19 @@ from __future__ import annotations
 import json
 import subprocess
 import sys
-from pathlib import Path
 
 from .config import load_config
-from .deployments import Deployment, forget, log, record
+from .deployments import Deployment, built_file, forget, log, record
 from .errors import VSOError
 from .project import Project
 from .secrets import slice_env
-from .worktrees import existing_worktree
 
 RUN_TIMEOUT_S = 600.0
 JOB = "job"  # a deployment record's `kind` when it is a job's run
 
 
-def job_file(project: Project, slice_id: str) -> Path:
-    """The job on the slice's branch when a team built one, else the project's skeleton."""
-    worktree = existing_worktree(project, slice_id)
-    path = (worktree.slice_dir if worktree else project.slice_dir(slice_id)) / "worker" / "job.py"
-    if not path.exists():
-        raise VSOError(f"{project.relative(path)}: no job to run; run `vso decompose` first")
-    return path
-
-
 def run_job(project: Project, slice_id: str, environment: str) -> Deployment:
-    job = job_file(project, slice_id)
+    job = built_file(project, slice_id, "worker/job.py", "job to run")
     log_path = project.make_dir(project.logs_dir / slice_id) / f"{environment}-job.log"
     log.info(f"{slice_id}: running {project.relative(job)} ({environment})")
     try:

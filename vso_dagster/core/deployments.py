@@ -46,14 +46,18 @@ class Deployment:
                 "url": self.url, "deployed_at": self.deployed_at, "id": self.id, **self.details}
 
 
-def service_dir(project: Project, slice_id: str) -> Path:
-    """The implementation on the slice's branch when a team built one, else the project's skeleton."""
+def built_file(project: Project, slice_id: str, rel: str, what: str) -> Path:
+    """A file of the slice's implementation (`rel` in its directory): the branch's copy when a team
+    built one, else the project's skeleton. `what` names it in the error when there is neither."""
     worktree = existing_worktree(project, slice_id)
-    base = worktree.slice_dir if worktree else project.slice_dir(slice_id)
-    path = base / "service"
-    if not (path / "main.py").exists():
-        raise VSOError(f"{project.relative(path / 'main.py')}: no service to deploy; run `vso decompose` first")
+    path = (worktree.slice_dir if worktree else project.slice_dir(slice_id)) / rel
+    if not path.exists():
+        raise VSOError(f"{project.relative(path)}: no {what}; run `vso decompose` first")
     return path
+
+
+def service_dir(project: Project, slice_id: str) -> Path:
+    return built_file(project, slice_id, "service/main.py", "service to deploy").parent
 
 
 def deployments(project: Project, environment: str) -> dict[str, dict]:
