@@ -17,7 +17,7 @@ from .master_spec import read_master_spec
 from .merge import Merge, change_kind, slice_shape, three_way
 from .model import MasterSpec
 from .plan import Plan, build_plan, unassigned_errors
-from .project import SLICES_DIR, BatchWriter, Project, file_hash, sha256_bytes
+from .project import SLICES_DIR, BatchWriter, Project, file_hash, read_text, sha256_bytes
 from .refine import Refiner
 from .scaffold_project import ensure_deployment_configs
 from .slice_files import slice_files
@@ -198,7 +198,7 @@ def _write_slice(project: Project, writer: BatchWriter, master: dict, s: dict, s
     for rel, content in files.items():
         target = slice_dir / rel
         data = content.encode()
-        new, on_disk, before = sha256_bytes(data), file_hash(target), recorded.get(rel)
+        new, on_disk, before = sha256_bytes(data), file_hash(target, project.root), recorded.get(rel)
         if new == before and on_disk is not None:
             hashes[rel] = before  # VSO has nothing new for this file: it stands as it is, edited or not
             baseline.files.setdefault(rel, content)
@@ -214,7 +214,7 @@ def _write_slice(project: Project, writer: BatchWriter, master: dict, s: dict, s
                 writer.write(target, data)
                 result.written.append(rel)
         else:
-            merge = _merge(baseline.files.get(rel), before, target.read_text(), content)
+            merge = _merge(baseline.files.get(rel), before, read_text(target, project.root), content)
             if merge is None or not merge.clean:
                 # The edit stays untouched; the master's version waits beside it for `vso resolve`.
                 proposal = (merge.text if merge else content).encode()
@@ -233,7 +233,7 @@ def _write_slice(project: Project, writer: BatchWriter, master: dict, s: dict, s
     gone: list[str] = []  # edited files the master no longer generates
     for rel in sorted(set(recorded) - set(files)):
         target = project.inside(slice_dir / rel)  # about to unlink: check the whole path
-        if file_hash(target) == recorded[rel]:
+        if file_hash(target, project.root) == recorded[rel]:
             target.unlink()
             result.removed.append(rel)
             _prune_empty_dirs(target.parent, slice_dir)
@@ -263,7 +263,7 @@ def _proposal_edited(project: Project, state: dict, slice_id: str, rel: str) -> 
     record = next((c for c in state["conflicts"] if c.get("path") == path and c.get("proposal")), None)
     if record is None:
         return False
-    on_disk = file_hash(project.root / record["proposal"])
+    on_disk = file_hash(project.root / record["proposal"], project.root)
     return on_disk is not None and on_disk != record.get("proposal_hash")
 
 
@@ -304,7 +304,7 @@ def _record_conflicts(project: Project, state: dict, slice_id: str, paths: list[
     for path, record in known.items():
         if path not in {c["path"] for c in current} and record.get("proposal"):
             proposal = project.inside(project.root / record["proposal"])
-            if file_hash(proposal) == record.get("proposal_hash"):
+            if file_hash(proposal, project.root) == record.get("proposal_hash"):
                 proposal.unlink()
     state["conflicts"] = others + current
 

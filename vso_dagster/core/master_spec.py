@@ -20,9 +20,10 @@ import frontmatter
 import yaml
 
 from .bulk import gc_paused
-from .errors import Diagnostic, SpecError, fail
+from .errors import Diagnostic, SpecError, VSOError, fail
 from .model import PLATFORMS, Component, DataModel, Endpoint, LatencyBudget, MasterSpec, Requirement
 from .names import IDENTIFIER, component_name_problem
+from .project import decode_text
 from .spec_blocks import BlockCache, Heading, Item, Paragraph, body_blocks, markdown_lines
 
 MAX_SPEC_BYTES = 5 * 1024 * 1024
@@ -74,7 +75,10 @@ def parse_master_spec(data: bytes, path: str, blocks_cache: BlockCache | None = 
 
 
 def _parse(data: bytes, path: str, blocks_cache: BlockCache | None) -> MasterSpec:
-    text = _decode(data, path)
+    try:
+        text = decode_text(data, path).removeprefix("\ufeff")
+    except VSOError as error:
+        raise SpecError(error.diagnostics) from None
     if not text.strip():
         raise fail(path, 1, "the file is empty; start from the skeleton `vso init` writes (docs/master-spec.md)")
     header, header_first_line, body, body_first_line = _split_frontmatter(text, path)
@@ -108,18 +112,6 @@ def _parse(data: bytes, path: str, blocks_cache: BlockCache | None) -> MasterSpe
 def _too_big(path: str, size: int) -> SpecError:
     return fail(path, 1, f"the file is {size / 1024 / 1024:.1f} MiB; a master spec may be at most "
                          f"{MAX_SPEC_BYTES // 1024 // 1024} MiB; split prose into linked documents")
-
-
-def _decode(data: bytes, path: str) -> str:
-    try:
-        text = data.decode("utf-8")
-    except UnicodeDecodeError as exc:
-        line = data[: exc.start].count(b"\n") + 1
-        raise fail(path, line, f"not valid UTF-8 (byte 0x{data[exc.start]:02x}); save the file as UTF-8") from None
-    if "\x00" in text:
-        line = text[: text.index("\x00")].count("\n") + 1
-        raise fail(path, line, "the file holds a NUL byte; remove it")
-    return text.removeprefix("\ufeff")
 
 
 def _split_frontmatter(text: str, path: str) -> tuple[str, int, str, int]:

@@ -15,9 +15,10 @@ from dataclasses import dataclass, field
 
 from .baselines import load_baseline
 from .decompose import load_plan, read_project_spec
-from .master_spec import generated_section
+from .errors import Diagnostic, SpecError
+from .master_spec import generated_section, parse_master_spec
 from .plan import mermaid
-from .project import Project, sha256_bytes
+from .project import Project, file_hash, read_text, sha256_bytes
 from .spec_blocks import markdown_lines
 from .state import bump, load_state, save_state
 from .templating import render
@@ -34,6 +35,15 @@ class MasterSync:
     version: str | None = None  # the master's new version, when it was bumped
 
 
+@dataclass(frozen=True)
+class _Addition:
+    """A line a slice's spec.md gained that goes into the master, and where it came from."""
+    master_line: str
+    key: tuple[str, str] | str  # how the master's parse shows it: (method, path), or a criterion's text
+    source: str  # vertical-slices/<id>/spec.md
+    line: int
+
+
 def sync_master(project: Project) -> MasterSync:
     with project.lock():
         # Bytes, decoded as they are: read_text() would turn CRLF into LF, and the rewrite with it.
@@ -42,20 +52,20 @@ def sync_master(project: Project) -> MasterSync:
         spec = read_project_spec(project)
         plan = load_plan(project)
         state = load_state(project)
-        known_endpoints = {(e.method, e.path) for e in spec.endpoints}
-        known_criteria = {r.text for r in spec.functional}
-        for s in plan["slices"]:
-            recorded = state["slices"].get(s["slice_id"], {}).get("files", {}).get("spec.md")
-            endpoints, criteria = slice_additions(project, s["slice_id"], recorded)
-            result.endpoints += [f"- {m} {p} → {d} [{s['name']}]" for m, p, d in endpoints
-                                 if (m, p) not in known_endpoints]
-            result.criteria += [f"- {c} [{s['name']}]" for c in criteria if c not in known_criteria]
-        if result.endpoints:
-            text = _append_to_list(text, r"^##\s+api\s+endpoints\s*$", "## API Endpoints", result.endpoints)
-        if result.criteria:
-            text = _append_to_list(text, r"^###\s+functional\s*$", "### Functional", result.criteria)
-        if result.endpoints or result.criteria:
+        known = {(e.method, e.path) for e in spec.endpoints} | {r.text for r in spec.functional}
+        added = [a for s in plan["slices"] for a in slice_additions(
+                     project, s, state["slices"].get(s["slice_id"], {}).get("files", {}).get("spec.md"))
+                 if a.key not in known]
+        result.endpoints = [a.master_line for a in added if isinstance(a.key, tuple)]
+        result.criteria = [a.master_line for a in added if isinstance(a.key, str)]
+        text = _insert_items(text, [
+            (max((r.line for r in spec.functional), default=None), "## Requirements\n### Functional",
+             result.criteria),
+            (max((e.line for e in spec.endpoints), default=None), "## API Endpoints", result.endpoints),
+        ])
+        if added:
             text, result.version = _bump_minor(text)
+            _check_reads_back(project, text, added)
         text = _with_section(text, _section(plan, state))
         if text != original:
             project.write(project.master_spec, text)
@@ -68,6 +78,34 @@ def sync_master(project: Project) -> MasterSync:
     return result
 
 
+def _check_reads_back(project: Project, text: str, added: list[_Addition]) -> None:
+    """The master with the slices' lines added must parse, and show each line as what it was in the
+    slice: a line it cannot hold (a bad path, Markdown that makes it a heading) would make VSO write
+    a master the next command refuses, or add the line again at every sync. Such a line is the
+    slice spec's mistake, reported at its own line; nothing is written."""
+    by_text = {a.master_line: a for a in added}
+    lines = [line.rstrip("\r\n") for line in markdown_lines(text)]
+    try:
+        spec = parse_master_spec(text.encode(), project.relative(project.master_spec))
+    except SpecError as error:
+        raise SpecError([_at_source(d, by_text.get(lines[d.line - 1]) if d.line else None)
+                         for d in error.diagnostics]) from None
+    shown = {(e.method, e.path) for e in spec.endpoints} | {r.text for r in spec.functional}
+    lost = [a for a in added if a.key not in shown]
+    if lost:
+        raise SpecError([Diagnostic(a.source, a.line, "this line would not read back from the master spec as "
+                                                      "written (Markdown syntax or a control character in "
+                                                      "it?); write it as plain text. Nothing was added to "
+                                                      "the master spec")
+                         for a in lost])
+
+
+def _at_source(problem: Diagnostic, addition: _Addition | None) -> Diagnostic:
+    if addition is None:
+        return problem
+    return Diagnostic(addition.source, addition.line, f"{problem.message}. Nothing was added to the master spec")
+
+
 def section_is_current(project: Project) -> bool:
     """The master holds the generated section the plan and the slices' versions make. A text
     search, not a parse: this is on the path of every unchanged `vso decompose` (parsing the
@@ -77,55 +115,77 @@ def section_is_current(project: Project) -> bool:
     return f"## Vertical Slices\n{body}\n" in text
 
 
-def slice_additions(project: Project, slice_id: str,
-                    recorded: str | None) -> tuple[list[tuple[str, str, str]], list[str]]:
-    """Endpoints (method, path, description) and user criteria in the slice's spec.md that are not
-    in what VSO generated for it (`recorded`: the hash of that, from state.json)."""
-    current = project.slices_dir / slice_id / "spec.md"
-    if not current.exists() or sha256_bytes(current.read_bytes()) == recorded:
-        return [], []  # what VSO generated (the common case: no baseline to load, no path to resolve)
+def slice_additions(project: Project, s: dict, recorded: str | None) -> list[_Addition]:
+    """Endpoints and user criteria in the slice's spec.md that are not in what VSO generated for it
+    (`recorded`: the hash of that, from state.json), as the master lines they become."""
+    current = project.slices_dir / s["slice_id"] / "spec.md"
+    if file_hash(current, project.root) in (None, recorded):
+        return []  # what VSO generated (the common case: no baseline to load, no path to resolve)
     project.inside(current)  # edited: its text may enter the master, so it must come from inside the project
-    generated = load_baseline(project, slice_id).files.get("spec.md")
-    if generated is None:
-        return [], []
-    ours = current.read_text()
-    new_lines = [line for line in _section_lines(ours, "## API Specification")
-                 if line not in set(_section_lines(generated, "## API Specification"))]
-    endpoints = [(m[1], m[2], m[3].strip()) for line in new_lines if (m := _ENDPOINT.match(line))]
-    base_criteria = set(_section_lines(generated, "### As a user, I can:"))
-    criteria = [line[2:].strip() for line in _section_lines(ours, "### As a user, I can:")
-                if line.startswith("- ") and line not in base_criteria and not line.startswith("- call `")]
-    return endpoints, criteria
+    generated = load_baseline(project, s["slice_id"]).files.get("spec.md")
+    ours = read_text(current, project.root)
+    if generated is None or ours is None:
+        return []
+    source = project.relative(current)
+    added = []
+    base_endpoints = {line for _, line in _section_lines(generated, "## API Specification")}
+    for number, line in _section_lines(ours, "## API Specification"):
+        if line in base_endpoints or not line.startswith("- "):
+            continue
+        if not (m := _ENDPOINT.match(line)):
+            raise SpecError(Diagnostic(source, number, "an endpoint in a slice spec reads "
+                                                       "`- METHOD /path → body → description`; fix the line"))
+        added.append(_Addition(f"- {m[1]} {m[2]} → {m[3].strip()} [{s['name']}]", (m[1], m[2]), source, number))
+    base_criteria = {line for _, line in _section_lines(generated, "### As a user, I can:")}
+    for number, line in _section_lines(ours, "### As a user, I can:"):
+        if line.startswith("- ") and line not in base_criteria and not line.startswith("- call `"):
+            added.append(_Addition(f"- {line[2:].strip()} [{s['name']}]", line[2:].strip(), source, number))
+    return added
 
 
-def _section_lines(text: str, heading: str) -> list[str]:
-    lines = text.splitlines()
+def _section_lines(text: str, heading: str) -> list[tuple[int, str]]:
+    """(line number, line) under the heading, up to the next heading of its level or above; lines
+    as the Markdown parser counts them, so the numbers are the ones an editor shows."""
+    lines = [line.rstrip("\r\n") for line in markdown_lines(text)]
     if heading not in lines:
         return []
     start = lines.index(heading) + 1
     level = heading.split(" ", 1)[0]
     out = []
-    for line in lines[start:]:
+    for number, line in enumerate(lines[start:], start + 1):
         if line.startswith("#") and len(line.split(" ", 1)[0]) <= len(level):
             break
-        out.append(line)
+        out.append((number, line))
     return out
 
 
-def _append_to_list(text: str, heading: str, title: str, items: list[str]) -> str:
-    """Adds items after the last list item under the heading (`title` is added when it is missing)."""
-    lines = text.split("\n")
-    pattern = re.compile(heading, re.I)
-    at = next((i for i, line in enumerate(lines) if pattern.match(line)), None)
-    if at is None:
-        return text.rstrip("\n") + f"\n\n{title}\n" + "\n".join(items) + "\n"
-    end = at + 1
-    for i in range(at + 1, len(lines)):
-        if lines[i].startswith("#"):
-            break
-        if lines[i].startswith("- "):
-            end = i + 1
-    return "\n".join(lines[:end] + items + lines[end:])
+def _insert_items(text: str, lists: list[tuple[int | None, str, list[str]]]) -> str:
+    """Adds each list's items after the item the parser found at its line (and that item's
+    continuation lines), in the file's own line endings. A list with no such item gets its `title`
+    headings, right before the generated section: whatever follows that section's heading is VSO's
+    and would be replaced."""
+    newline = "\r\n" if "\r\n" in text else "\n"
+    lines = markdown_lines(text)
+    found = generated_section(text)
+    blocks = []
+    for order, (line, title, items) in enumerate(lists):
+        if not items:
+            continue
+        new = [item + newline for item in items]
+        if line is None:
+            at = found.start if found is not None else len(lines)
+            new = [heading + newline for heading in title.split("\n")] + new + [newline]
+        else:
+            at = line
+            while at < len(lines) and lines[at].strip() and (lines[at][0] in " \t" or lines[at][0] not in "-*+#"):
+                at += 1  # a continuation line or a nested bullet of that item
+        blocks.append((at, order, new))
+    if lines and not lines[-1].endswith(("\n", "\r")):
+        lines[-1] += newline
+    # Bottom up, so each position still points where it did; at one position, the first list first.
+    for at, _, new in sorted(blocks, reverse=True):
+        lines[at:at] = new
+    return "".join(lines)
 
 
 def _bump_minor(text: str) -> tuple[str, str | None]:

@@ -87,7 +87,7 @@ def _written_by_vso(project: Project, state: dict, status: str, path: str) -> bo
         return False
     recorded = state["slices"].get(parts[1], {}).get("files", {})
     rel = "/".join(parts[2:])
-    current = file_hash(project.root / path)
+    current = file_hash(project.root / path, project.root)
     if current is None:  # deleted: VSO removes a file only when it no longer generates it
         return rel not in recorded
     return recorded.get(rel) == current
@@ -97,4 +97,4 @@ def _own_master_change(project: Project, state: dict) -> bool:
     record = state.get("master_spec") or {}
     committed = run_git(project.root, "show", f"HEAD:{MASTER_SPEC}")
     return (committed.returncode == 0 and record.get("written_over") == sha256_bytes(committed.stdout)
-            and record.get("written") == file_hash(project.master_spec))
+            and record.get("written") == file_hash(project.master_spec, project.root))

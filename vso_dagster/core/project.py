@@ -6,6 +6,7 @@ import errno
 import fcntl
 import hashlib
 import os
+import stat
 import tempfile
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -18,6 +19,8 @@ from .errors import Diagnostic, VSOError
 MASTER_SPEC = "master-spec.md"
 SLICES_DIR = "vertical-slices"
 STATE_DIR = ".slice-orchestrator"
+# A text file a person edits (a slice's spec.md, a Terraform file) is read whole; past this it is refused.
+MAX_TEXT_BYTES = 5 * 1024 * 1024
 # Files VSO writes get the mode a plain open() would give them (mkstemp alone would give 0600).
 _UMASK = os.umask(0o022)
 os.umask(_UMASK)
@@ -172,8 +175,54 @@ def sha256_bytes(data: bytes) -> str:
     return hashlib.sha256(data).hexdigest()
 
 
-def file_hash(path: Path) -> str | None:
+def file_hash(path: Path, root: Path | None = None) -> str | None:
+    data = read_file(path, root)
+    return None if data is None else sha256_bytes(data)
+
+
+def read_file(path: Path, root: Path | None = None) -> bytes | None:
+    """A file a person may have replaced with anything: None when it is missing, refused when it is
+    a directory, a FIFO (reading one would wait for ever) or a device. Errors name it from `root`."""
     try:
-        return sha256_bytes(path.read_bytes())
-    except FileNotFoundError:
+        fd = os.open(path, os.O_RDONLY | os.O_NONBLOCK)
+    except (FileNotFoundError, NotADirectoryError):
         return None
+    mode = os.fstat(fd).st_mode
+    if not stat.S_ISREG(mode):
+        os.close(fd)
+        kind = "a directory" if stat.S_ISDIR(mode) else "a FIFO" if stat.S_ISFIFO(mode) else "not a regular file"
+        raise VSOError(Diagnostic(_shown(path, root), None, f"is {kind}; VSO reads and writes a file here: "
+                                                            "move it aside, then run the command again"))
+    with os.fdopen(fd, "rb") as handle:
+        return handle.read()
+
+
+def read_text(path: Path, root: Path | None = None) -> str | None:
+    """A text file a person may have edited, as read_file finds it, decoded by decode_text."""
+    data = read_file(path, root)
+    if data is None:
+        return None
+    if len(data) > MAX_TEXT_BYTES:
+        raise VSOError(Diagnostic(_shown(path, root), 1, f"the file is {len(data) / 1024 / 1024:.1f} MiB; VSO "
+                                                         f"reads at most {MAX_TEXT_BYTES // 1024 // 1024} MiB "
+                                                         "here: shorten it"))
+    return decode_text(data, _shown(path, root))
+
+
+def decode_text(data: bytes, shown: str) -> str:
+    """UTF-8 without NUL bytes (what the Markdown parser and git's text diffs expect), and the
+    line of the first bad byte when it is not."""
+    try:
+        text = data.decode("utf-8")
+    except UnicodeDecodeError as exc:
+        line = data[: exc.start].count(b"\n") + 1
+        raise VSOError(Diagnostic(shown, line, f"not valid UTF-8 (byte 0x{data[exc.start]:02x}); save the file "
+                                               "as UTF-8")) from None
+    if "\x00" in text:
+        line = text[: text.index("\x00")].count("\n") + 1
+        raise VSOError(Diagnostic(shown, line, "the file holds a NUL byte; remove it"))
+    return text
+
+
+def _shown(path: Path, root: Path | None) -> str:
+    return os.path.relpath(path, root) if root else str(path)

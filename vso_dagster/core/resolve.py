@@ -16,7 +16,7 @@ from .decompose import PROPOSAL_SUFFIX
 from .errors import Diagnostic, VSOError
 from .gitrun import is_ancestor
 from .merge import CONFLICT_MARKERS, with_owned_fields
-from .project import Project, sha256_bytes
+from .project import Project, read_text, sha256_bytes
 from .state import conflicts_of, load_state, now, save_state
 
 TAKES = ("master", "slice", "merged")
@@ -75,7 +75,9 @@ def _chosen(project: Project, baseline, slice_dir, conflict: dict, take: str) ->
                            f"merge; --take master removes it, --take slice keeps it as yours")
         return REMOVE if take == "master" else None
     if take == "slice":  # the edit stays; only VSO's bookkeeping fields follow the regenerated version
-        current = (project.root / conflict["path"]).read_text()
+        current = read_text(project.root / conflict["path"], project.root)
+        if current is None:
+            return None  # the slice's side is a removal: nothing to write
         updated = with_owned_fields(current, baseline.pending.get(rel, current))
         return updated if updated != current else None
     if take == "master":
@@ -84,9 +86,9 @@ def _chosen(project: Project, baseline, slice_dir, conflict: dict, take: str) ->
                            f"then resolve again")
         return baseline.pending[rel]
     proposal = slice_dir / (rel + PROPOSAL_SUFFIX)
-    if not proposal.exists():
+    text = read_text(proposal, project.root)
+    if text is None:
         raise VSOError(f"{project.relative(proposal)}: no merge proposal to take; use --take master or --take slice")
-    text = proposal.read_text()
     for number, line in enumerate(text.splitlines(), 1):
         if line.startswith(CONFLICT_MARKERS):
             raise VSOError(Diagnostic(project.relative(proposal), number,

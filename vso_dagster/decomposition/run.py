@@ -35,7 +35,7 @@ def decompose(project: Project, instance: dg.DagsterInstance, *, strict: bool = 
         return _decompose(project, instance, strict=strict, verbose=verbose)
     except VSOError as error:
         with log_to_file(project, "decomposition") as log:
-            log.error("decomposition refused; nothing was changed:\n%s", error)
+            log.error("decomposition refused:\n%s", error)
         raise
 
 
