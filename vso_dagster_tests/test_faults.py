@@ -6,11 +6,15 @@ from __future__ import annotations
 import os
 import signal
 import subprocess
+import sys
 import time
+import uuid
+from pathlib import Path
 
 import dagster as dg
 import pytest
 
+from vso_dagster.core.config import load_config
 from vso_dagster.core.state import load_state
 from vso_dagster.lib.instance import use_project_instance
 
@@ -156,3 +160,55 @@ def test_an_orchestrate_killed_mid_run_does_not_hold_its_slice_from_the_wave_sen
         context = dg.build_sensor_context(instance=instance, resources={"vso": VSOProject(root=str(committed.root))})
         [request] = implementation_waves(context)
         assert request.partition_key == AUTH
+
+
+def running(pid: int) -> bool:
+    """The process exists and is no zombie (one waiting for its parent to read how it ended)."""
+    try:
+        return Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()[0] != "Z"
+    except FileNotFoundError:
+        return False
+
+
+def test_an_orchestrate_killed_while_its_team_works_takes_the_team_down_with_it(committed, vso):
+    """`kill -9` of `vso orchestrate` runs none of its cleanup: the session's watchdog window sees
+    its owner gone, keeps each agent's pane in the logs and closes the session, so no agent works
+    on for nobody. The next orchestrate builds the slice."""
+    from .test_tmux_team import STANDIN, sessions, write_config
+
+    socket, session = f"vso-test-{uuid.uuid4().hex[:8]}", f"vso-{AUTH}"
+    tmux = ["tmux", "-L", socket]
+    agent = f'"{sys.executable}", "{STANDIN}", "{{role}}", "{{slice_id}}"'
+    write_config(committed, socket, f'["env", "STANDIN_BEHAVIOR=hang", {agent}]')
+    roles = load_config(committed).roles
+    agents: list[int] = []
+
+    def briefed() -> bool:  # every agent has its briefing and works on it (a hanging one, for ever)
+        screens = [subprocess.run([*tmux, "capture-pane", "-p", "-t", f"={session}:{role}"], capture_output=True,
+                                  text=True).stdout for role in roles]
+        if not all("received message 1" in screen for screen in screens):
+            return False
+        panes = subprocess.run([*tmux, "list-panes", "-s", "-t", f"={session}", "-F", "#{pane_pid}"],
+                               capture_output=True, text=True).stdout.split()
+        agents.extend(int(pid) for pid in panes)
+        return True
+
+    try:
+        kill_when(start_vso(committed, "orchestrate", "--slice-id", AUTH), briefed)
+        deadline = time.monotonic() + 20
+        while sessions(socket) and time.monotonic() < deadline:
+            time.sleep(0.1)
+        assert sessions(socket) == []
+        assert len(agents) == len(roles) + 1  # the agents and the watchdog
+        while [pid for pid in agents if running(pid)] and time.monotonic() < deadline:
+            time.sleep(0.1)
+        assert [(pid, Path(f"/proc/{pid}/cmdline").read_bytes()) for pid in agents if running(pid)] == []
+        logs = committed.logs_dir / AUTH
+        assert all("received message 1" in (logs / f"{role}.log").read_text() for role in roles)
+
+        write_config(committed, socket, f"[{agent}]")
+        again = vso("orchestrate", "--slice-id", AUTH)
+        assert again.exit_code == 0, again.output
+        assert load_state(committed)["slices"][AUTH]["status"] == "implemented"
+    finally:
+        subprocess.run([*tmux, "kill-server"], capture_output=True)

@@ -22,7 +22,8 @@ from libtmux.exc import LibTmuxException
 from .config import AgentSpec, Limits
 from .errors import VSOError
 from .process_group import is_running, process_identity
-from .project import atomic_write
+from .team_watchdog import WINDOW as WATCHDOG_WINDOW
+from .team_watchdog import save_pane_log, watchdog_argv
 
 POLL_S = 0.05
 
@@ -104,10 +105,20 @@ class Team:
                 self.tmux("new-window", "-d", "-t", f"={self.session}", "-n", role, "-c", str(self.workdir),
                           *placeholder)
             self.tmux("set-option", "-w", "-t", self.target(role), "remain-on-exit", "on")
-            if index == 0:  # who runs this team: a session whose owner is gone is taken over
-                self.tmux("set-option", "-t", f"={self.session}:", OWNER_OPTION, process_identity())
+            if index == 0:
+                self._guard(roles)
             self.spawn(role)
         self.note(f"team started: {', '.join(roles)} ({self.agent.name}, {self.agent.mode})")
+
+    def _guard(self, roles: tuple[str, ...]) -> None:
+        """Names this VSO process in the session, and starts the watchdog window that closes the
+        session once that process is gone (team_watchdog.py), before any agent starts: if VSO is
+        killed, its agents stop too. A session whose watchdog was killed as well is taken over by
+        the next claim."""
+        owner = process_identity()
+        self.tmux("set-option", "-t", f"={self.session}:", OWNER_OPTION, owner)
+        self.tmux("new-window", "-d", "-t", f"={self.session}", "-n", WATCHDOG_WINDOW, "-c", str(self.workdir),
+                  "env", "--", *watchdog_argv(owner, self.session, self.log_dir, roles))
 
     def _orphaned(self) -> bool:
         """A session VSO started whose VSO process no longer runs (a session without the option,
@@ -217,8 +228,7 @@ class Team:
                 text = self.screen(role)
             except TeamError:
                 continue
-            # Written by rename: a symlink planted where the log goes is replaced, never written through.
-            atomic_write(self.log_dir / f"{role}.log", text + "\n")
+            save_pane_log(self.log_dir, role, text)
             last = [line for line in text.splitlines() if line.strip()][-summary_lines:]
             self.note(f"{role} (last lines of {role}.log): " + " | ".join(line.strip()[:160] for line in last))
 
