@@ -5,7 +5,7 @@ no real server can be created here. It fetches the project from repo_url at git_
 user-data.sh does (init, fetch the SHA, detached checkout), then starts the slice's service from
 that checkout, detached, so the health check VSO waits for reaches the code the server fetched.
 
-    standin_server.py start REPO_URL GIT_REF SLICE_ID CHECKOUT PORT
+    standin_server.py start REPO_URL GIT_REF SLICE_ID CHECKOUT PORT BOOT_SECONDS
     standin_server.py stop CHECKOUT
 """
 
@@ -16,10 +16,11 @@ import shutil
 import signal
 import subprocess
 import sys
+import time
 from pathlib import Path
 
 
-def start(repo_url: str, git_ref: str, slice_id: str, checkout: Path, port: str) -> None:
+def start(repo_url: str, git_ref: str, slice_id: str, checkout: Path, port: str, boot_s: float) -> None:
     stop(checkout)
     shutil.rmtree(checkout, ignore_errors=True)
     for argv in (["init", "--quiet", str(checkout)],
@@ -28,9 +29,12 @@ def start(repo_url: str, git_ref: str, slice_id: str, checkout: Path, port: str)
         subprocess.run(["git", *argv], check=True)
     service = checkout / "vertical-slices" / slice_id / "service"
     with open(checkout.parent / f"{checkout.name}.log", "ab") as log:
+        log.write(f"stand-in server created at {git_ref}\n".encode())
+        log.flush()
         process = subprocess.Popen([sys.executable, "-m", "uvicorn", "main:app", "--port", port], cwd=service,
                                    stdin=subprocess.DEVNULL, stdout=log, stderr=log, start_new_session=True)
     (checkout.parent / f"{checkout.name}.pid").write_text(str(process.pid))
+    time.sleep(boot_s)  # created, and the "API call" still waits for it to run
 
 
 def stop(checkout: Path) -> None:
@@ -47,7 +51,7 @@ if __name__ == "__main__":
     # local-exec appends its `command` as the last argument: the action.
     *args, action = sys.argv[1:]
     if action == "start":
-        repo_url, git_ref, slice_id, checkout, port = args
-        start(repo_url, git_ref, slice_id, Path(checkout), port)
+        repo_url, git_ref, slice_id, checkout, port, boot_s = args
+        start(repo_url, git_ref, slice_id, Path(checkout), port, float(boot_s))
     else:
         stop(Path(args[0]))

@@ -30,14 +30,15 @@ def start_vso(project, *args: str) -> subprocess.Popen:
                             stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, start_new_session=True)
 
 
-def kill_when(process: subprocess.Popen, ready, timeout_s: float = 180) -> None:
-    """SIGKILL to the whole group as soon as `ready()` holds (polled; the process must still run)."""
+def kill_when(process: subprocess.Popen, ready, timeout_s: float = 180, sig: int = signal.SIGKILL) -> None:
+    """SIGKILL (or `sig`) to the whole group as soon as `ready()` holds (polled; the process must
+    still run), then waits for the process to end."""
     deadline = time.monotonic() + timeout_s
     while not ready():
         assert process.poll() is None, "the command finished before the moment to kill it"
         assert time.monotonic() < deadline, "the moment to kill never came"
         time.sleep(0.02)
-    os.killpg(process.pid, signal.SIGKILL)
+    os.killpg(process.pid, sig)
     process.wait()
 
 
@@ -212,3 +213,4 @@ def test_an_orchestrate_killed_while_its_team_works_takes_the_team_down_with_it(
         assert load_state(committed)["slices"][AUTH]["status"] == "implemented"
     finally:
         subprocess.run([*tmux, "kill-server"], capture_output=True)
+

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import json
 import os
+import signal
 import subprocess
 import sys
 import textwrap
@@ -55,6 +56,11 @@ variable "standin_port" { type = number }
 variable "standin_python" { type = string }
 variable "standin_script" { type = string }
 variable "standin_checkout" { type = string }
+# How long the stand-in "server" takes to come up after it was created: the cloud API's wait.
+variable "standin_boot_seconds" {
+  type    = number
+  default = 0
+}
 variable "fail" {
   type    = bool
   default = false
@@ -83,7 +89,7 @@ resource "terraform_data" "server" {
   provisioner "local-exec" {
     command     = "start"
     interpreter = [var.standin_python, var.standin_script, var.repo_url, var.git_ref, var.slice_id,
-                   var.standin_checkout, tostring(var.standin_port)]
+                   var.standin_checkout, tostring(var.standin_port), tostring(var.standin_boot_seconds)]
   }
   provisioner "local-exec" {
     when        = destroy
@@ -301,6 +307,33 @@ def test_a_failing_apply_keeps_the_last_good_deployment(hetzner, vso):
     assert deployments(project, "test")[SLICE] == good
     assert any(r["name"] == "server" for r in tfstate_resources(project))  # Terraform kept the server
     destroy(project, SLICE, "test")
+
+
+@pytest.mark.parametrize("sig", [signal.SIGKILL, signal.SIGINT], ids=["kill -9", "Ctrl-C"])
+def test_a_hetzner_deploy_killed_mid_apply_creates_no_second_server(sig, hetzner, vso):
+    """`vso deploy` killed (or interrupted) while Terraform is creating the server: Terraform, out
+    of VSO's process group and not interrupted by VSO (an interrupted create is tainted, and made
+    again), finishes the apply and saves its state, so the server it created is in that state. The
+    next deploy waits for the state lock, finds the server there and records it: no second server,
+    none that Terraform does not know (a real cloud would bill a leaked one)."""
+    from .test_faults import kill_when, start_vso
+
+    project, url = hetzner
+    tfvars = project.root / "deployments/test/terraform.tfvars"
+    tfvars.write_text(tfvars.read_text() + "standin_boot_seconds = 3\n")
+    server_log = standin_checkout(project, SLICE).with_suffix(".log")
+    pid_file = standin_checkout(project, SLICE).with_suffix(".pid")
+    kill_when(start_vso(project, "deploy", "--slice-id", SLICE, "--platform", "hetzner", "--environment", "test"),
+              pid_file.exists, sig=sig)
+
+    again = vso("deploy", "--slice-id", SLICE, "--platform", "hetzner", "--environment", "test")
+    assert again.exit_code == 0, again.output
+    assert f"test: {url}" in again.output
+    assert server_log.read_text().count("stand-in server created") == 1
+    assert [r["name"] for r in tfstate_resources(project) if r["name"] == "server"] == ["server"]
+    assert not (project.state_dir / f"terraform/{SLICE}/test/.terraform.tfstate.lock.info").exists()
+    destroyed = vso("destroy", "--slice-id", SLICE, "--environment", "test")
+    assert destroyed.exit_code == 0 and not pid_file.exists()
 
 
 def test_deploying_without_a_hetzner_token_says_where_it_goes(hetzner, vso, monkeypatch):

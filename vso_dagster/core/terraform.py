@@ -9,9 +9,12 @@ child's environment: never on a command line, in a file, in a log or in an outpu
 from __future__ import annotations
 
 import json
+import logging
 import os
 import shutil
+import signal
 import subprocess
+import tempfile
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -23,6 +26,11 @@ TIMEOUT_S = 1800
 INSTALL_HINT = ("terraform is not installed (or not on PATH); install Terraform >= 1.5 from HashiCorp's "
                 "releases or your package manager, then run again")
 REDACTED = "(sensitive: not recorded)"
+# A Terraform still finishing for a VSO that was killed holds the state's lock: wait for it.
+LOCK_WAIT = "-lock-timeout=600s"
+# What Terraform is given to stop gracefully (finish what is in flight, save the state) once timed out.
+INTERRUPT_GRACE_S = 120
+log = logging.getLogger("vso.deploy")
 
 
 @dataclass
@@ -71,12 +79,26 @@ class TerraformRunner:
         binary = shutil.which("terraform")
         if binary is None:
             raise TerraformError(INSTALL_HINT)
-        try:
-            done = subprocess.run([binary, *args, "-no-color"], cwd=self.workdir, env=self._env(),
-                                  capture_output=True, text=True, timeout=TIMEOUT_S)
-        except subprocess.TimeoutExpired:
-            return TerraformRun(step, False, f"terraform {step} timed out after {TIMEOUT_S}s")
-        return TerraformRun(step, done.returncode == 0, mask(done.stdout + done.stderr), mask(done.stdout))
+        # A session of its own, and its output in files it keeps open (unlinked: nothing on disk):
+        # a VSO killed mid-apply must not take Terraform down with it, by signal or by a broken
+        # pipe, or a server created but not yet in the state would be left running (and billed)
+        # unknown to Terraform. It finishes and saves its state; the next run waits for the lock.
+        with tempfile.TemporaryFile() as out, tempfile.TemporaryFile() as err:
+            process = subprocess.Popen([binary, *args, "-no-color"], cwd=self.workdir, env=self._env(),
+                                       stdin=subprocess.DEVNULL, stdout=out, stderr=err, start_new_session=True)
+            try:
+                process.wait(timeout=TIMEOUT_S)
+            except subprocess.TimeoutExpired:
+                _interrupt(process)
+                return TerraformRun(step, False, f"terraform {step} timed out after {TIMEOUT_S}s")
+            except BaseException:
+                # Ctrl-C, a cancelled Dagster run: interrupted, Terraform would taint what it is
+                # creating and the next apply would create it again. It goes on to the end instead.
+                log.warning("terraform %s (pid %d) goes on until it is done, so nothing it creates is "
+                            "lost; the next deploy waits for it", step, process.pid)
+                raise
+            stdout, stderr = (_read(f) for f in (out, err))
+        return TerraformRun(step, process.returncode == 0, mask(stdout + stderr), mask(stdout))
 
     def prepare(self) -> None:
         """Copies the slice's module (only *.tf and the user-data script) next to this env's state."""
@@ -96,13 +118,15 @@ class TerraformRunner:
         return self._checked(self._run("init", "init", "-input=false"))
 
     def plan(self) -> TerraformRun:
-        return self._checked(self._run("plan", "plan", "-input=false", *self._var_args()))
+        return self._checked(self._run("plan", "plan", "-input=false", LOCK_WAIT, *self._var_args()))
 
     def apply(self) -> TerraformRun:
-        return self._checked(self._run("apply", "apply", "-input=false", "-auto-approve", *self._var_args()))
+        return self._checked(self._run("apply", "apply", "-input=false", "-auto-approve", LOCK_WAIT,
+                                       *self._var_args()))
 
     def destroy(self) -> TerraformRun:
-        return self._checked(self._run("destroy", "destroy", "-input=false", "-auto-approve", *self._var_args()))
+        return self._checked(self._run("destroy", "destroy", "-input=false", "-auto-approve", LOCK_WAIT,
+                                       *self._var_args()))
 
     def output(self) -> TerraformRun:
         run = self._checked(self._run("output", "output", "-json"))
@@ -123,3 +147,19 @@ class TerraformRunner:
             tail = "\n".join(run.output.strip().splitlines()[-15:])
             raise TerraformError(f"{self.slice_id} ({self.environment}): terraform {run.step} failed:\n{tail}")
         return run
+
+
+def _interrupt(process: subprocess.Popen) -> None:
+    """SIGINT, as Ctrl-C would send: Terraform finishes the operations in flight and saves its
+    state; only if it has not exited within the grace period is it killed."""
+    process.send_signal(signal.SIGINT)
+    try:
+        process.wait(timeout=INTERRUPT_GRACE_S)
+    except subprocess.TimeoutExpired:
+        process.kill()
+        process.wait()
+
+
+def _read(handle) -> str:
+    handle.seek(0)
+    return handle.read().decode("utf-8", "replace")
