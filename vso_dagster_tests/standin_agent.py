@@ -7,7 +7,8 @@ generator, commits it and writes the done marker named in its briefing. Other ro
 STANDIN_BEHAVIOR picks a fault: crash (exit at start), crash-once (exit at its first start in a
 working directory, work after a restart), hang (never answers), busy (slow to read
 after the first message), lazy (signals done without implementing), limited (answers its briefing
-with a usage-limit message and works only once told to retry).
+with a usage-limit message and works only once told to retry). STANDIN_ENV_DUMP=PATH writes what it
+sees of its environment to PATH.ROLE.
 """
 
 from __future__ import annotations
@@ -56,9 +57,18 @@ def act(role: str, slice_id: str, briefing: str) -> None:
     Path(marker[1]).write_text(f"{slice_id}: service implemented by the stand-in agent\n")
 
 
+def dump_environment(path: Path) -> None:
+    """What an agent could learn of its environment: its own, and its tmux server's (the command
+    any agent can run)."""
+    shown = subprocess.run(["tmux", "show-environment", "-g"], capture_output=True, text=True).stdout
+    path.write_text(json.dumps({"env": dict(os.environ), "tmux_global": shown}))
+
+
 def main() -> None:
     role, slice_id = sys.argv[1], sys.argv[2]
     behavior = os.environ.get("STANDIN_BEHAVIOR", "")
+    if dump := os.environ.get("STANDIN_ENV_DUMP"):
+        dump_environment(Path(f"{dump}.{role}"))
     first_start = Path(f".standin-started-{role}")
     if behavior == "crash" or (behavior == "crash-once" and not first_start.exists()):
         first_start.touch()

@@ -5,8 +5,8 @@ It answers the two commands VSO's Modal runner uses, and nothing else:
   Modal's web endpoint) and prints what the real CLI prints, URL on the line after "Created web
   function";
 - `modal app stop --yes APP` stops what the deploy of APP started, in the same MODAL_ENVIRONMENT.
-Each call appends {argv, MODAL_ENVIRONMENT, VSO_MODAL_MIN_CONTAINERS, token_given} as a JSON line to
-$STANDIN_MODAL_LOG. It also prints its token ID, as a careless tool might, so that tests prove VSO
+Each call appends {argv, MODAL_ENVIRONMENT, VSO_MODAL_MIN_CONTAINERS, token_given, env_names} as a JSON line to
+$MODAL_STANDIN_LOG. It also prints its token ID, as a careless tool might, so that tests prove VSO
 masks whatever a tool prints.
 """
 
@@ -22,15 +22,16 @@ import sys
 import time
 from pathlib import Path
 
-STATE = Path(os.environ["STANDIN_MODAL_STATE"])
+STATE = Path(os.environ["MODAL_STANDIN_STATE"])
 
 
 def main(argv: list[str]) -> int:
     env_name = os.environ.get("MODAL_ENVIRONMENT", "main")
-    with open(os.environ["STANDIN_MODAL_LOG"], "a") as log:
+    with open(os.environ["MODAL_STANDIN_LOG"], "a") as log:
         log.write(json.dumps({"argv": argv, "MODAL_ENVIRONMENT": os.environ.get("MODAL_ENVIRONMENT"),
                               "VSO_MODAL_MIN_CONTAINERS": os.environ.get("VSO_MODAL_MIN_CONTAINERS"),
-                              "token_given": bool(os.environ.get("MODAL_TOKEN_ID"))}) + "\n")
+                              "token_given": bool(os.environ.get("MODAL_TOKEN_ID")),
+                              "env_names": sorted(os.environ)}) + "\n")
     print(f"Using token {os.environ.get('MODAL_TOKEN_ID', '(none)')} (stand-in)")
     if argv[:1] == ["deploy"]:
         return deploy(Path(argv[1]), env_name)

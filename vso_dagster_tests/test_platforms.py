@@ -392,8 +392,8 @@ def standin_modal(tmp_path, monkeypatch):
     script.chmod(0o755)
     calls = tmp_path / "modal-calls.jsonl"
     monkeypatch.setenv("PATH", f"{bin_dir}{os.pathsep}{os.environ['PATH']}")
-    monkeypatch.setenv("STANDIN_MODAL_LOG", str(calls))
-    monkeypatch.setenv("STANDIN_MODAL_STATE", str(tmp_path / "standin-modal-state"))
+    monkeypatch.setenv("MODAL_STANDIN_LOG", str(calls))
+    monkeypatch.setenv("MODAL_STANDIN_STATE", str(tmp_path / "standin-modal-state"))
     yield lambda: [json.loads(line) for line in calls.read_text().splitlines()] if calls.exists() else []
     for pid_file in (tmp_path / "standin-modal-state").glob("*.pid"):
         subprocess.run(["kill", "--", f"-{pid_file.read_text()}"], capture_output=True)
@@ -425,8 +425,10 @@ def test_modal_deploy_and_stop_with_the_environment_set(modal_project, standin_m
     assert record["platform"] == "modal" and record["app"] == f"vso-{SLICE}"
     assert httpx.get(f"{record['url']}/health").json()["slice"] == SLICE
     assert httpx.post(f"{record['url']}/auth/login", json={"email": "a@b.c"}).status_code == 201  # the build
-    assert standin_modal() == [{"argv": ["deploy", str(app_file)], "MODAL_ENVIRONMENT": "test",
-                                "VSO_MODAL_MIN_CONTAINERS": "0", "token_given": False}]
+    [call] = standin_modal()
+    assert {k: v for k, v in call.items() if k != "env_names"} == {
+        "argv": ["deploy", str(app_file)], "MODAL_ENVIRONMENT": "test", "VSO_MODAL_MIN_CONTAINERS": "0",
+        "token_given": False}
     assert "modal deploy" in (modal_project.logs_dir / "deployment.log").read_text()
 
     assert vso("destroy", "--slice-id", SLICE, "--environment", "test").exit_code == 0
@@ -483,6 +485,33 @@ def test_a_slice_without_a_modal_app_is_refused_clearly(committed):
 
 CANARIES = {"HCLOUD_TOKEN": "canary-hcloud-5d1e8b", "MODAL_TOKEN_ID": "ak-canary-0c77a1",
             "MODAL_TOKEN_SECRET": "as-canary-93be40"}
+
+
+def test_each_deploy_tool_gets_its_own_token_and_no_other(modal_project, standin_modal, vso, monkeypatch):
+    """`modal` gets the Modal token, Terraform the Hetzner one (as TF_VAR_hcloud_token), and
+    neither gets the other's, an agent's key or a secret VSO never heard of: an allow-list."""
+    others = {"ANTHROPIC_API_KEY": "canary-ak-77aa", "ACME_DB_PASSWORD": "canary-db-13c5"}
+    for name, value in {**CANARIES, **others}.items():
+        monkeypatch.setenv(name, value)
+    todos = "slice-002-todos"
+    built(modal_project, SLICE)
+    standin_hetzner(modal_project, todos)
+    try:
+        for slice_id, platform in ((SLICE, "modal"), (todos, "hetzner")):
+            result = vso("deploy", "--slice-id", slice_id, "--platform", platform, "--environment", "test")
+            assert result.exit_code == 0, result.output
+        [call] = standin_modal()
+        assert {"MODAL_TOKEN_ID", "MODAL_TOKEN_SECRET"} <= set(call["env_names"])
+        assert not {"HCLOUD_TOKEN", "TF_VAR_hcloud_token", *others} & set(call["env_names"])
+        # What Terraform ran (its local-exec "server") had what Terraform had.
+        pid = standin_checkout(modal_project, todos).with_suffix(".pid").read_text()
+        environ = dict(item.split("=", 1) for item in
+                       Path(f"/proc/{pid}/environ").read_text().split("\0") if "=" in item)
+        assert environ["TF_VAR_hcloud_token"] == CANARIES["HCLOUD_TOKEN"]
+        assert not {"HCLOUD_TOKEN", "MODAL_TOKEN_ID", "MODAL_TOKEN_SECRET", *others} & set(environ)
+        assert vso("destroy", "--all", "--environment", "test").exit_code == 0
+    finally:
+        stop_standin_servers(modal_project)
 
 
 def test_tokens_appear_nowhere(modal_project, standin_modal, vso, monkeypatch):

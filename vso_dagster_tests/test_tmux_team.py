@@ -3,6 +3,7 @@ the faults the issue lists."""
 
 from __future__ import annotations
 
+import json
 import signal
 import subprocess
 import sys
@@ -15,7 +16,7 @@ from pathlib import Path
 import libtmux
 import pytest
 
-from vso_dagster.core.config import AgentSpec, Config, Limits
+from vso_dagster.core.config import AgentSpec, Config, Limits, load_config
 from vso_dagster.core.decompose import load_plan
 from vso_dagster.core.errors import VSOError
 from vso_dagster.core.implement import implement_slice, planned_slice
@@ -230,7 +231,7 @@ def test_a_usage_limit_pauses_then_the_agent_is_told_to_retry(committed, socket)
 
 CANCELLED_RUN = """
 import sys
-from vso_dagster.core.config import AgentSpec, Config, Limits
+from vso_dagster.core.config import AgentSpec, Config, Limits, load_config
 from vso_dagster.core.decompose import load_plan
 from vso_dagster.core.implement import planned_slice
 from vso_dagster.core.project import Project
@@ -326,3 +327,22 @@ def test_a_pane_log_planted_as_a_symlink_is_replaced_not_written_through(committ
     assert implement_slice(committed, load_plan(committed), "slice-001-auth").tests.green
     assert outside.read_text() == "not VSO's\n"
     assert not (logs / "developer.log").is_symlink() and (logs / "developer.log").stat().st_size > 0
+
+
+def test_agents_get_no_deploy_token_from_vso_or_from_their_tmux_server(committed, socket, tmp_path, monkeypatch):
+    """An agent runs commands of its own choosing: VSO's deploy tokens reach neither its
+    environment nor the tmux server's (`tmux show-environment -g`); the model key it needs does."""
+    tokens = {"HCLOUD_TOKEN": "canary-hc-41f2", "MODAL_TOKEN_ID": "canary-mi-5b1c",
+              "MODAL_TOKEN_SECRET": "canary-ms-9d0e"}
+    for name, value in {**tokens, "ANTHROPIC_API_KEY": "canary-ak-77aa"}.items():
+        monkeypatch.setenv(name, value)
+    dump = tmp_path / "env"
+    monkeypatch.setenv("STANDIN_ENV_DUMP", str(dump))
+    write_config(committed, socket, f'["{sys.executable}", "{STANDIN}", "{{role}}", "{{slice_id}}"]')
+    assert implement_slice(committed, load_plan(committed), "slice-001-auth").tests.green
+    seen = [json.loads(path.read_text()) for path in sorted(tmp_path.glob("env.*"))]
+    assert len(seen) == len(load_config(committed).roles)
+    for agent in seen:
+        assert agent["env"]["ANTHROPIC_API_KEY"] == "canary-ak-77aa"
+        assert not set(tokens) & set(agent["env"])
+        assert not [value for value in tokens.values() if value in agent["tmux_global"]]

@@ -9,7 +9,6 @@ retries its connection for about a minute, and a real deploy builds an image fir
 from __future__ import annotations
 
 import json
-import os
 import re
 import shutil
 import subprocess
@@ -21,7 +20,7 @@ from .deployments import Deployment, forget, log, record, service_dir, wait_heal
 from .errors import VSOError
 from .names import modal_app_name
 from .project import Project
-from .secrets import mask
+from .secrets import mask, tool_env
 
 DEPLOY_TIMEOUT_S = 900.0
 STOP_TIMEOUT_S = 120.0
@@ -99,8 +98,8 @@ def destroy_modal(project: Project, slice_id: str, environment: str) -> bool:
 
 def _modal(project: Project, settings: ModalSettings, args: list[str], timeout_s: float, slice_id: str) -> str:
     """Runs the modal CLI; its output, masked. Raises with the reason on failure or timeout."""
-    env = {**os.environ, "MODAL_ENVIRONMENT": settings.modal_environment,
-           "VSO_MODAL_MIN_CONTAINERS": str(settings.min_containers), "COLUMNS": "400"}  # no wrapped URL
+    env = tool_env("MODAL_", MODAL_ENVIRONMENT=settings.modal_environment,
+                   VSO_MODAL_MIN_CONTAINERS=str(settings.min_containers), COLUMNS="400")  # no wrapped URL
     try:
         done = subprocess.run([modal_binary(), *args], cwd=project.root, env=env, stdin=subprocess.DEVNULL,
                               capture_output=True, text=True, timeout=timeout_s)

@@ -17,6 +17,7 @@ import yaml
 
 from .config import Config, agent_argv
 from .project import Project
+from .secrets import agent_env
 from .templating import render
 
 log = logging.getLogger("vso.decompose")
@@ -61,7 +62,7 @@ def agent_refiner(project: Project, config: Config) -> Refiner | None:
                           workdir=str(workdir))
         try:
             with briefing.open("rb") if agent.batch_stdin else open(os.devnull, "rb") as stdin:
-                subprocess.run(argv, cwd=workdir, stdin=stdin, capture_output=True,
+                subprocess.run(argv, cwd=workdir, stdin=stdin, capture_output=True, env=agent_env(),
                                timeout=config.limits.timeout_s, check=False)
         except (OSError, subprocess.TimeoutExpired) as exc:
             log.warning("%s: spec refinement by %s failed (%s); kept the generated spec", s["slice_id"],

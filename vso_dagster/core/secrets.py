@@ -29,8 +29,24 @@ def slice_env(passed: Collection[str] = (), **extra: str) -> dict[str, str]:
     (`[deploy] pass_env`), and what VSO tells it (VSO_BASE_URL, VSO_ENVIRONMENT, ...). It writes
     no bytecode: its directory may be a symlink to somewhere outside the project, and Python would
     write __pycache__ there."""
-    env = {k: v for k, v in os.environ.items() if k in SLICE_ENVIRONMENT or k.startswith("LC_") or k in passed}
-    return {**env, "PYTHONDONTWRITEBYTECODE": "1", **extra}
+    return {**_allowed(passed), "PYTHONDONTWRITEBYTECODE": "1", **extra}
+
+
+def tool_env(prefix: str, **extra: str) -> dict[str, str]:
+    """The environment for one deploy tool (`terraform`, `modal`): the allow-list, the tool's own
+    variables (by their prefix: TF_, MODAL_) and what VSO gives it; no other tool's token."""
+    return {**_allowed(prefix=prefix), **extra}
+
+
+def agent_env() -> dict[str, str]:
+    """An agent's environment: VSO's own, less every deploy token. An agent runs commands of its
+    own choosing, and needs its model's key (whose name VSO cannot know), never a cloud token."""
+    return {k: v for k, v in os.environ.items() if k not in SECRET_VARIABLES}
+
+
+def _allowed(passed: Collection[str] = (), prefix: str | None = None) -> dict[str, str]:
+    return {k: v for k, v in os.environ.items()
+            if k in SLICE_ENVIRONMENT or k.startswith("LC_") or k in passed or (prefix and k.startswith(prefix))}
 
 
 def known_secrets() -> list[str]:

@@ -20,7 +20,7 @@ from pathlib import Path
 
 from .errors import VSOError
 from .project import Project
-from .secrets import mask
+from .secrets import mask, tool_env
 
 TIMEOUT_S = 1800
 INSTALL_HINT = ("terraform is not installed (or not on PATH); install Terraform >= 1.5 from HashiCorp's "
@@ -70,10 +70,9 @@ class TerraformRunner:
                    var_file if var_file.exists() else None, tuple(variables.items()))
 
     def _env(self) -> dict[str, str]:
-        env = {**os.environ, "TF_IN_AUTOMATION": "1", "TF_INPUT": "0", "CHECKPOINT_DISABLE": "1"}
-        if token := os.environ.get("HCLOUD_TOKEN"):
-            env["TF_VAR_hcloud_token"] = token
-        return env
+        """Terraform's own variables and the Hetzner token, as TF_VAR_hcloud_token: no other secret."""
+        token = {"TF_VAR_hcloud_token": os.environ["HCLOUD_TOKEN"]} if os.environ.get("HCLOUD_TOKEN") else {}
+        return tool_env("TF_", TF_IN_AUTOMATION="1", TF_INPUT="0", CHECKPOINT_DISABLE="1", **token)
 
     def _run(self, step: str, *args: str) -> TerraformRun:
         binary = shutil.which("terraform")

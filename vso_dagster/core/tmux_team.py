@@ -22,6 +22,7 @@ from libtmux.exc import LibTmuxException
 from .config import AgentSpec, Limits
 from .errors import VSOError
 from .process_group import is_running, process_identity
+from .secrets import SECRET_VARIABLES
 from .team_watchdog import WINDOW as WATCHDOG_WINDOW
 from .team_watchdog import save_pane_log, watchdog_argv
 
@@ -106,9 +107,17 @@ class Team:
                           *placeholder)
             self.tmux("set-option", "-w", "-t", self.target(role), "remain-on-exit", "on")
             if index == 0:
+                self._drop_deploy_tokens()
                 self._guard(roles)
             self.spawn(role)
         self.note(f"team started: {', '.join(roles)} ({self.agent.name}, {self.agent.mode})")
+
+    def _drop_deploy_tokens(self) -> None:
+        """The tmux server keeps the environment of the VSO that started it, and every agent it
+        starts gets that environment (or reads it with `tmux show-environment -g`): VSO's deploy
+        tokens are removed from it before any agent starts (see secrets.agent_env)."""
+        unset = [arg for name in SECRET_VARIABLES for arg in ("set-environment", "-g", "-u", name, ";")]
+        self.server.cmd(*unset[:-1])  # a name that is not set is no error worth stopping for
 
     def _guard(self, roles: tuple[str, ...]) -> None:
         """Names this VSO process in the session, and starts the watchdog window that closes the
