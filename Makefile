@@ -35,8 +35,10 @@ $(AGENTS)/.installed: Makefile
 	  @anthropic-ai/claude-code@$(CLAUDE_CODE_VERSION) @openai/codex@$(CODEX_VERSION)
 	touch $@
 
+# ruff, and the layering contracts in pyproject.toml ([tool.importlinter]).
 lint: install
 	$(BIN)/ruff check vso_dagster vso_dagster_tests bench
+	$(BIN)/lint-imports
 
 # One worker per core; a file's tests stay together (module fixtures are built once per file).
 test: lint

@@ -18,7 +18,7 @@ import time
 import dagster as dg
 from example_project import committed_example
 
-from vso_dagster.implementation.run import orchestrate
+from vso_dagster.launch.implement import orchestrate
 from vso_dagster.lib.instance import use_project_instance
 
 

@@ -110,7 +110,7 @@ if sys.argv[1] == "core":
     write_slices(project, plan, stale)
 else:
     import dagster as dg
-    from vso_dagster.decomposition.run import decompose
+    from vso_dagster.launch.decompose import decompose
     from vso_dagster.lib.instance import use_project_instance
     use_project_instance(project)
     with dg.DagsterInstance.get() as instance:

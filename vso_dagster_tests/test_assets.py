@@ -6,7 +6,7 @@ import dagster as dg
 import pytest
 
 from vso_dagster.decomposition import master_spec, slice_plan, slice_spec
-from vso_dagster.decomposition.run import contiguous_ranges, decompose
+from vso_dagster.launch.decompose import contiguous_ranges, decompose
 from vso_dagster.lib.resources import VSOProject
 
 from .conftest import TODO_SPEC, tree_digest

@@ -167,7 +167,7 @@ def test_a_slice_without_integration_tests_never_reaches_production(implemented)
         instance.add_dynamic_partitions("slices", ["slice-001-auth"])
         result = deliver(implemented, instance)
         assert not result.success
-        from vso_dagster.lib.results import failure_reason
+        from vso_dagster.launch.results import failure_reason
 
         reason, reported = failure_reason(result)
     assert reported and "has no integration tests (test_*.py)" in reason

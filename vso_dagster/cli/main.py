@@ -121,7 +121,7 @@ def decompose(project: Project, strict: bool, verbose: bool) -> None:
     if plan is None:
         import dagster as dg
 
-        from ..decomposition.run import decompose as run_decompose
+        from ..launch.decompose import decompose as run_decompose
         from ..lib.instance import use_project_instance
 
         use_project_instance(project)
@@ -162,7 +162,7 @@ def orchestrate(project: Project, slice_ids: tuple[str, ...], all_slices: bool, 
     import dagster as dg
 
     from ..core.config import load_config
-    from ..implementation.run import orchestrate as run_orchestrate
+    from ..launch.implement import orchestrate as run_orchestrate
     from ..lib.instance import use_project_instance
 
     if bool(slice_ids) == all_slices:
@@ -220,8 +220,8 @@ def test_command(project: Project, slice_id: str, environment: str | None, verbo
     integration tests against the test deployment (the integration_tests asset)."""
     import dagster as dg
 
-    from ..deployment.run import run_deployment_job
-    from ..implementation.run import run_unit_tests
+    from ..launch.deploy import run_deployment_job
+    from ..launch.implement import run_unit_tests
     from ..lib.instance import use_project_instance
 
     use_project_instance(project)
@@ -254,7 +254,7 @@ def deploy(project: Project, slice_ids: tuple[str, ...], all_slices: bool, envir
 
     from ..core.config import load_config
     from ..core.decompose import load_plan
-    from ..deployment.run import run_deployment_job
+    from ..launch.deploy import run_deployment_job
     from ..lib.instance import use_project_instance
 
     if bool(slice_ids) == all_slices:
@@ -323,7 +323,7 @@ def resolve(project: Project, slice_id: str, take: str, verbose: bool) -> None:
 
     from ..core.logs import log_to_file
     from ..core.resolve import resolve as resolve_conflicts
-    from ..lib.checks import run_check_job
+    from ..launch.decompose import check_in_sync
     from ..lib.instance import use_project_instance
 
     with log_to_file(project, "decomposition"):
@@ -332,7 +332,7 @@ def resolve(project: Project, slice_id: str, take: str, verbose: bool) -> None:
         out.print(f"{path}: resolved, took {take}")
     use_project_instance(project)
     with dg.DagsterInstance.get() as instance:
-        check, run_id = run_check_job(instance, "vso_spec_sync", slice_id, verbose=verbose)
+        check, run_id = check_in_sync(instance, slice_id, verbose=verbose)
     out.print(f"spec_in_sync for {slice_id}: {'passed' if check.passed else 'failed'} (Dagster run {run_id[:8]})")
 
 
@@ -347,8 +347,8 @@ def nightly(project: Project, dry_run: bool, verbose: bool) -> None:
     materialized, or the stage it is built from is newer (docs/keeping-in-sync.md)."""
     import dagster as dg
 
+    from ..launch.sync import nightly as run_nightly
     from ..lib.instance import use_project_instance
-    from ..sync.run import nightly as run_nightly
 
     use_project_instance(project)
     with dg.DagsterInstance.get() as instance, out.status("Nightly: re-running what is stale…"):
@@ -375,8 +375,8 @@ def sync(project: Project, background: bool, verbose: bool) -> None:
     """Process the commits on the watched branch since the last sync: what the git sensor does, now."""
     import dagster as dg
 
+    from ..launch.sync import sync_commits
     from ..lib.instance import use_project_instance
-    from ..sync.run import sync_commits
 
     if background:
         from ..core.gitrun import clean_env

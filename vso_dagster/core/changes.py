@@ -10,10 +10,9 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from .decompose import PROPOSAL_SUFFIX
 from .errors import VSOError
 from .gitrun import git, is_ancestor, is_tree, run_git
-from .project import MASTER_SPEC, SLICES_DIR, Project, sha256_bytes
+from .project import MASTER_SPEC, PROPOSAL_SUFFIX, SLICES_DIR, Project, sha256_bytes
 from .worktrees import existing_worktree
 
 

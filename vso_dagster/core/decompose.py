@@ -17,7 +17,7 @@ from .master_spec import read_master_spec
 from .merge import Merge, change_kind, slice_shape, three_way
 from .model import MasterSpec
 from .plan import Plan, build_plan, unassigned_errors
-from .project import SLICES_DIR, BatchWriter, Project, file_hash, read_text, sha256_bytes
+from .project import PROPOSAL_SUFFIX, SEED_FILES, SLICES_DIR, BatchWriter, Project, file_hash, read_text, sha256_bytes
 from .refine import Refiner
 from .scaffold_project import ensure_deployment_configs
 from .slice_files import slice_files
@@ -37,10 +37,6 @@ class SliceWrite:
     conflicts: list[str] = field(default_factory=list)  # edited downstream, kept; proposal written beside
 
 
-PROPOSAL_SUFFIX = ".proposed"
-# Scaffolding: written while nobody has changed it, then owned by whoever did (the slice's
-# implementation, merged home from its branch). A master change never merges into it.
-SEED_FILES = ("service/main.py",)
 
 
 def read_project_spec(project: Project, *, keep_cache: bool = True) -> MasterSpec:

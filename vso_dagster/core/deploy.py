@@ -11,11 +11,11 @@ from .deploy_local import deploy_local, destroy_local, stop_strays
 from .deploy_modal import deploy_modal, destroy_modal
 from .deployments import PLANNED, PLATFORM_NAMES, Deployment, deployments, log
 from .errors import VSOError
-from .implement import BUILT, planned_slice
+from .implement import planned_slice
 from .model import WORKER
 from .project import Project
 from .slice_files import slice_kind
-from .state import load_state
+from .state import BUILT, load_state
 from .worktrees import existing_worktree, head, uncommitted
 
 PLATFORMS: dict[str, tuple[Callable[[Project, str, str], Deployment], Callable[[Project, str, str], bool]]] = {

@@ -7,19 +7,16 @@ import logging
 from dataclasses import dataclass
 
 from .config import load_config
-from .decompose import SEED_FILES
 from .errors import VSOError
-from .project import Project
+from .project import SEED_FILES, Project
 from .scaffold_agent import implement
 from .slice_files import implementation_file
-from .state import conflicts_of, load_state, now, updating_state
+from .state import BUILT, conflicts_of, load_state, now, updating_state
 from .team_run import run_team
 from .unit_tests import TestRun, run_tests
 from .worktrees import Worktree, branch_version, commit_all, diff_stats, ensure_worktree, head, uncommitted
 
 log = logging.getLogger("vso.implement")
-# A dependency counts as built once its implementation passed its unit tests.
-BUILT = ("implemented", "tested", "deployed")
 
 
 @dataclass(frozen=True)

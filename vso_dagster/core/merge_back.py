@@ -17,7 +17,7 @@ from dataclasses import dataclass
 from .config import load_config
 from .gitrun import IDENTITY, current_branch, git, is_ancestor, run_git
 from .own_commits import commit_own_writes
-from .project import Project
+from .project import SLICES_DIR, Project
 from .state import conflicts_of, now, updating_state
 from .worktrees import existing_worktree
 
@@ -39,7 +39,7 @@ def merge_slice_branch(project: Project, slice_id: str) -> MergeBack:
     if current != target:
         return MergeBack("skipped", f"the project's checkout is on {current or 'a detached HEAD'}, not {target}; "
                                     f"merge {worktree.branch} yourself")
-    slice_dir = f"vertical-slices/{slice_id}"
+    slice_dir = f"{SLICES_DIR}/{slice_id}"
     # A regeneration VSO has not committed yet (the sensor's runs, say) is VSO's to commit.
     commit_own_writes(project, f"VSO: regenerated files, before {worktree.branch} goes home", [slice_id])
     if git(project.root, "status", "--porcelain", "--untracked-files=no", "--", slice_dir, check=False):

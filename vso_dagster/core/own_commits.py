@@ -15,9 +15,8 @@ from dataclasses import dataclass
 from pathlib import PurePosixPath
 
 from .config import load_config
-from .decompose import PROPOSAL_SUFFIX
 from .gitrun import IDENTITY, current_branch, git, head_commit, run_git
-from .project import MASTER_SPEC, SLICES_DIR, STATE_DIR, Project, file_hash, sha256_bytes
+from .project import MASTER_SPEC, PROPOSAL_SUFFIX, SLICES_DIR, STATE_DIR, Project, file_hash, sha256_bytes
 from .state import load_state
 
 # VSO's own bookkeeping that belongs in git; nobody else writes these.

@@ -12,11 +12,10 @@ from __future__ import annotations
 import logging
 
 from .baselines import baseline_path, load_baseline
-from .decompose import PROPOSAL_SUFFIX
 from .errors import Diagnostic, VSOError
 from .gitrun import is_ancestor
 from .merge import CONFLICT_MARKERS, with_owned_fields
-from .project import Project, read_text, sha256_bytes
+from .project import PROPOSAL_SUFFIX, Project, read_text, sha256_bytes
 from .state import conflicts_of, load_state, now, save_state
 
 TAKES = ("master", "slice", "merged")

@@ -37,6 +37,8 @@ EMPTY_STATE = {
     "last_change_check": None,
 }
 
+# The statuses of a slice whose implementation passed its unit tests (a dependency counts as built).
+BUILT = ("implemented", "tested", "deployed")
 
 def now() -> str:
     return dt.datetime.now(dt.UTC).replace(microsecond=0).isoformat()

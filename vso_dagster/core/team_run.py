@@ -9,10 +9,10 @@ import libtmux
 
 from .config import Config, agent_argv
 from .model import WORKER
-from .project import Project
+from .project import SLICES_DIR, Project
 from .slice_files import implementation_file, slice_kind
 from .templating import render
-from .tmux_team import Team, TeamError
+from .tmux_team import Team, TeamError, team_session
 from .worktrees import Worktree, head
 
 log = logging.getLogger("vso.implement")
@@ -27,8 +27,8 @@ def briefings(project: Project, s: dict, worktree: Worktree, config: Config) -> 
         path = project.state_dir / "briefings" / s["slice_id"] / f"{role}.md"
         project.write(path, render(
             "agents/briefing.md.j2", s=s, role=role, roles=config.roles, spec=spec, workdir=worktree.path,
-            branch=worktree.branch, slice_dir=f"vertical-slices/{s['slice_id']}", marker=worktree.path / MARKER,
-            service=f"vertical-slices/{s['slice_id']}/{implementation_file(s)}", worker=slice_kind(s) == WORKER,
+            branch=worktree.branch, slice_dir=f"{SLICES_DIR}/{s['slice_id']}", marker=worktree.path / MARKER,
+            service=f"{SLICES_DIR}/{s['slice_id']}/{implementation_file(s)}", worker=slice_kind(s) == WORKER,
             test_command=f"python -m pytest vertical-slices/{s['slice_id']}/tests/unit",
             conflicted=worktree.conflicted))
         paths[role] = path
@@ -42,13 +42,13 @@ def tmux_server(config: Config) -> libtmux.Server:
 def attach_argv(config: Config, slice_id: str) -> list[str]:
     """`tmux attach` to the slice's team session, on VSO's socket."""
     socket = ["-L", config.socket] if config.socket else []
-    return ["tmux", *socket, "attach-session", "-t", f"=vso-{slice_id}"]
+    return ["tmux", *socket, "attach-session", "-t", f"={team_session(slice_id)}"]
 
 
 def stop_team(config: Config, slice_id: str) -> bool:
     """Closes the slice's team session; False when none runs. The worktree and logs stay."""
     server = tmux_server(config)
-    target = f"=vso-{slice_id}"
+    target = f"={team_session(slice_id)}"
     try:
         if server.cmd("has-session", "-t", target).returncode != 0:
             return False

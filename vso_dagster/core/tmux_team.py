@@ -42,6 +42,11 @@ class Member:
     finished: bool = False
 
 
+def team_session(slice_id: str) -> str:
+    """The tmux session of a slice's team."""
+    return f"vso-{slice_id}"
+
+
 # A session option naming the VSO process (pid and start time) that runs the team.
 OWNER_OPTION = "@vso_process"
 
@@ -59,7 +64,7 @@ class Team:
 
     @property
     def session(self) -> str:
-        return f"vso-{self.slice_id}"
+        return team_session(self.slice_id)
 
     # --- tmux ------------------------------------------------------------------------------------
     def tmux(self, *args: str) -> list[str]:

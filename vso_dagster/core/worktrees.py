@@ -11,7 +11,7 @@ from pathlib import Path
 
 from .errors import VSOError
 from .gitrun import IDENTITY, git, head_commit, run_git
-from .project import Project
+from .project import SLICES_DIR, Project
 
 
 @dataclass(frozen=True)
@@ -25,7 +25,7 @@ class Worktree:
 
     @property
     def slice_dir(self) -> Path:
-        return self.path / "vertical-slices" / self.slice_id
+        return self.path / SLICES_DIR / self.slice_id
 
 
 def branch_name(slice_id: str, version: str) -> str:
@@ -47,7 +47,7 @@ def ensure_worktree(project: Project, slice_id: str, version: str) -> Worktree:
     if not head:
         raise VSOError(f"{project.root}: the git repository has no commit yet; commit master-spec.md and "
                        "vertical-slices/ so the slice's branch can start from them")
-    rel = f"vertical-slices/{slice_id}"
+    rel = f"{SLICES_DIR}/{slice_id}"
     if not git(project.root, "ls-tree", "--name-only", "HEAD", rel, check=False):
         raise VSOError(f"{rel}: not committed; commit the slice (git add {rel} && git commit) so its branch "
                        "starts from its spec and tests")
@@ -99,7 +99,7 @@ def existing_worktree(project: Project, slice_id: str) -> Worktree | None:
 
 def commit_all(worktree: Worktree, message: str) -> str | None:
     """Commits everything changed in the slice's directory; returns the new head, or None if nothing changed."""
-    rel = f"vertical-slices/{worktree.slice_id}"
+    rel = f"{SLICES_DIR}/{worktree.slice_id}"
     git(worktree.path, "add", "--all", "--", rel)
     if not uncommitted(worktree):
         return None
@@ -113,7 +113,7 @@ def head(worktree: Worktree) -> str:
 
 def uncommitted(worktree: Worktree) -> list[str]:
     """Changed or new files in the slice's directory on its branch (ignored ones aside)."""
-    return git(worktree.path, "status", "--porcelain", "--", f"vertical-slices/{worktree.slice_id}").splitlines()
+    return git(worktree.path, "status", "--porcelain", "--", f"{SLICES_DIR}/{worktree.slice_id}").splitlines()
 
 
 def diff_stats(worktree: Worktree) -> dict[str, int]:

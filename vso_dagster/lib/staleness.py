@@ -9,7 +9,7 @@ import dagster as dg
 from dagster._core.storage.dagster_run import IN_PROGRESS_RUN_STATUSES
 
 from ..core.decompose import Preview
-from ..core.implement import BUILT
+from ..core.state import BUILT
 from .in_process import abandoned
 
 # A slice's stages in order; each is built from the one before it.

@@ -11,13 +11,15 @@ from dataclasses import dataclass
 import dagster as dg
 
 from ..core.decompose import load_plan
-from ..core.implement import BUILT, blockers, planned_slice, priorities
+from ..core.implement import blockers, planned_slice, priorities
 from ..core.project import Project
-from ..core.state import load_state
-from ..lib.checks import QUIET, run_check_job
+from ..core.state import BUILT, load_state
+from ..implementation.jobs import implement_job, unit_tests_job
 from ..lib.in_process import run_here
 from ..lib.partitions import ensure_slice_partitions
-from ..lib.results import failure_reason
+from .checks import QUIET, run_check_job
+from .jobs import resolved
+from .results import failure_reason
 
 
 @dataclass(frozen=True)
@@ -79,10 +81,8 @@ def orchestrate(project: Project, instance: dg.DagsterInstance, slice_ids: list[
 
 
 def implement_one(slice_id: str, instance: dg.DagsterInstance, verbose: bool, priority: int = 0) -> Outcome:
-    from ..definitions import defs
-
     started = time.monotonic()
-    result = run_here(defs.resolve_job_def("vso_implement"), instance, partition_key=slice_id,
+    result = run_here(resolved(implement_job), instance, partition_key=slice_id,
                       run_config={} if verbose else QUIET, tags={"dagster/priority": str(priority)})
     outcome = _outcome(slice_id, result)
     return Outcome(outcome.slice_id, outcome.result, outcome.detail, outcome.run_id, time.monotonic() - started)
@@ -180,7 +180,7 @@ class _ProcessPool:
 def run_unit_tests(project: Project, instance: dg.DagsterInstance, slice_id: str, *,
                    verbose: bool = False) -> Outcome:
     planned_slice(load_plan(project), slice_id)
-    check, run_id = run_check_job(instance, "vso_unit_tests", slice_id, verbose=verbose)
+    check, run_id = run_check_job(instance, unit_tests_job, slice_id, verbose=verbose)
     return Outcome(slice_id, "passed" if check.passed else "failed", check.description or "", run_id)
 
 

@@ -15,21 +15,21 @@ from ..core.errors import VSOError
 from ..core.own_commits import OwnCommit, commit_own_writes
 from ..core.project import Project
 from ..core.state import load_state, now, updating_state
-from ..decomposition.run import decompose
-from ..deployment.run import went_home
-from ..implementation.run import Outcome
-from ..lib.checks import QUIET
 from ..lib.in_process import run_here
 from ..lib.partitions import ensure_slice_partitions
-from ..lib.results import failure_reason
 from ..lib.staleness import STAGES, StageHistory, Work, stale_work
-from .schedules import record_nightly_run
+from ..sync.jobs import master_sync_job, slice_sync_job
+from ..sync.schedules import record_nightly_run
+from .checks import QUIET
+from .decompose import decompose
+from .deploy import went_home
+from .implement import Outcome
+from .jobs import resolved
+from .results import failure_reason
 
 
 def run_work(instance: dg.DagsterInstance, work: list[Work], *, verbose: bool = False) -> list[Outcome]:
-    from ..definitions import defs
-
-    job = defs.resolve_job_def("vso_slice_sync")
+    job = resolved(slice_sync_job)
     ensure_slice_partitions(instance, [w.slice_id for w in work])
     outcomes = []
     for item in work:
@@ -50,9 +50,7 @@ def sync_master_spec(project: Project, instance: dg.DagsterInstance, slice_ids: 
                      verbose: bool = False) -> OwnCommit:
     """The master_sync asset, in process (the master's generated section and what slices added),
     then VSO's commit of what it wrote, and of what the runs before it regenerated in `slice_ids`."""
-    from ..definitions import defs
-
-    result = run_here(defs.resolve_job_def("vso_master_sync"), instance, run_config={} if verbose else QUIET)
+    result = run_here(resolved(master_sync_job), instance, run_config={} if verbose else QUIET)
     if not result.success:
         raise VSOError(f"master_sync failed: {failure_reason(result)[0]}")
     return commit_own_writes(project, "VSO: master-spec.md's Vertical Slices section and what the slices added",

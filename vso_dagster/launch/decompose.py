@@ -13,10 +13,13 @@ from ..core.logs import log_to_file
 from ..core.master_sync import section_is_current
 from ..core.own_commits import OwnCommit, commit_own_writes
 from ..core.project import Project
-from ..lib.checks import QUIET
+from ..decomposition.jobs import plan_job, slice_spec_job, spec_sync_job
 from ..lib.in_process import run_here
 from ..lib.partitions import ensure_slice_partitions, slices_partitions
-from ..lib.results import failure_reason
+from ..sync.jobs import master_sync_job
+from .checks import QUIET, run_check_job
+from .jobs import resolved
+from .results import failure_reason
 
 # VSO reports failures itself (as file:line for spec mistakes), so Dagster's console stays silent.
 
@@ -40,13 +43,11 @@ def decompose(project: Project, instance: dg.DagsterInstance, *, strict: bool = 
 
 
 def _decompose(project: Project, instance: dg.DagsterInstance, *, strict: bool, verbose: bool) -> DecomposeReport:
-    from ..definitions import defs
-
     runs = []
     spec = read_project_spec(project)  # a spec mistake stops here, before any run is recorded
     if strict or not plan_is_current(project, spec):
         run_config = {"ops": {"slice_plan": {"config": {"strict": strict}}}, **({} if verbose else QUIET)}
-        result = run_here(defs.resolve_job_def("vso_plan"), instance, run_config=run_config)
+        result = run_here(resolved(plan_job), instance, run_config=run_config)
         _raise_on_failure(result)
         runs.append(result.run_id)
     plan = load_plan(project)
@@ -55,7 +56,7 @@ def _decompose(project: Project, instance: dg.DagsterInstance, *, strict: bool, 
     # them) has none of its partitions: without them no stale slice could be written.
     ensure_slice_partitions(instance, [s["slice_id"] for s in plan["slices"]])
     order = instance.get_dynamic_partitions(slices_partitions.name)
-    job = defs.resolve_job_def("vso_slice_specs")
+    job = resolved(slice_spec_job)
     for first, last in contiguous_ranges(stale, order):
         tags = {"dagster/asset_partition_range_start": first, "dagster/asset_partition_range_end": last}
         spec_result = run_here(job, instance, tags=tags, run_config={} if verbose else QUIET)
@@ -64,7 +65,7 @@ def _decompose(project: Project, instance: dg.DagsterInstance, *, strict: bool, 
     # Something changed, or an earlier decompose was killed before it wrote the master's generated
     # section: bring that section up to date.
     if runs or not section_is_current(project):
-        sync_result = run_here(defs.resolve_job_def("vso_master_sync"), instance,
+        sync_result = run_here(resolved(master_sync_job), instance,
                                run_config={} if verbose else QUIET)
         _raise_on_failure(sync_result)
         runs.append(sync_result.run_id)
@@ -75,6 +76,11 @@ def _decompose(project: Project, instance: dg.DagsterInstance, *, strict: bool, 
                                             + (f"; regenerated {listed}" if stale else ""), stale)
     return DecomposeReport(plan, stale, runs, commit)
 
+
+
+def check_in_sync(instance: dg.DagsterInstance, slice_id: str, *, verbose: bool = False):
+    """The slice's spec_in_sync check, run again (after `vso resolve`): its evaluation and run ID."""
+    return run_check_job(instance, spec_sync_job, slice_id, verbose=verbose)
 
 def contiguous_ranges(keys: list[str], order: list[str]) -> list[tuple[str, str]]:
     """Stale keys grouped into as few partition-range runs as the partition order allows."""

@@ -9,24 +9,24 @@ import dagster as dg
 from ..core.decompose import load_plan
 from ..core.implement import planned_slice
 from ..core.project import Project
-from ..implementation.run import Outcome
-from ..lib.checks import QUIET
+from ..deployment.jobs import deliver_job, deploy_production_job, deploy_test_job, integration_job
 from ..lib.in_process import run_here
 from ..lib.partitions import ensure_slice_partitions
-from ..lib.results import failure_reason
+from .checks import QUIET
+from .implement import Outcome
+from .jobs import resolved
+from .results import failure_reason
 
-JOBS = {"test": "vso_deploy_test", "production": "vso_deploy_production", "integration": "vso_integration_tests",
-        "deliver": "vso_deliver"}
+JOBS = {"test": deploy_test_job, "production": deploy_production_job, "integration": integration_job,
+        "deliver": deliver_job}
 
 
 def run_deployment_job(project: Project, instance: dg.DagsterInstance, what: str, slice_id: str, *,
                        platform: str | None = None, verbose: bool = False) -> Outcome:
     """`platform` None: the assets' default ([deploy] platform in config.toml, else local)."""
-    from ..definitions import defs
-
     planned_slice(load_plan(project), slice_id)
     ensure_slice_partitions(instance, [slice_id])
-    job = defs.resolve_job_def(JOBS[what])
+    job = resolved(JOBS[what])
     deploying = [op for op in ("test_deployment", "production_deployment") if op in job.graph.node_dict]
     run_config = {**({} if verbose else QUIET),
                   **({"ops": {op: {"config": {"platform": platform}} for op in deploying}} if platform else {})}
