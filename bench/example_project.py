@@ -7,7 +7,9 @@ import subprocess
 import tempfile
 from pathlib import Path
 
-from vso_dagster.core.decompose import load_plan, plan_project, read_project_spec, stale_slice_ids, write_slices
+from vso_dagster.core.decompose import (
+    decompose_project,
+)
 from vso_dagster.core.project import Project
 from vso_dagster.core.scaffold_project import init_project
 
@@ -20,9 +22,7 @@ def committed_example(example: str) -> tuple[Project, dict]:
     subprocess.run(["git", "init", "-q", "--initial-branch=main", str(root)], check=True)
     init_project(project, "Bench")
     shutil.copy(EXAMPLES / f"{example}.md", project.master_spec)
-    plan_project(project, read_project_spec(project))
-    plan = load_plan(project)
-    write_slices(project, plan, stale_slice_ids(project, plan))
+    plan, _ = decompose_project(project)
     subprocess.run(["git", "-C", str(root), "add", "-A"], check=True)
     subprocess.run(["git", "-C", str(root), "-c", "user.name=b", "-c", "user.email=b@b", "commit", "-qm", "slices"],
                    check=True)

@@ -98,15 +98,12 @@ def vso(project: Project):
 
 def decompose_example(root: Path, example: str) -> tuple[Project, dict]:
     """examples/<example>.md decomposed by the core into a new project at root/<example>."""
-    from vso_dagster.core.decompose import load_plan, plan_project, read_project_spec, stale_slice_ids, write_slices
+    from vso_dagster.core.decompose import decompose_project
 
     project = Project.at(root / example)
     project.root.mkdir()
     (project.root / "master-spec.md").write_bytes((EXAMPLES / f"{example}.md").read_bytes())
-    plan_project(project, read_project_spec(project))
-    plan = load_plan(project)
-    write_slices(project, plan, stale_slice_ids(project, plan))
-    return project, plan
+    return project, decompose_project(project)[0]
 
 
 def commit(root: Path, message: str = "slices") -> None:
@@ -117,13 +114,9 @@ def commit(root: Path, message: str = "slices") -> None:
 
 def decompose(project: Project) -> list[str]:
     """The core's decomposition steps (no Dagster): plan, then write the stale slices; returns them."""
-    from vso_dagster.core.decompose import load_plan, plan_project, read_project_spec, stale_slice_ids, write_slices
+    from vso_dagster.core.decompose import decompose_project
 
-    plan_project(project, read_project_spec(project))
-    plan = load_plan(project)
-    stale = stale_slice_ids(project, plan)
-    write_slices(project, plan, stale)
-    return stale
+    return decompose_project(project)[1]
 
 
 def init_decompose_commit(project: Project) -> Project:

@@ -7,7 +7,10 @@ import subprocess
 import dagster as dg
 import pytest
 
-from vso_dagster.core.decompose import load_plan, plan_project, read_project_spec, stale_slice_ids, write_slices
+from vso_dagster.core.decompose import (
+    decompose_project,
+    load_plan,
+)
 from vso_dagster.core.errors import VSOError
 from vso_dagster.core.implement import implement_slice, mark_implemented, priorities
 from vso_dagster.core.state import load_state
@@ -43,9 +46,7 @@ def test_an_uncommitted_slice_is_refused_with_the_fix(todo_project):
     subprocess.run(["git", "init", "-q", str(todo_project.root)], check=True)
     (todo_project.root / "README").write_text("x")
     commit(todo_project.root, "first")
-    plan_project(todo_project, read_project_spec(todo_project))
-    plan = load_plan(todo_project)
-    write_slices(todo_project, plan, stale_slice_ids(todo_project, plan))
+    plan, _ = decompose_project(todo_project)
     with pytest.raises(VSOError, match=r"vertical-slices/slice-001-auth: not committed; commit the slice"):
         implement_slice(todo_project, plan, "slice-001-auth")
 

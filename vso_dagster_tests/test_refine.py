@@ -10,7 +10,9 @@ from pathlib import Path
 import pytest
 
 from vso_dagster.core.config import load_config
-from vso_dagster.core.decompose import load_plan, plan_project, read_project_spec, stale_slice_ids, write_slices
+from vso_dagster.core.decompose import (
+    decompose_project,
+)
 from vso_dagster.core.refine import agent_refiner, slice_spec_problems
 
 from .conftest import REPO
@@ -31,10 +33,7 @@ def configure(project, behavior: str = "", refine: bool = True) -> None:
 
 
 def decompose(project):
-    plan_project(project, read_project_spec(project))
-    plan = load_plan(project)
-    write_slices(project, plan, stale_slice_ids(project, plan), refine=agent_refiner(project, load_config(project)))
-    return plan
+    return decompose_project(project, refine=agent_refiner(project, load_config(project)))[0]
 
 
 def test_a_valid_refinement_is_used(todo_project):

@@ -7,10 +7,12 @@ import json
 import os
 import subprocess
 import sys
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import click
-from rich.console import Console
 from rich.table import Table
 
 from ..core.decompose import check_project_spec, current_plan
@@ -18,8 +20,13 @@ from ..core.deployments import DEPLOY_TARGETS, ENVIRONMENTS
 from ..core.errors import VSOError
 from ..core.master_sync import section_is_current
 from ..core.project import Project
+from ..core.resolve import TAKES
 from ..core.scaffold_project import init_project
 from ..core.state import load_state, public_view
+from .tables import out, outcome_table, slice_table
+
+if TYPE_CHECKING:
+    import dagster as dg
 
 USER_ERROR = 2
 # `dagster dev` waits up to a minute on its webserver and daemon; `vso ui` gives it this long, then
@@ -27,8 +34,36 @@ USER_ERROR = 2
 UI_STOP_GRACE_S = 5.0
 # `vso decompose` lists the slices it wrote; past this many, it counts the rest (rendering 1,000 rows took ~1 s).
 TABLE_ROWS = 50
-# Piped or captured output keeps whole slice IDs on one line instead of rich's 80-column default.
-out = Console(highlight=False, width=None if sys.stdout.isatty() else 200)
+
+
+def slice_selection(verb: str, all_help: str) -> Callable[[Callable], Callable]:
+    """`--slice-id SLICE` (repeatable) or `--all`, exactly one of them: the same on every command
+    that works on several slices."""
+    def check(ctx: click.Context, _param: click.Parameter, all_slices: bool) -> bool:
+        if bool(ctx.params.get("slice_ids")) == all_slices:
+            raise click.UsageError("give --slice-id SLICE (one or more) or --all")
+        return all_slices
+
+    def decorate(command: Callable) -> Callable:
+        command = click.option("--all", "all_slices", is_flag=True, callback=check, help=f"{all_help.capitalize()}.")(
+            command)
+        return click.option("--slice-id", "slice_ids", multiple=True, is_eager=True,
+                            help=f"A slice to {verb} (repeatable).")(command)
+
+    return decorate
+
+
+@contextmanager
+def project_instance(project: Project) -> Iterator[dg.DagsterInstance]:
+    """The project's Dagster instance. Dagster is imported here, by the commands that run work:
+    its import is most of the time of a command that has nothing to do."""
+    import dagster as dg
+
+    from ..lib.instance import use_project_instance
+
+    use_project_instance(project)
+    with dg.DagsterInstance.get() as instance:
+        yield instance
 
 
 class ProjectCommand(click.Command):
@@ -119,13 +154,9 @@ def decompose(project: Project, strict: bool, verbose: bool) -> None:
     stale: list[str] = []
     runs: list[str] = []
     if plan is None:
-        import dagster as dg
-
         from ..launch.decompose import decompose as run_decompose
-        from ..lib.instance import use_project_instance
 
-        use_project_instance(project)
-        with dg.DagsterInstance.get() as instance, out.status("Decomposing the master spec through Dagster…"):
+        with project_instance(project) as instance, out.status("Decomposing the master spec through Dagster…"):
             report = run_decompose(project, instance, strict=strict, verbose=verbose)
         plan, stale, runs = report.plan, report.stale, report.runs
         if report.commit is not None:
@@ -134,7 +165,7 @@ def decompose(project: Project, strict: bool, verbose: bool) -> None:
         click.echo(f"{plan['master']['path']}:{item['line']}: warning: {item['kind']} {item['label']!r} is not "
                    f"assigned to any component ({item['reason']})", err=True)
     if stale:
-        _slice_table(load_state(project), only=stale[:TABLE_ROWS])
+        slice_table(load_state(project), only=stale[:TABLE_ROWS])
     if len(stale) > TABLE_ROWS:
         out.print(f"… and {len(stale) - TABLE_ROWS} more written or refreshed: `vso status` lists them all.")
     _print_conflicts(project, stale)
@@ -146,8 +177,7 @@ def decompose(project: Project, strict: bool, verbose: bool) -> None:
 
 
 @cli.command()
-@click.option("--slice-id", "slice_ids", multiple=True, help="A slice to implement (repeatable).")
-@click.option("--all", "all_slices", is_flag=True, help="Every slice of the plan, dependencies first.")
+@slice_selection("implement", "every slice of the plan, dependencies first")
 @click.option("--force", is_flag=True, help="With --all: also rebuild slices that are already implemented.")
 @click.option("--concurrency", type=click.IntRange(min=1), default=None,
               help="Slices at once (default: [limits] concurrency in config.toml, else 2).")
@@ -159,20 +189,14 @@ def orchestrate(project: Project, slice_ids: tuple[str, ...], all_slices: bool, 
 
     The project must be a git repository whose HEAD holds the slices (commit after `vso decompose`).
     """
-    import dagster as dg
-
     from ..core.config import load_config
     from ..launch.implement import orchestrate as run_orchestrate
-    from ..lib.instance import use_project_instance
 
-    if bool(slice_ids) == all_slices:
-        raise click.UsageError("give --slice-id SLICE (one or more) or --all")
     width = concurrency or load_config(project).limits.concurrency
-    use_project_instance(project)
-    with dg.DagsterInstance.get() as instance, out.status(f"Implementing slices through Dagster ({width} at once)…"):
+    with project_instance(project) as instance, out.status(f"Implementing slices through Dagster ({width} at once)…"):
         outcomes = run_orchestrate(project, instance, None if all_slices else list(slice_ids), force=force,
                                    verbose=verbose, concurrency=width)
-    _outcome_table(outcomes)
+    outcome_table(outcomes)
     if any(o.result in ("failed", "blocked") for o in outcomes):
         sys.exit(1)
 
@@ -218,27 +242,22 @@ def stop(project: Project, slice_id: str) -> None:
 def test_command(project: Project, slice_id: str, environment: str | None, verbose: bool) -> None:
     """A slice's unit tests in its worktree (its unit_tests check), or with --environment test its
     integration tests against the test deployment (the integration_tests asset)."""
-    import dagster as dg
-
     from ..launch.deploy import run_deployment_job
     from ..launch.implement import run_unit_tests
-    from ..lib.instance import use_project_instance
 
-    use_project_instance(project)
-    with dg.DagsterInstance.get() as instance:
+    with project_instance(project) as instance:
         if environment:
             outcome = run_deployment_job(project, instance, "integration", slice_id, verbose=verbose)
         else:
             outcome = run_unit_tests(project, instance, slice_id, verbose=verbose)
-    _outcome_table([outcome])
+    outcome_table([outcome])
     if outcome.result != "passed":
         sys.exit(1)
 
 
 @cli.command()
-@click.option("--slice-id", "slice_ids", multiple=True, help="A slice to deploy (repeatable).")
-@click.option("--all", "all_slices", is_flag=True, help="Every slice of the plan.")
-@click.option("--environment", type=click.Choice(["test", "production", "both"]), default="both",
+@slice_selection("deploy", "every slice of the plan")
+@click.option("--environment", type=click.Choice([*ENVIRONMENTS, "both"]), default="both",
               show_default=True,
               help="test; production (only after integration tests passed); both: test, integration tests, production.")
 @click.option("--platform", type=click.Choice(DEPLOY_TARGETS), default=None,
@@ -250,39 +269,30 @@ def test_command(project: Project, slice_id: str, environment: str | None, verbo
 def deploy(project: Project, slice_ids: tuple[str, ...], all_slices: bool, environment: str,
            platform: str | None, verbose: bool) -> None:
     """Deploy slices: to test, to production (gated by integration tests), or the whole path."""
-    import dagster as dg
-
     from ..core.config import load_config
     from ..core.decompose import load_plan
     from ..launch.deploy import run_deployment_job
-    from ..lib.instance import use_project_instance
 
-    if bool(slice_ids) == all_slices:
-        raise click.UsageError("give --slice-id SLICE (one or more) or --all")
     wanted = [s["slice_id"] for s in load_plan(project)["slices"]] if all_slices else list(slice_ids)
     what = "deliver" if environment == "both" else environment
     platform = platform or load_config(project).platform
-    use_project_instance(project)
-    with dg.DagsterInstance.get() as instance, out.status(f"Deploying ({platform})…"):
+    with project_instance(project) as instance, out.status(f"Deploying ({platform})…"):
         outcomes = [run_deployment_job(project, instance, what, sid, platform=platform, verbose=verbose)
                     for sid in wanted]
-    _outcome_table(outcomes)
+    outcome_table(outcomes)
     if any(o.result == "failed" for o in outcomes):
         sys.exit(1)
 
 
 @cli.command()
-@click.option("--slice-id", "slice_ids", multiple=True, help="A slice to take down (repeatable).")
-@click.option("--all", "all_slices", is_flag=True, help="Every deployed slice.")
-@click.option("--environment", type=click.Choice(["test", "production", "both"]), required=True)
+@slice_selection("take down", "every deployed slice")
+@click.option("--environment", type=click.Choice([*ENVIRONMENTS, "both"]), required=True)
 @click.pass_obj
 def destroy(project: Project, slice_ids: tuple[str, ...], all_slices: bool, environment: str) -> None:
     """Take slices' deployments down, on whatever platform each runs; state.json forgets them."""
     from ..core.deploy import destroy as destroy_slice
     from ..core.logs import log_to_file
 
-    if bool(slice_ids) == all_slices:
-        raise click.UsageError("give --slice-id SLICE (one or more) or --all")
     _known_slices(project, slice_ids)
     with log_to_file(project, "deployment"):
         for env in ENVIRONMENTS if environment == "both" else (environment,):
@@ -312,26 +322,22 @@ def _all_slices(project: Project, environment: str) -> list[str]:
 
 @cli.command()
 @click.argument("slice_id")
-@click.option("--take", type=click.Choice(["master", "slice", "merged"]), required=True,
+@click.option("--take", type=click.Choice(TAKES), required=True,
               help="master: the regenerated file replaces your edit; slice: your edit stays; merged: the "
                    "proposal beside the file (FILE.proposed, its conflict markers edited away) replaces it.")
 @click.option("--verbose", "-v", is_flag=True, help="Show Dagster's run logs.")
 @click.pass_obj
 def resolve(project: Project, slice_id: str, take: str, verbose: bool) -> None:
     """Settle a slice's conflicts between a master change and an edit in the slice (`vso status` lists them)."""
-    import dagster as dg
-
     from ..core.logs import log_to_file
     from ..core.resolve import resolve as resolve_conflicts
     from ..launch.decompose import check_in_sync
-    from ..lib.instance import use_project_instance
 
     with log_to_file(project, "decomposition"):
         settled = resolve_conflicts(project, slice_id, take)
     for path in settled:
         out.print(f"{path}: resolved, took {take}")
-    use_project_instance(project)
-    with dg.DagsterInstance.get() as instance:
+    with project_instance(project) as instance:
         check, run_id = check_in_sync(instance, slice_id, verbose=verbose)
     out.print(f"spec_in_sync for {slice_id}: {'passed' if check.passed else 'failed'} (Dagster run {run_id[:8]})")
 
@@ -345,13 +351,9 @@ def nightly(project: Project, dry_run: bool, verbose: bool) -> None:
 
     Stale: the master spec or VSO's slice templates changed what a slice generates, a stage was never
     materialized, or the stage it is built from is newer (docs/keeping-in-sync.md)."""
-    import dagster as dg
-
     from ..launch.sync import nightly as run_nightly
-    from ..lib.instance import use_project_instance
 
-    use_project_instance(project)
-    with dg.DagsterInstance.get() as instance, out.status("Nightly: re-running what is stale…"):
+    with project_instance(project) as instance, out.status("Nightly: re-running what is stale…"):
         work, outcomes = run_nightly(project, instance, dry_run=dry_run, verbose=verbose)
     if dry_run:
         table = Table("slice", "from stage", "why")
@@ -360,7 +362,7 @@ def nightly(project: Project, dry_run: bool, verbose: bool) -> None:
         out.print(table if work else "Nothing is stale.")
         return
     if outcomes:
-        _outcome_table(outcomes)
+        outcome_table(outcomes)
     out.print(f"{len(work)} slices were stale; nightly_last_run recorded in state.json.")
     if any(o.result == "failed" for o in outcomes):
         sys.exit(1)
@@ -373,10 +375,7 @@ def nightly(project: Project, dry_run: bool, verbose: bool) -> None:
 @click.pass_obj
 def sync(project: Project, background: bool, verbose: bool) -> None:
     """Process the commits on the watched branch since the last sync: what the git sensor does, now."""
-    import dagster as dg
-
     from ..launch.sync import sync_commits
-    from ..lib.instance import use_project_instance
 
     if background:
         from ..core.gitrun import clean_env
@@ -387,8 +386,7 @@ def sync(project: Project, background: bool, verbose: bool) -> None:
                              stdout=log, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL, start_new_session=True,
                              env=clean_env())
         return
-    use_project_instance(project)
-    with dg.DagsterInstance.get() as instance:
+    with project_instance(project) as instance:
         report = sync_commits(project, instance, verbose=verbose)
     changes = report.changes
     if changes.since is None:
@@ -401,7 +399,7 @@ def sync(project: Project, background: bool, verbose: bool) -> None:
         out.print(f"Commits {since}, up to {changes.head[:12]}: master spec {master}; slices edited: "
                   f"{', '.join(changes.edited_slices) or 'none'}; slices re-run: {len(report.outcomes)}")
     if report.outcomes:
-        _outcome_table(report.outcomes)
+        outcome_table(report.outcomes)
     if not report.advanced:
         click.echo(f"{len(report.failed)} slice(s) failed; the sync cursor stays at "
                    f"{(changes.since or '')[:12]}, so the next `vso sync` (or `vso nightly`) retries them. "
@@ -450,7 +448,7 @@ def status(project: Project, as_json: bool) -> None:
     if not state["slices"]:
         out.print("No slices yet: run `vso decompose`.")
         return
-    _slice_table(state)
+    slice_table(state)
     for conflict in state["conflicts"]:
         beside = f"; proposal: {conflict['proposal']}" if conflict.get("proposal") else ""
         out.print(f"[yellow]conflict[/yellow] {conflict['path']}: {conflict.get('reason', 'edited downstream')}"
@@ -478,34 +476,6 @@ def _known_slices(project: Project, slice_ids) -> None:
     known = load_state(project)["slices"]
     if unknown := [sid for sid in slice_ids if sid not in known]:
         raise VSOError(f"{', '.join(unknown)}: no such slice in {project.root}; `vso status` lists them")
-
-
-def _slice_table(state: dict, only: list[str] | None = None) -> None:
-    """`platform` is where the master spec means the slice to run; `serving` is where it runs now."""
-    table = Table("slice", "component", "version", "status", "platform", "serving", "depends on")
-    for slice_id in only or sorted(state["slices"]):
-        entry = state["slices"][slice_id]
-        serving = [f"{env} ({endpoints[slice_id]['platform']})" for env, endpoints in
-                   ((env, state["deployments"].get(env, {}).get("endpoints", {})) for env in ENVIRONMENTS)
-                   if slice_id in endpoints]
-        row = [slice_id, entry.get("component", ""), entry.get("version", ""), entry.get("status", ""),
-               entry.get("platform", ""), ", ".join(serving) or "-", ", ".join(entry.get("dependencies", [])) or "-"]
-        table.add_row(*row)
-    out.print(table)
-
-
-def _outcome_table(outcomes) -> None:
-    """One row per slice; a failure's whole reason (often several lines) is printed below the table."""
-    table = Table("slice", "result", "detail", "Dagster run")
-    colours = {"implemented": "green", "passed": "green", "deployed": "green", "unchanged": "dim",
-               "blocked": "yellow", "skipped": "yellow", "failed": "red"}
-    for o in outcomes:
-        first_line = o.detail.strip().splitlines()[0] if o.detail.strip() else ""
-        table.add_row(o.slice_id, f"[{colours[o.result]}]{o.result}[/]", first_line, (o.run_id or "-")[:8])
-    out.print(table)
-    for o in outcomes:  # a reason the table had to wrap or cut is printed whole, on one line each
-        if o.result == "failed" and ("\n" in o.detail.strip() or len(o.detail) > 100):
-            click.echo(f"{o.slice_id}: {o.detail.strip()}", err=True)
 
 
 def main() -> None:

@@ -176,6 +176,17 @@ def write_slices(project: Project, plan: dict, slice_ids: list[str], refine: Ref
     return results
 
 
+
+def decompose_project(project: Project, refine: Refiner | None = None) -> tuple[dict, list[str]]:
+    """The decomposition's steps without Dagster: plan the master spec, then write the slices whose
+    inputs changed. Returns the plan and the slices written. (`vso decompose` runs the same steps
+    as Dagster runs, one per stage, so each shows in the UI.)"""
+    plan_project(project, read_project_spec(project))
+    plan = load_plan(project)
+    stale = stale_slice_ids(project, plan)
+    write_slices(project, plan, stale, refine=refine)
+    return plan, stale
+
 def _write_slice(project: Project, writer: BatchWriter, master: dict, s: dict, state: dict,
                  refine: Refiner | None) -> SliceWrite:
     entry = state["slices"][s["slice_id"]]

@@ -1,0 +1,42 @@
+"""What the `vso` command prints as tables, on one console."""
+
+from __future__ import annotations
+
+import sys
+
+import click
+from rich.console import Console
+from rich.table import Table
+
+from ..core.deployments import ENVIRONMENTS
+
+# Piped or captured output keeps whole slice IDs on one line instead of rich's 80-column default.
+out = Console(highlight=False, width=None if sys.stdout.isatty() else 200)
+
+
+def slice_table(state: dict, only: list[str] | None = None) -> None:
+    """`platform` is where the master spec means the slice to run; `serving` is where it runs now."""
+    table = Table("slice", "component", "version", "status", "platform", "serving", "depends on")
+    for slice_id in only or sorted(state["slices"]):
+        entry = state["slices"][slice_id]
+        serving = [f"{env} ({endpoints[slice_id]['platform']})" for env, endpoints in
+                   ((env, state["deployments"].get(env, {}).get("endpoints", {})) for env in ENVIRONMENTS)
+                   if slice_id in endpoints]
+        row = [slice_id, entry.get("component", ""), entry.get("version", ""), entry.get("status", ""),
+               entry.get("platform", ""), ", ".join(serving) or "-", ", ".join(entry.get("dependencies", [])) or "-"]
+        table.add_row(*row)
+    out.print(table)
+
+
+def outcome_table(outcomes) -> None:
+    """One row per slice; a failure's whole reason (often several lines) is printed below the table."""
+    table = Table("slice", "result", "detail", "Dagster run")
+    colours = {"implemented": "green", "passed": "green", "deployed": "green", "unchanged": "dim",
+               "blocked": "yellow", "skipped": "yellow", "failed": "red"}
+    for o in outcomes:
+        first_line = o.detail.strip().splitlines()[0] if o.detail.strip() else ""
+        table.add_row(o.slice_id, f"[{colours[o.result]}]{o.result}[/]", first_line, (o.run_id or "-")[:8])
+    out.print(table)
+    for o in outcomes:  # a reason the table had to wrap or cut is printed whole, on one line each
+        if o.result == "failed" and ("\n" in o.detail.strip() or len(o.detail) > 100):
+            click.echo(f"{o.slice_id}: {o.detail.strip()}", err=True)
