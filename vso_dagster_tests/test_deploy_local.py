@@ -106,7 +106,7 @@ def test_test_deploy_then_integration_tests_then_production(implemented):
     assert load_state(implemented)["deployments"]["production"]["slices_deployed"] == ["slice-001-auth"]
 
 
-def test_production_is_skipped_with_the_reason_when_integration_tests_fail(implemented):
+def test_production_is_skipped_with_the_reason_when_integration_tests_fail(implemented, vso):
     main = implemented.state_dir / "worktrees/slice-001-auth/vertical-slices/slice-001-auth/service/main.py"
     broken = main.read_text().replace("JSONResponse(record, status_code=201)", "JSONResponse(record, status_code=500)")
     main.write_text(broken)  # still healthy, but creating anything now fails the contract
@@ -122,7 +122,13 @@ def test_production_is_skipped_with_the_reason_when_integration_tests_fail(imple
         assert alone.success and not alone.get_asset_materialization_events()
         logs = " ".join(e.message for e in instance.all_logs(alone.run_id) if e.message)
         assert "production skipped: integration tests failed" in logs
+        [observed] = alone.get_asset_observation_events()  # the reason, as an event of the asset
+        assert observed.asset_observation_data.asset_observation.metadata["skipped"].value.startswith(
+            "integration tests failed")
     assert load_state(implemented)["deployments"]["production"]["slices_deployed"] == []
+    said = vso("deploy", "--slice-id", "slice-001-auth", "--environment", "production")
+    assert said.exit_code == 0 and "skipped" in said.output, said.output
+    assert "integration tests" in said.output  # the reason, in the outcome's row
 
 
 def test_deploy_test_and_destroy_commands(implemented, vso):

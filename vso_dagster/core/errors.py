@@ -26,6 +26,14 @@ class VSOError(Exception):
         super().__init__(problems if isinstance(problems, str) else "\n".join(map(str, problems)))
 
 
+class Blocked(VSOError):
+    """A slice that cannot be built yet: the slices it waits on are not built."""
+
+    def __init__(self, slice_id: str, waiting: list[str]):
+        self.waiting = waiting
+        super().__init__(f"{slice_id}: blocked by: {', '.join(waiting)}; implement those slices first")
+
+
 class SpecError(VSOError):
     """The master spec cannot be decomposed as written."""
 

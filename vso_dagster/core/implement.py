@@ -7,7 +7,7 @@ import logging
 from dataclasses import dataclass
 
 from .config import load_config
-from .errors import VSOError
+from .errors import Blocked, VSOError
 from .project import SEED_FILES, Project
 from .scaffold_agent import implement
 from .slice_files import implementation_file
@@ -65,7 +65,7 @@ def implement_slice(project: Project, plan: dict, slice_id: str) -> Implementati
         raise VSOError(f"{slice_id}: unresolved conflict in {', '.join(conflicts)}; settle it first with "
                        f"`vso resolve {slice_id} --take master|slice|merged`")
     if waiting := blockers(state, s):
-        raise VSOError(f"{slice_id}: blocked by: {', '.join(waiting)}; implement those slices first")
+        raise Blocked(slice_id, waiting)
     worktree = ensure_worktree(project, slice_id, state["slices"][slice_id]["version"])
     if refreshed := refresh_spec(project, worktree, state["slices"][slice_id].get("files", {})):
         log.info("%s: brought %d regenerated files from the project onto %s", slice_id, len(refreshed),

@@ -98,6 +98,9 @@ def production_deployment(context: dg.AssetExecutionContext, vso: VSOProject, co
     if reason := production_blocker(project, context.partition_key):
         with vso.log_to("deployment", context):
             logging.getLogger("vso.deploy").warning(f"{context.partition_key}: production skipped: {reason}")
+        # The reason, as an event of the asset (shown in the UI, read by the launch layer), not only a log line.
+        yield dg.AssetObservation(asset_key=context.asset_key, partition=context.partition_key,
+                                  metadata={"skipped": reason})
         return
     result = _deploy(context, vso, "production", config)
     mark_deployed(project, context.partition_key)

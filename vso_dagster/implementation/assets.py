@@ -1,7 +1,7 @@
 import dagster as dg
 
 from ..core.decompose import load_plan
-from ..core.errors import VSOError
+from ..core.errors import Blocked, VSOError
 from ..core.implement import implement_slice, record_tests
 from ..core.implement import unit_tests as run_unit_tests
 from ..core.unit_tests import TestRun
@@ -33,7 +33,8 @@ def slice_implementation(context: dg.AssetExecutionContext, vso: VSOProject) -> 
         try:
             done = implement_slice(project, load_plan(project), slice_id)
         except VSOError as error:
-            raise dg.Failure(description=str(error), allow_retries=False) from None
+            blocked = {"blocked_by": dg.MetadataValue.json(error.waiting)} if isinstance(error, Blocked) else {}
+            raise dg.Failure(description=str(error), allow_retries=False, metadata=blocked) from None
     for event in done.events:
         context.log.info(f"team: {event}")
     metadata = {

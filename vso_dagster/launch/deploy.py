@@ -13,9 +13,8 @@ from ..deployment.jobs import deliver_job, deploy_production_job, deploy_test_jo
 from ..lib.in_process import run_here
 from ..lib.partitions import ensure_slice_partitions
 from .checks import QUIET
-from .implement import Outcome
 from .jobs import resolved
-from .results import failure_reason
+from .results import Outcome, Result, failure_reason
 
 JOBS = {"test": deploy_test_job, "production": deploy_production_job, "integration": integration_job,
         "deliver": deliver_job}
@@ -50,20 +49,21 @@ def _where(deployed: dict) -> str:
 
 def _outcome(instance: dg.DagsterInstance, slice_id: str, result: dg.ExecuteInProcessResult) -> Outcome:
     if not result.success:
-        return Outcome(slice_id, "failed", failure_reason(result)[0], result.run_id)
+        return Outcome(slice_id, Result.FAILED, failure_reason(result)[0], result.run_id)
     materialized = {e.asset_key.to_user_string(): e.event_specific_data.materialization.metadata
                     for e in result.get_asset_materialization_events()}
     if "production_deployment" in materialized:
         meta = materialized["production_deployment"]
-        return Outcome(slice_id, "deployed", f"production: {_where(meta)}; {went_home(meta)}", result.run_id)
+        return Outcome(slice_id, Result.DEPLOYED, f"production: {_where(meta)}; {went_home(meta)}", result.run_id)
     if "integration_tests" in materialized and "test_deployment" not in materialized:
         meta = materialized["integration_tests"]
         if "job_summary" in meta:
-            return Outcome(slice_id, "passed", "the job's run in test succeeded", result.run_id)
+            return Outcome(slice_id, Result.PASSED, "the job's run in test succeeded", result.run_id)
         perf = next((f"{k} {v.value} ms" for k, v in meta.items() if k.startswith("p") and k.endswith("_ms")), "")
-        return Outcome(slice_id, "passed", f"{meta['passed'].value} integration tests passed; {perf}".rstrip("; "),
+        return Outcome(slice_id, Result.PASSED, f"{meta['passed'].value} integration tests passed; {perf}".rstrip("; "),
                        result.run_id)
     if "test_deployment" in materialized and "integration_tests" not in materialized:
-        return Outcome(slice_id, "deployed", f"test: {_where(materialized['test_deployment'])}", result.run_id)
-    skipped = [e.message for e in instance.all_logs(result.run_id) if e.message and "production skipped" in e.message]
-    return Outcome(slice_id, "skipped", skipped[0].split(": ", 1)[-1] if skipped else "nothing to do", result.run_id)
+        return Outcome(slice_id, Result.DEPLOYED, f"test: {_where(materialized['test_deployment'])}", result.run_id)
+    skipped = [e.asset_observation_data.asset_observation.metadata["skipped"].value
+               for e in result.get_asset_observation_events()]
+    return Outcome(slice_id, Result.SKIPPED, skipped[0] if skipped else "nothing to do", result.run_id)

@@ -6,7 +6,6 @@ import multiprocessing
 import time
 from concurrent.futures import FIRST_COMPLETED, Future, ProcessPoolExecutor, ThreadPoolExecutor
 from concurrent.futures import wait as futures_wait
-from dataclasses import dataclass
 
 import dagster as dg
 
@@ -19,16 +18,7 @@ from ..lib.in_process import run_here
 from ..lib.partitions import ensure_slice_partitions
 from .checks import QUIET, run_check_job
 from .jobs import resolved
-from .results import failure_reason
-
-
-@dataclass(frozen=True)
-class Outcome:
-    slice_id: str
-    result: str  # implemented | failed | blocked | unchanged | passed
-    detail: str
-    run_id: str | None = None
-    duration_s: float = 0.0
+from .results import Outcome, Result, failure_metadata, failure_reason
 
 
 def orchestrate(project: Project, instance: dg.DagsterInstance, slice_ids: list[str] | None, *,
@@ -47,7 +37,7 @@ def orchestrate(project: Project, instance: dg.DagsterInstance, slice_ids: list[
     if slice_ids is None and not force:
         slices = load_state(project)["slices"]
         for sid in [sid for sid in pending if slices[sid].get("status") in BUILT]:
-            outcomes[sid] = Outcome(sid, "unchanged", f"already {slices[sid]['status']}")
+            outcomes[sid] = Outcome(sid, Result.UNCHANGED, f"already {slices[sid]['status']}")
             pending.remove(sid)
     if concurrency <= 1:
         run = _InProcess(instance, verbose)
@@ -63,7 +53,7 @@ def orchestrate(project: Project, instance: dg.DagsterInstance, slice_ids: list[
                 if any(dep in pending or run.has(dep) for dep in waiting):
                     continue  # its dependency is still to be built in this wave
                 if waiting and slice_ids is None:
-                    outcomes[sid] = Outcome(sid, "blocked", "blocked by: " + ", ".join(waiting))
+                    outcomes[sid] = Outcome(sid, Result.BLOCKED, "blocked by: " + ", ".join(waiting))
                 else:  # an explicit request runs: the asset itself fails fast with `blocked by`
                     run.start(sid, rank[sid])
                 pending.remove(sid)
@@ -75,7 +65,7 @@ def orchestrate(project: Project, instance: dg.DagsterInstance, slice_ids: list[
                     any(dep in pending for dep in blockers(load_state(project), planned_slice(plan, sid)))
                     for sid in pending):
                 for sid in pending:  # a cycle cannot happen (the plan is a DAG); this is a lost dependency
-                    outcomes[sid] = Outcome(sid, "blocked", "its dependencies were not built")
+                    outcomes[sid] = Outcome(sid, Result.BLOCKED, "its dependencies were not built")
                 pending = []
     return [outcomes[sid] for sid in sorted(outcomes, key=order.index)]
 
@@ -173,7 +163,7 @@ class _ProcessPool:
             try:
                 outcomes.append(future.result())
             except Exception as exc:  # noqa: BLE001 - a crashed worker is that slice's failure
-                outcomes.append(Outcome(slice_id, "failed", f"worker crashed: {exc}"))
+                outcomes.append(Outcome(slice_id, Result.FAILED, f"worker crashed: {exc}"))
         return outcomes
 
 
@@ -181,14 +171,14 @@ def run_unit_tests(project: Project, instance: dg.DagsterInstance, slice_id: str
                    verbose: bool = False) -> Outcome:
     planned_slice(load_plan(project), slice_id)
     check, run_id = run_check_job(instance, unit_tests_job, slice_id, verbose=verbose)
-    return Outcome(slice_id, "passed" if check.passed else "failed", check.description or "", run_id)
+    return Outcome(slice_id, Result.PASSED if check.passed else Result.FAILED, check.description or "", run_id)
 
 
 def _outcome(slice_id: str, result: dg.ExecuteInProcessResult) -> Outcome:
     if result.success:
         [mat] = result.asset_materializations_for_node("slice_implementation")
         meta = mat.metadata
-        return Outcome(slice_id, "implemented", f"{meta['unit_tests'].value} on {meta['branch'].value}",
+        return Outcome(slice_id, Result.IMPLEMENTED, f"{meta['unit_tests'].value} on {meta['branch'].value}",
                        result.run_id)
-    why = failure_reason(result)[0]
-    return Outcome(slice_id, "blocked" if "blocked by:" in why else "failed", why, result.run_id)
+    blocked = "blocked_by" in failure_metadata(result)
+    return Outcome(slice_id, Result.BLOCKED if blocked else Result.FAILED, failure_reason(result)[0], result.run_id)

@@ -1,6 +1,30 @@
+"""What an in-process run came to: the typed outcome the CLI shows, and why a run failed."""
+
 from __future__ import annotations
 
+from dataclasses import dataclass
+from enum import StrEnum
+
 import dagster as dg
+
+
+class Result(StrEnum):
+    IMPLEMENTED = "implemented"
+    PASSED = "passed"
+    DEPLOYED = "deployed"
+    UNCHANGED = "unchanged"  # already built: nothing to do
+    BLOCKED = "blocked"  # waits on slices not built yet
+    SKIPPED = "skipped"  # production, before integration tests passed against what serves test
+    FAILED = "failed"
+
+
+@dataclass(frozen=True)
+class Outcome:
+    slice_id: str
+    result: Result
+    detail: str
+    run_id: str | None = None
+    duration_s: float = 0.0
 
 
 def failure_reason(result: dg.ExecuteInProcessResult) -> tuple[str, bool]:
@@ -18,3 +42,11 @@ def failure_reason(result: dg.ExecuteInProcessResult) -> tuple[str, bool]:
             return data.user_failure_data.description.strip(), True
         return (data.error.message if data.error else "").strip(), False
     return f"Dagster run {result.run_id} failed", False
+
+
+def failure_metadata(result: dg.ExecuteInProcessResult) -> dict:
+    """The metadata of the first reported failure (a dg.Failure's), by key."""
+    for event in (e for e in result.all_events if e.is_step_failure):
+        data = event.step_failure_data.user_failure_data
+        return {key: value.value for key, value in data.metadata.items()} if data else {}
+    return {}

@@ -23,9 +23,8 @@ from ..sync.schedules import record_nightly_run
 from .checks import QUIET
 from .decompose import decompose
 from .deploy import went_home
-from .implement import Outcome
 from .jobs import resolved
-from .results import failure_reason
+from .results import Outcome, Result, failure_reason
 
 
 def run_work(instance: dg.DagsterInstance, work: list[Work], *, verbose: bool = False) -> list[Outcome]:
@@ -39,10 +38,10 @@ def run_work(instance: dg.DagsterInstance, work: list[Work], *, verbose: bool = 
             events = {e.asset_key.to_user_string(): e.event_specific_data.materialization.metadata
                       for e in result.get_asset_materialization_events()}
             home = f"; {went_home(events['production_deployment'])}" if "production_deployment" in events else ""
-            outcomes.append(Outcome(item.slice_id, "passed",
+            outcomes.append(Outcome(item.slice_id, Result.PASSED,
                                     f"{item.reason}; ran {', '.join(events) or 'nothing'}{home}", result.run_id))
         else:
-            outcomes.append(Outcome(item.slice_id, "failed", failure_reason(result)[0], result.run_id))
+            outcomes.append(Outcome(item.slice_id, Result.FAILED, failure_reason(result)[0], result.run_id))
     return outcomes
 
 
@@ -77,7 +76,7 @@ class SyncReport:
 
     @property
     def failed(self) -> list[Outcome]:
-        return [o for o in self.outcomes if o.result == "failed"]
+        return [o for o in self.outcomes if o.result == Result.FAILED]
 
 
 def sync_commits(project: Project, instance: dg.DagsterInstance, *, verbose: bool = False) -> SyncReport:
@@ -108,7 +107,7 @@ def _sync_commits(project: Project, instance: dg.DagsterInstance, verbose: bool)
         outcomes = run_work(instance, work, verbose=verbose)
         if changes.edited_slices:
             sync_master_spec(project, instance, verbose=verbose)
-    advanced = not any(o.result == "failed" for o in outcomes)
+    advanced = not any(o.result == Result.FAILED for o in outcomes)
     first = not state.get("sync_cursor")
     with updating_state(project) as state:
         state["last_change_check"] = now()
