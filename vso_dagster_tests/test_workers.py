@@ -15,6 +15,7 @@ from vso_dagster.core.master_spec import parse_master_spec
 from vso_dagster.core.plan import build_plan
 from vso_dagster.core.state import load_state
 from vso_dagster.core.unit_tests import run_tests
+from vso_dagster.core.worktrees import branch_name
 
 from .conftest import commit, commit_on_branch
 
@@ -132,3 +133,27 @@ def test_a_job_that_fails_in_test_records_nothing_and_never_reaches_production(b
     result = vso("deploy", "--slice-id", ARCHIVER, "--environment", "both")
     assert result.exit_code == 1 and "the job exited 3 in test" in " ".join(result.output.split())
     assert deployments(project, "test") == {} and deployments(project, "production") == {}
+
+
+def test_a_master_change_never_touches_a_workers_implementation(built, vso):
+    """worker/job.py is the implementation's, as service/main.py is: once the job is merged home, a
+    master change regenerates the slice around it (no conflict, no skeleton merged in), and the
+    re-build on the new branch starts from the implementation, not from the skeleton."""
+    project = built
+    assert vso("deploy", "--slice-id", ARCHIVER, "--platform", "planned", "--environment", "both").exit_code == 0
+    job = project.slice_dir(ARCHIVER) / "worker/job.py"
+    implemented = job.read_text()  # merged home with the production deploy
+    assert "NotImplementedError" not in implemented
+    project.master_spec.write_text(SPEC.replace("moves old positions to cold storage",
+                                                "moves old positions to cold storage and compresses them"))
+    commit(project.root, "the archiver compresses too")
+    synced = vso("sync")
+    assert synced.exit_code == 0, synced.output
+    assert load_state(project)["conflicts"] == []
+    assert job.read_text() == implemented
+    branch = branch_name(ARCHIVER, load_state(project)["slices"][ARCHIVER]["version"])
+    log = subprocess.run(["git", "-C", str(project.root), "log", "--format=%s", "--name-only", f"main..{branch}"],
+                         capture_output=True, text=True, check=True).stdout
+    refreshed = log.split("the slice's spec and tests as the project has them now", 1)[-1].split("\n\n", 1)[0]
+    assert "worker/job.py" not in refreshed
+    assert vso("destroy", "--slice-id", ARCHIVER, "--environment", "both").exit_code == 0

@@ -15,7 +15,7 @@ import sys
 from .config import load_config
 from .deployments import Deployment, built_file, forget, log, record
 from .errors import VSOError
-from .project import Project
+from .project import JOB_FILE, Project
 from .secrets import slice_env
 
 RUN_TIMEOUT_S = 600.0
@@ -23,7 +23,7 @@ JOB = "job"  # a deployment record's `kind` when it is a job's run
 
 
 def run_job(project: Project, slice_id: str, environment: str) -> Deployment:
-    job = built_file(project, slice_id, "worker/job.py", "job to run")
+    job = built_file(project, slice_id, JOB_FILE, "job to run")
     log_path = project.make_dir(project.logs_dir / slice_id) / f"{environment}-job.log"
     log.info(f"{slice_id}: running {project.relative(job)} ({environment})")
     try:

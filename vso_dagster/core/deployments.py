@@ -17,7 +17,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from .errors import VSOError
-from .project import Project
+from .project import SERVICE_FILE, Project
 from .state import load_state, now, updating_state
 from .worktrees import existing_worktree
 
@@ -57,7 +57,7 @@ def built_file(project: Project, slice_id: str, rel: str, what: str) -> Path:
 
 
 def service_dir(project: Project, slice_id: str) -> Path:
-    return built_file(project, slice_id, "service/main.py", "service to deploy").parent
+    return built_file(project, slice_id, SERVICE_FILE, "service to deploy").parent
 
 
 def deployments(project: Project, environment: str) -> dict[str, dict]:

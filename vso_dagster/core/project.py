@@ -21,9 +21,12 @@ SLICES_DIR = "vertical-slices"
 STATE_DIR = ".slice-orchestrator"
 # Beside a slice file whose edit and the master's change overlap: the merge, waiting for `vso resolve`.
 PROPOSAL_SUFFIX = ".proposed"
+# Where, in a slice's directory, its implementation lives: a service's, or a worker's job.
+SERVICE_FILE = "service/main.py"
+JOB_FILE = "worker/job.py"
 # Scaffolding: written while nobody has changed it, then owned by whoever did (the slice's
 # implementation, merged home from its branch). A master change never merges into it.
-SEED_FILES = ("service/main.py",)
+SEED_FILES = (SERVICE_FILE, JOB_FILE)
 # A text file a person edits (a slice's spec.md, a Terraform file) is read whole; past this it is refused.
 MAX_TEXT_BYTES = 5 * 1024 * 1024
 # Files VSO writes get the mode a plain open() would give them (mkstemp alone would give 0600).

@@ -5,6 +5,7 @@ from __future__ import annotations
 from .. import __version__
 from .model import SERVICE, WORKER
 from .names import match_key, modal_app_name
+from .project import JOB_FILE, SERVICE_FILE
 from .templating import render
 
 # What a correct implementation may answer, by method; the skeleton answers 501. A read of one
@@ -28,7 +29,7 @@ def slice_kind(s: dict) -> str:
 
 def implementation_file(s: dict) -> str:
     """Where, in the slice's directory, its implementation lives: what a team writes."""
-    return "worker/job.py" if slice_kind(s) == WORKER else "service/main.py"
+    return JOB_FILE if slice_kind(s) == WORKER else SERVICE_FILE
 
 
 def slice_files(master: dict, s: dict, version: str) -> dict[str, str]:
@@ -44,12 +45,12 @@ def slice_files(master: dict, s: dict, version: str) -> dict[str, str]:
     if ctx["worker"]:
         # A job: its entry point and a unit test of it; nothing serves, so no HTTP test and no server.
         return {**files,
-                "worker/job.py": render("slice/worker/job.py.j2", **ctx),
+                JOB_FILE: render("slice/worker/job.py.j2", **ctx),
                 "worker/requirements.txt": render("slice/worker/requirements.txt.j2", **ctx),
                 f"tests/unit/test_{module}_job.py": render(f"{tests}/unit/test_job.py.j2", **ctx)}
     files = {
         **files,
-        "service/main.py": render("slice/service/main.py.j2", **ctx),
+        SERVICE_FILE: render("slice/service/main.py.j2", **ctx),
         "service/requirements.txt": render("slice/service/requirements.txt.j2", **ctx),
         f"tests/unit/test_{module}_contract.py": render(f"{tests}/unit/test_contract.py.j2", **ctx),
         f"tests/integration/test_{module}_integration.py": render(f"{tests}/integration/test_integration.py.j2", **ctx),
