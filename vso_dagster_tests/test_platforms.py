@@ -487,6 +487,19 @@ CANARIES = {"HCLOUD_TOKEN": "canary-hcloud-5d1e8b", "MODAL_TOKEN_ID": "ak-canary
             "MODAL_TOKEN_SECRET": "as-canary-93be40"}
 
 
+
+def deploy_on_both_clouds(project, vso, *flags: str) -> list[str]:
+    """Auth deployed to test on (stand-in) Modal and Todos on the stand-in Hetzner module; returns
+    what each `vso deploy` printed. The caller stops the stand-in servers."""
+    built(project, SLICE)
+    standin_hetzner(project, "slice-002-todos")
+    outputs = []
+    for slice_id, platform in ((SLICE, "modal"), ("slice-002-todos", "hetzner")):
+        result = vso("deploy", "--slice-id", slice_id, "--platform", platform, "--environment", "test", *flags)
+        assert result.exit_code == 0, result.output
+        outputs.append(result.output)
+    return outputs
+
 def test_each_deploy_tool_gets_its_own_token_and_no_other(modal_project, standin_modal, vso, monkeypatch):
     """`modal` gets the Modal token, Terraform the Hetzner one (as TF_VAR_hcloud_token), and
     neither gets the other's, an agent's key or a secret VSO never heard of: an allow-list."""
@@ -494,12 +507,8 @@ def test_each_deploy_tool_gets_its_own_token_and_no_other(modal_project, standin
     for name, value in {**CANARIES, **others}.items():
         monkeypatch.setenv(name, value)
     todos = "slice-002-todos"
-    built(modal_project, SLICE)
-    standin_hetzner(modal_project, todos)
     try:
-        for slice_id, platform in ((SLICE, "modal"), (todos, "hetzner")):
-            result = vso("deploy", "--slice-id", slice_id, "--platform", platform, "--environment", "test")
-            assert result.exit_code == 0, result.output
+        deploy_on_both_clouds(modal_project, vso)
         [call] = standin_modal()
         assert {"MODAL_TOKEN_ID", "MODAL_TOKEN_SECRET"} <= set(call["env_names"])
         assert not {"HCLOUD_TOKEN", "TF_VAR_hcloud_token", *others} & set(call["env_names"])
@@ -519,14 +528,9 @@ def test_tokens_appear_nowhere(modal_project, standin_modal, vso, monkeypatch):
     wrote, and git's history: no canary anywhere (the stand-in modal even prints its token)."""
     for name, value in CANARIES.items():
         monkeypatch.setenv(name, value)
-    todos = "slice-002-todos"
-    built(modal_project, SLICE)
-    standin_hetzner(modal_project, todos)
     try:
-        for slice_id, platform in ((SLICE, "modal"), (todos, "hetzner")):
-            result = vso("deploy", "--slice-id", slice_id, "--platform", platform, "--environment", "test", "-v")
-            assert result.exit_code == 0, result.output
-            assert not any(c in result.output for c in CANARIES.values())
+        for output in deploy_on_both_clouds(modal_project, vso, "-v"):
+            assert not any(c in output for c in CANARIES.values())
         assert "Using token *** (stand-in)" in (modal_project.logs_dir / "deployment.log").read_text()
         commit(modal_project.root, "after deploying")
         assert vso("destroy", "--all", "--environment", "test").exit_code == 0
