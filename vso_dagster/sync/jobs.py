@@ -1,8 +1,9 @@
 import dagster as dg
 
 from ..lib.partitions import slices_partitions
+from ..lib.staleness import STAGES
 
-_DOWNSTREAM = ["slice_implementation", "test_deployment", "integration_tests", "production_deployment"]
+_DOWNSTREAM = STAGES[1:]  # what is built from a slice's spec
 
 # Both run agent teams, so they carry the tag dagster.yaml's implementation limit applies to.
 slice_sync_job = dg.define_asset_job(
