@@ -21,8 +21,10 @@ import tempfile
 import time
 from pathlib import Path
 
-from vso_dagster.core.decompose import load_plan, plan_project, read_project_spec, stale_slice_ids, write_slices
-from vso_dagster.core.plan import build_plan
+from vso_dagster.core.decompose import plan_project, stale_slice_ids, write_slices
+from vso_dagster.core.master_spec import read_project_spec
+from vso_dagster.core.plan import load_plan
+from vso_dagster.core.planning import build_plan
 from vso_dagster.core.project import Project
 from vso_dagster.core.slice_files import slice_files
 

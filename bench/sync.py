@@ -33,7 +33,7 @@ import dagster as dg
 from decompose import synthetic_spec
 from example_project import committed_example
 
-from vso_dagster.core.decompose import load_plan
+from vso_dagster.core.plan import load_plan
 from vso_dagster.core.project import Project
 from vso_dagster.lib.resources import VSOProject
 from vso_dagster.sync.sensors import git_changes
@@ -102,7 +102,9 @@ from pathlib import Path
 from vso_dagster.core.project import Project
 project = Project.at(Path(sys.argv[2]))
 if sys.argv[1] == "core":
-    from vso_dagster.core.decompose import load_plan, plan_project, read_project_spec, stale_slice_ids, write_slices
+    from vso_dagster.core.plan import load_plan
+    from vso_dagster.core.decompose import plan_project, stale_slice_ids, write_slices
+    from vso_dagster.core.master_spec import read_project_spec
     started = time.perf_counter()
     plan_project(project, read_project_spec(project))
     plan = load_plan(project)

@@ -10,11 +10,11 @@ import dagster as dg
 import httpx
 import pytest
 
-from vso_dagster.core.decompose import load_plan
 from vso_dagster.core.deploy_local import deploy_local, destroy_local
 from vso_dagster.core.deployments import deployments
 from vso_dagster.core.errors import VSOError
 from vso_dagster.core.implement import implement_slice
+from vso_dagster.core.plan import load_plan
 from vso_dagster.core.state import load_state
 
 from .conftest import commit_on_branch

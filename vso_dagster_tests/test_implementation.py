@@ -7,12 +7,10 @@ import subprocess
 import dagster as dg
 import pytest
 
-from vso_dagster.core.decompose import (
-    decompose_project,
-    load_plan,
-)
+from vso_dagster.core.decompose import decompose_project
 from vso_dagster.core.errors import VSOError
 from vso_dagster.core.implement import implement_slice, mark_implemented, priorities
+from vso_dagster.core.plan import load_plan
 from vso_dagster.core.state import load_state
 from vso_dagster.core.worktrees import git
 from vso_dagster.implementation import implementation_waves, slice_implementation, unit_tests

@@ -73,8 +73,8 @@ def test_overlapping_edits_keep_the_file_and_record_the_conflict(conflicted):
 
 
 def test_a_slice_in_conflict_is_not_implemented(conflicted):
-    from vso_dagster.core.decompose import load_plan
     from vso_dagster.core.implement import implement_slice
+    from vso_dagster.core.plan import load_plan
 
     project, _ = conflicted
     with pytest.raises(VSOError, match=f"{TODOS}: unresolved conflict in vertical-slices/{TODOS}/spec.md"):

@@ -6,7 +6,7 @@ import pytest
 
 from vso_dagster.core.errors import SpecError
 from vso_dagster.core.master_spec import parse_master_spec
-from vso_dagster.core.plan import assign_slice_ids, build_plan, unassigned_errors
+from vso_dagster.core.planning import assign_slice_ids, build_plan, unassigned_errors
 
 from .conftest import EXAMPLES
 

@@ -109,8 +109,8 @@ output "root_password" {
 
 def built(project, slice_id: str) -> Path:
     """The slice implemented by the scaffold agent; returns its directory on the slice's branch."""
-    from vso_dagster.core.decompose import load_plan
     from vso_dagster.core.implement import implement_slice
+    from vso_dagster.core.plan import load_plan
 
     return implement_slice(project, load_plan(project), slice_id).worktree.slice_dir
 

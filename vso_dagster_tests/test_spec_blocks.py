@@ -11,8 +11,8 @@ from pathlib import Path
 import pytest
 
 from vso_dagster.core import master_spec
-from vso_dagster.core.decompose import check_project_spec, read_project_spec
-from vso_dagster.core.master_spec import parse_master_spec
+from vso_dagster.core.decompose import check_project_spec
+from vso_dagster.core.master_spec import parse_master_spec, read_project_spec
 from vso_dagster.core.spec_blocks import BlockCache, _chunk_starts, _lines, body_blocks
 
 from .conftest import TODO_SPEC

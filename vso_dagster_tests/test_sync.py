@@ -13,8 +13,8 @@ import dagster as dg
 import pytest
 
 from vso_dagster.core.changes import changes_since
-from vso_dagster.core.decompose import load_plan
 from vso_dagster.core.implement import implement_slice
+from vso_dagster.core.plan import load_plan
 from vso_dagster.core.state import load_state
 from vso_dagster.lib.resources import VSOProject
 from vso_dagster.sync.schedules import nightly

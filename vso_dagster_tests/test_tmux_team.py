@@ -17,9 +17,9 @@ import libtmux
 import pytest
 
 from vso_dagster.core.config import AgentSpec, Config, Limits, load_config
-from vso_dagster.core.decompose import load_plan
 from vso_dagster.core.errors import VSOError
-from vso_dagster.core.implement import implement_slice, planned_slice
+from vso_dagster.core.implement import implement_slice
+from vso_dagster.core.plan import load_plan, planned_slice
 from vso_dagster.core.state import load_state
 from vso_dagster.core.team_run import run_team
 from vso_dagster.core.tmux_team import Team, TeamError
@@ -232,8 +232,8 @@ def test_a_usage_limit_pauses_then_the_agent_is_told_to_retry(committed, socket)
 CANCELLED_RUN = """
 import sys
 from vso_dagster.core.config import AgentSpec, Config, Limits, load_config
-from vso_dagster.core.decompose import load_plan
-from vso_dagster.core.implement import planned_slice
+from vso_dagster.core.plan import load_plan
+from vso_dagster.core.plan import planned_slice
 from vso_dagster.core.project import Project
 from vso_dagster.core.team_run import run_team
 from vso_dagster.core.worktrees import ensure_worktree

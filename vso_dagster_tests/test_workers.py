@@ -12,7 +12,7 @@ import pytest
 
 from vso_dagster.core.deployments import deployments
 from vso_dagster.core.master_spec import parse_master_spec
-from vso_dagster.core.plan import build_plan
+from vso_dagster.core.planning import build_plan
 from vso_dagster.core.state import load_state
 from vso_dagster.core.unit_tests import run_tests
 from vso_dagster.core.worktrees import branch_name

@@ -16,9 +16,9 @@ import click
 from rich.table import Table
 
 from ..core.decompose import check_project_spec, current_plan
-from ..core.deployments import DEPLOY_TARGETS, ENVIRONMENTS
 from ..core.errors import VSOError
 from ..core.master_sync import section_is_current
+from ..core.model import DEPLOY_TARGETS, ENVIRONMENTS
 from ..core.project import Project
 from ..core.resolve import TAKES
 from ..core.scaffold_project import init_project
@@ -270,7 +270,7 @@ def deploy(project: Project, slice_ids: tuple[str, ...], all_slices: bool, envir
            platform: str | None, verbose: bool) -> None:
     """Deploy slices: to test, to production (gated by integration tests), or the whole path."""
     from ..core.config import load_config
-    from ..core.decompose import load_plan
+    from ..core.plan import load_plan
     from ..launch.deploy import run_deployment_job
 
     wanted = [s["slice_id"] for s in load_plan(project)["slices"]] if all_slices else list(slice_ids)

@@ -8,8 +8,8 @@ import tomllib
 import zoneinfo
 from dataclasses import dataclass, field
 
-from .deployments import DEPLOY_TARGETS
 from .errors import Diagnostic, VSOError
+from .model import DEPLOY_TARGETS
 from .names import IDENTIFIER, slugify
 from .project import Project
 from .secrets import SECRET_VARIABLES

@@ -11,19 +11,19 @@ from pathlib import Path
 
 from .baselines import baseline_path, load_baseline
 from .bulk import gc_paused
-from .errors import SpecError, VSOError
+from .errors import SpecError
 from .gitrun import head_or_empty_tree
-from .master_spec import read_master_spec
+from .master_spec import read_master_spec, read_project_spec
 from .merge import Merge, change_kind, slice_shape, three_way
 from .model import MasterSpec
-from .plan import Plan, build_plan, unassigned_errors
+from .plan import Plan, load_plan
+from .planning import build_plan, unassigned_errors
 from .project import PROPOSAL_SUFFIX, SEED_FILES, SLICES_DIR, BatchWriter, Project, file_hash, read_text, sha256_bytes
 from .refine import Refiner
 from .scaffold_project import ensure_deployment_configs
 from .slice_files import slice_files
-from .spec_blocks import BlockCache
 from .state import FIRST_VERSION, bump, conflicts_of, load_state, now, save_state
-from .templating import fingerprint, render
+from .templating import fingerprint
 
 log = logging.getLogger("vso.decompose")
 
@@ -37,20 +37,6 @@ class SliceWrite:
     conflicts: list[str] = field(default_factory=list)  # edited downstream, kept; proposal written beside
 
 
-
-
-def read_project_spec(project: Project, *, keep_cache: bool = True) -> MasterSpec:
-    """The project's master spec, tokenizing only the chunks the block cache has not seen. The cache
-    is saved for the next process (a sensor's run, the next command) unless `keep_cache` is False."""
-    blocks_cache = BlockCache(project.cache_dir / "master-spec-blocks.json")
-    spec = read_master_spec(project.master_spec, shown_as=project.relative(project.master_spec),
-                            blocks_cache=blocks_cache)
-    if keep_cache and blocks_cache.missed:
-        ignore = project.cache_dir / ".gitignore"
-        if not ignore.exists():
-            project.write(ignore, render("project/cache-gitignore.j2"))
-        project.write(blocks_cache.path, blocks_cache.to_json())
-    return spec
 
 
 def plan_project(project: Project, spec: MasterSpec, *, strict: bool = False) -> Plan:
@@ -131,16 +117,6 @@ def preview(project: Project) -> Preview:
     plan = load_plan(project) if current else json.loads(_planned(spec, state, strict=False).to_json())
     ids = [s["slice_id"] for s in plan["slices"]]
     return Preview(current, ids, stale_slice_ids(project, plan), [i for i in ids if i not in state["slices"]])
-
-
-def load_plan(project: Project) -> dict:
-    try:
-        text = project.plan_file.read_text()
-    except FileNotFoundError:
-        raise VSOError(f"{project.relative(project.plan_file)}: no slice plan yet; materialize "
-                       "slice_plan first (`vso decompose`)") from None
-    with gc_paused():
-        return json.loads(text)
 
 
 def stale_slice_ids(project: Project, plan: dict) -> list[str]:

@@ -4,26 +4,25 @@ from __future__ import annotations
 
 from collections.abc import Callable
 
-from .decompose import load_plan
 from .deploy_hetzner import deploy_hetzner, destroy_hetzner
 from .deploy_job import JOB, forget_run, run_job
 from .deploy_local import deploy_local, destroy_local, stop_strays
 from .deploy_modal import deploy_modal, destroy_modal
-from .deployments import PLANNED, PLATFORM_NAMES, Deployment, deployments, log
+from .deployments import Deployment, deployments, log
 from .errors import VSOError
-from .implement import planned_slice
-from .model import WORKER
+from .model import PLANNED, PLATFORM_NAMES, WORKER
+from .plan import load_plan, planned_slice
 from .project import Project
 from .slice_files import slice_kind
 from .state import BUILT, load_state
 from .worktrees import existing_worktree, head, uncommitted
 
-PLATFORMS: dict[str, tuple[Callable[[Project, str, str], Deployment], Callable[[Project, str, str], bool]]] = {
+_DEPLOYERS: dict[str, tuple[Callable[[Project, str, str], Deployment], Callable[[Project, str, str], bool]]] = {
     "local": (deploy_local, destroy_local),
     "hetzner": (deploy_hetzner, destroy_hetzner),
     "modal": (deploy_modal, destroy_modal),
 }
-assert tuple(PLATFORMS) == PLATFORM_NAMES
+assert tuple(_DEPLOYERS) == PLATFORM_NAMES
 
 
 def deploy(project: Project, slice_id: str, environment: str, platform: str) -> Deployment:
@@ -36,8 +35,8 @@ def deploy(project: Project, slice_id: str, environment: str, platform: str) -> 
     if worker and platform != "local":
         raise VSOError(f"{slice_id} is a worker (a job, no HTTP): it deploys as a run on this machine, --platform "
                        f"local; VSO does not generate cloud schedules for jobs yet")
-    if platform not in PLATFORMS:
-        raise VSOError(f"unknown platform {platform!r}; use one of {', '.join(PLATFORMS)}, or {PLANNED}")
+    if platform not in _DEPLOYERS:
+        raise VSOError(f"unknown platform {platform!r}; use one of {', '.join(_DEPLOYERS)}, or {PLANNED}")
     status = entry.get("status")
     if status not in BUILT:
         raise VSOError(f"{slice_id}: not built yet (status {status or 'unknown'}): a slice deploys only once its "
@@ -48,7 +47,7 @@ def deploy(project: Project, slice_id: str, environment: str, platform: str) -> 
         raise VSOError(f"{slice_id} already serves {environment} on {current['platform']}; `vso destroy --slice-id "
                        f"{slice_id} --environment {environment}` first, then deploy it to {platform}")
     log.info(f"{slice_id}: deploying {shipped[:12] if shipped else 'the skeleton'} to {environment} ({platform})")
-    return (run_job if worker else PLATFORMS[platform][0])(project, slice_id, environment)
+    return (run_job if worker else _DEPLOYERS[platform][0])(project, slice_id, environment)
 
 
 def tested_head(project: Project, slice_id: str, tested: str | None) -> str | None:
@@ -76,7 +75,7 @@ def destroy(project: Project, slice_id: str, environment: str) -> bool:
     if current is not None and current.get("kind") == JOB:
         return forget_run(project, slice_id, environment)
     if current is not None:
-        return PLATFORMS[current["platform"]][1](project, slice_id, environment)
+        return _DEPLOYERS[current["platform"]][1](project, slice_id, environment)
     # Not recorded (a deploy killed before it recorded its service, or one that failed after terraform
     # apply): a local service may still run, and Terraform may still hold resources.
     strays = stop_strays(project, slice_id, environment)

@@ -21,11 +21,6 @@ from .project import SERVICE_FILE, Project
 from .state import load_state, now, updating_state
 from .worktrees import existing_worktree
 
-ENVIRONMENTS = ("test", "production")
-PLATFORM_NAMES = ("local", "hetzner", "modal")
-# Not a platform: each slice goes to the platform its plan names (the master spec's platform rule).
-PLANNED = "planned"
-DEPLOY_TARGETS = (*PLATFORM_NAMES, PLANNED)
 log = logging.getLogger("vso.deploy")
 
 

@@ -8,6 +8,7 @@ from dataclasses import dataclass
 
 from .config import load_config
 from .errors import Blocked, VSOError
+from .plan import planned_slice
 from .project import SEED_FILES, Project
 from .scaffold_agent import implement
 from .slice_files import implementation_file
@@ -49,13 +50,6 @@ def ready_to_build(plan: dict, state: dict, in_flight: set[str]) -> list[str]:
     return [s["slice_id"] for s in plan["slices"]
             if state["slices"].get(s["slice_id"], {}).get("status") not in BUILT + ("retired",)
             and s["slice_id"] not in in_flight and not blockers(state, s)]
-
-
-def planned_slice(plan: dict, slice_id: str) -> dict:
-    for s in plan["slices"]:
-        if s["slice_id"] == slice_id:
-            return s
-    raise VSOError(f"{slice_id}: not a slice of the current plan; `vso status` lists them")
 
 
 def implement_slice(project: Project, plan: dict, slice_id: str) -> Implementation:

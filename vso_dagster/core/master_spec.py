@@ -21,10 +21,11 @@ import yaml
 
 from .bulk import gc_paused
 from .errors import Diagnostic, SpecError, VSOError, fail
-from .model import PLATFORMS, Component, DataModel, Endpoint, LatencyBudget, MasterSpec, Requirement
+from .model import SPEC_PLATFORMS, Component, DataModel, Endpoint, LatencyBudget, MasterSpec, Requirement
 from .names import IDENTIFIER, component_name_problem
-from .project import decode_text
+from .project import Project, decode_text
 from .spec_blocks import BlockCache, Heading, Item, Paragraph, body_blocks, markdown_lines
+from .templating import render
 
 MAX_SPEC_BYTES = 5 * 1024 * 1024
 MAX_FRONTMATTER_DEPTH = 32
@@ -318,9 +319,9 @@ class _BodyParser:
                 notes.append(child.text)
         if platform is not None:
             platform = platform.strip().strip("`*").lower()
-            if platform not in PLATFORMS:
+            if platform not in SPEC_PLATFORMS:
                 self._error(item.line, f"component {name!r} has platform {platform!r}; use one of: "
-                                       f"{', '.join(PLATFORMS)}")
+                                       f"{', '.join(SPEC_PLATFORMS)}")
                 platform = None
         description = rest.strip().rstrip(".;, ").strip() or name
         self.components.append(Component(name, description, tuple(dict.fromkeys(depends)), platform,
@@ -448,3 +449,17 @@ def _check_duplicates(parsed: _BodyParser, path: str, errors: list[Diagnostic]) 
                                                       f"(line {first.line}); give each component its own name"))
         else:
             seen[slug] = comp
+
+
+def read_project_spec(project: Project, *, keep_cache: bool = True) -> MasterSpec:
+    """The project's master spec, tokenizing only the chunks the block cache has not seen. The cache
+    is saved for the next process (a sensor's run, the next command) unless `keep_cache` is False."""
+    blocks_cache = BlockCache(project.cache_dir / "master-spec-blocks.json")
+    spec = read_master_spec(project.master_spec, shown_as=project.relative(project.master_spec),
+                            blocks_cache=blocks_cache)
+    if keep_cache and blocks_cache.missed:
+        ignore = project.cache_dir / ".gitignore"
+        if not ignore.exists():
+            project.write(ignore, render("project/cache-gitignore.j2"))
+        project.write(blocks_cache.path, blocks_cache.to_json())
+    return spec

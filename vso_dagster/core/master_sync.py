@@ -14,10 +14,9 @@ import re
 from dataclasses import dataclass, field
 
 from .baselines import load_baseline
-from .decompose import load_plan, read_project_spec
 from .errors import Diagnostic, SpecError
-from .master_spec import generated_section, parse_master_spec
-from .plan import mermaid
+from .master_spec import generated_section, parse_master_spec, read_project_spec
+from .plan import load_plan, mermaid
 from .project import Project, file_hash, read_text, sha256_bytes
 from .spec_blocks import markdown_lines
 from .state import bump, load_state, save_state

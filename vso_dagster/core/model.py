@@ -1,10 +1,18 @@
-"""What a master spec says, as plain frozen dataclasses (parsed once, read everywhere)."""
+"""What a master spec says, as plain frozen dataclasses (parsed once, read everywhere), and the words
+every stage uses of a slice: its kind, its platforms, its environments."""
 
 from __future__ import annotations
 
 from dataclasses import dataclass
 
-PLATFORMS = ("hetzner", "modal")
+# Where a slice can be deployed, and in which environments (test first, then production).
+ENVIRONMENTS = ("test", "production")
+PLATFORM_NAMES = ("local", "hetzner", "modal")
+# The platforms a master spec's `Platform:` line may name (local is for VSO's own runs, never planned).
+SPEC_PLATFORMS = ("hetzner", "modal")
+# Not a platform: each slice goes to the platform its plan names (the master spec's platform rule).
+PLANNED = "planned"
+DEPLOY_TARGETS = (*PLATFORM_NAMES, PLANNED)
 # What a slice is: an HTTP service, or a worker (a job that runs to completion; no HTTP).
 SERVICE, WORKER = "service", "worker"
 

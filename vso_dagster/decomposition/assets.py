@@ -3,9 +3,11 @@ import hashlib
 import dagster as dg
 
 from ..core.config import load_config
-from ..core.decompose import load_plan, plan_is_current, plan_project, read_project_spec, write_slices
+from ..core.decompose import plan_is_current, plan_project, write_slices
 from ..core.errors import VSOError
+from ..core.master_spec import read_project_spec
 from ..core.model import MasterSpec
+from ..core.plan import load_plan
 from ..core.refine import agent_refiner
 from ..core.state import conflicts_of, load_state
 from ..lib.partitions import ensure_slice_partitions, slices_partitions

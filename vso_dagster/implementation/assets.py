@@ -1,9 +1,9 @@
 import dagster as dg
 
-from ..core.decompose import load_plan
 from ..core.errors import Blocked, VSOError
 from ..core.implement import implement_slice, record_tests
 from ..core.implement import unit_tests as run_unit_tests
+from ..core.plan import load_plan
 from ..core.unit_tests import TestRun
 from ..core.worktrees import existing_worktree
 from ..lib.partitions import slices_partitions

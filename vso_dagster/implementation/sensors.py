@@ -1,8 +1,8 @@
 import dagster as dg
 
-from ..core.decompose import load_plan
 from ..core.errors import VSOError
 from ..core.implement import priorities, ready_to_build
+from ..core.plan import load_plan
 from ..core.state import load_state
 from ..lib.in_process import abandoned
 from ..lib.resources import VSOProject

@@ -6,8 +6,7 @@ import json
 
 import dagster as dg
 
-from ..core.decompose import load_plan
-from ..core.implement import planned_slice
+from ..core.plan import load_plan, planned_slice
 from ..core.project import Project
 from ..deployment.jobs import deliver_job, deploy_production_job, deploy_test_job, integration_job
 from ..lib.in_process import run_here

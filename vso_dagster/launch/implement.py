@@ -9,8 +9,8 @@ from concurrent.futures import wait as futures_wait
 
 import dagster as dg
 
-from ..core.decompose import load_plan
-from ..core.implement import blockers, planned_slice, priorities
+from ..core.implement import blockers, priorities
+from ..core.plan import load_plan, planned_slice
 from ..core.project import Project
 from ..core.state import BUILT, load_state
 from ..implementation.jobs import implement_job, unit_tests_job

@@ -4,9 +4,10 @@ import dagster as dg
 
 from ..core.changes import changes_since, first_cursor
 from ..core.config import load_config
-from ..core.decompose import load_plan, preview
+from ..core.decompose import preview
 from ..core.errors import VSOError
 from ..core.implement import priorities
+from ..core.plan import load_plan
 from ..core.state import load_state, now, updating_state
 from ..decomposition.jobs import plan_job
 from ..lib.resources import VSOProject
