@@ -21,12 +21,12 @@ import tempfile
 import time
 from pathlib import Path
 
-from vso_dagster.core.decompose import plan_project, stale_slice_ids, write_slices
-from vso_dagster.core.master_spec import read_project_spec
-from vso_dagster.core.plan import load_plan
-from vso_dagster.core.planning import build_plan
-from vso_dagster.core.project import Project
-from vso_dagster.core.slice_files import slice_files
+from vso_dagster.core.base.master_spec import read_project_spec
+from vso_dagster.core.base.plan import load_plan
+from vso_dagster.core.base.project import Project
+from vso_dagster.core.base.slice_files import slice_files
+from vso_dagster.core.decomposition.decompose import plan_project, stale_slice_ids, write_slices
+from vso_dagster.core.decomposition.planning import build_plan
 
 WORDS = ["alpha", "beta", "gamma", "delta", "omega", "kappa", "sigma", "theta", "lambda", "zeta"]
 

@@ -14,8 +14,8 @@ import time
 
 from example_project import committed_example
 
-from vso_dagster.core.deploy_local import deploy_local, destroy_local
-from vso_dagster.core.implement import implement_slice
+from vso_dagster.core.deployment.local import deploy_local, destroy_local
+from vso_dagster.core.implementation.implement import implement_slice
 
 
 def main() -> None:

@@ -7,11 +7,11 @@ import subprocess
 import tempfile
 from pathlib import Path
 
-from vso_dagster.core.decompose import (
+from vso_dagster.core.base.project import Project
+from vso_dagster.core.decomposition.decompose import (
     decompose_project,
 )
-from vso_dagster.core.project import Project
-from vso_dagster.core.scaffold_project import init_project
+from vso_dagster.core.decomposition.scaffold_project import init_project
 
 EXAMPLES = Path(__file__).resolve().parents[1] / "examples"
 

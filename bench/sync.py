@@ -33,8 +33,8 @@ import dagster as dg
 from decompose import synthetic_spec
 from example_project import committed_example
 
-from vso_dagster.core.plan import load_plan
-from vso_dagster.core.project import Project
+from vso_dagster.core.base.plan import load_plan
+from vso_dagster.core.base.project import Project
 from vso_dagster.lib.resources import VSOProject
 from vso_dagster.sync.sensors import git_changes
 
@@ -99,12 +99,12 @@ def ticks(commits: int, repeat: int = 5) -> dict:
 STEP = """
 import json, sys, time
 from pathlib import Path
-from vso_dagster.core.project import Project
+from vso_dagster.core.base.project import Project
 project = Project.at(Path(sys.argv[2]))
 if sys.argv[1] == "core":
-    from vso_dagster.core.plan import load_plan
-    from vso_dagster.core.decompose import plan_project, stale_slice_ids, write_slices
-    from vso_dagster.core.master_spec import read_project_spec
+    from vso_dagster.core.base.plan import load_plan
+    from vso_dagster.core.decomposition.decompose import plan_project, stale_slice_ids, write_slices
+    from vso_dagster.core.base.master_spec import read_project_spec
     started = time.perf_counter()
     plan_project(project, read_project_spec(project))
     plan = load_plan(project)

@@ -20,8 +20,8 @@ from pathlib import Path
 
 import libtmux
 
-from vso_dagster.core.config import ROLES, AgentSpec, Limits
-from vso_dagster.core.tmux_team import Team
+from vso_dagster.core.base.config import ROLES, AgentSpec, Limits
+from vso_dagster.core.implementation.tmux_team import Team
 
 STANDIN = Path(__file__).resolve().parents[1] / "vso_dagster_tests" / "standin_agent.py"
 BRIEFING = "\n".join(f"line {i}: " + "the slice spec and the rules of the team " * 2 for i in range(45))

@@ -10,7 +10,7 @@ import pytest
 from click.testing import CliRunner
 
 from vso_dagster.cli.main import cli
-from vso_dagster.core.project import Project
+from vso_dagster.core.base.project import Project
 
 REPO = Path(__file__).resolve().parents[1]
 EXAMPLES = REPO / "examples"
@@ -98,7 +98,7 @@ def vso(project: Project):
 
 def decompose_example(root: Path, example: str) -> tuple[Project, dict]:
     """examples/<example>.md decomposed by the core into a new project at root/<example>."""
-    from vso_dagster.core.decompose import decompose_project
+    from vso_dagster.core.decomposition.decompose import decompose_project
 
     project = Project.at(root / example)
     project.root.mkdir()
@@ -114,14 +114,14 @@ def commit(root: Path, message: str = "slices") -> None:
 
 def decompose(project: Project) -> list[str]:
     """The core's decomposition steps (no Dagster): plan, then write the stale slices; returns them."""
-    from vso_dagster.core.decompose import decompose_project
+    from vso_dagster.core.decomposition.decompose import decompose_project
 
     return decompose_project(project)[1]
 
 
 def init_decompose_commit(project: Project) -> Project:
     """Initialised, decomposed (by the core) and committed: ready for implementation."""
-    from vso_dagster.core.scaffold_project import init_project
+    from vso_dagster.core.decomposition.scaffold_project import init_project
 
     init_project(project, "Todo")
     decompose(project)
@@ -150,8 +150,8 @@ def commit_on_branch(project: Project, slice_id: str, *, as_tested: bool = False
     there, so the new head is the tested commit a deploy ships. `as_tested`: record it as tested
     whatever the unit tests say: a broken service the test wants to take as far as the integration
     gate (the unit tests would stop it sooner)."""
-    from vso_dagster.core.implement import mark_implemented, record_tests, unit_tests
-    from vso_dagster.core.worktrees import commit_all, existing_worktree, head
+    from vso_dagster.core.base.worktrees import commit_all, existing_worktree, head
+    from vso_dagster.core.implementation.implement import mark_implemented, record_tests, unit_tests
 
     worktree = existing_worktree(project, slice_id)
     commit_all(worktree, f"{slice_id}: changed by a test")

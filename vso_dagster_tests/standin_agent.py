@@ -21,7 +21,7 @@ import sys
 import time
 from pathlib import Path
 
-from vso_dagster.core.scaffold_agent import implement
+from vso_dagster.core.implementation.scaffold_agent import implement
 
 MARKER = re.compile(r"summary of what was built to `([^`]+)`")
 REFINED = re.compile(r"to this file: `([^`]+)`")

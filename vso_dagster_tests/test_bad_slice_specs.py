@@ -11,7 +11,7 @@ from pathlib import Path
 
 import pytest
 
-from vso_dagster.core.state import load_state
+from vso_dagster.core.base.state import load_state
 
 from .conftest import commit, tree_digest
 

@@ -44,7 +44,7 @@ def test_init_keeps_an_existing_gitignore_and_repo(project, vso):
 
 
 def test_a_title_with_quotes_and_backslashes_makes_a_valid_spec(project, vso):
-    from vso_dagster.core.master_spec import read_project_spec
+    from vso_dagster.core.base.master_spec import read_project_spec
 
     title = 'Bob "The" Shop \\ Café: 50% off'
     assert vso("init", "--title", title).exit_code == 0

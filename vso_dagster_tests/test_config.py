@@ -4,9 +4,9 @@ from __future__ import annotations
 
 import pytest
 
-from vso_dagster.core.config import ROLES, load_config, project_socket
-from vso_dagster.core.errors import VSOError
-from vso_dagster.core.scaffold_project import init_project
+from vso_dagster.core.base.config import ROLES, load_config, project_socket
+from vso_dagster.core.base.errors import VSOError
+from vso_dagster.core.decomposition.scaffold_project import init_project
 
 
 def test_the_written_template_means_scaffold_and_four_roles(project):

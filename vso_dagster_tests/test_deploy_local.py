@@ -10,12 +10,12 @@ import dagster as dg
 import httpx
 import pytest
 
-from vso_dagster.core.deploy_local import deploy_local, destroy_local
-from vso_dagster.core.deployments import deployments
-from vso_dagster.core.errors import VSOError
-from vso_dagster.core.implement import implement_slice
-from vso_dagster.core.plan import load_plan
-from vso_dagster.core.state import load_state
+from vso_dagster.core.base.errors import VSOError
+from vso_dagster.core.base.plan import load_plan
+from vso_dagster.core.base.state import load_state
+from vso_dagster.core.deployment.deployments import deployments
+from vso_dagster.core.deployment.local import deploy_local, destroy_local
+from vso_dagster.core.implementation.implement import implement_slice
 
 from .conftest import commit_on_branch
 
@@ -148,7 +148,7 @@ def test_deploy_test_and_destroy_commands(implemented, vso):
 def test_a_taken_port_is_skipped_for_a_free_one(implemented, monkeypatch):
     import socket
 
-    from vso_dagster.core import deploy_local as local
+    from vso_dagster.core.deployment import local as local
 
     with socket.socket() as taken:
         taken.bind(("127.0.0.1", 0))

@@ -14,8 +14,8 @@ from pathlib import Path
 import dagster as dg
 import pytest
 
-from vso_dagster.core.config import load_config
-from vso_dagster.core.state import load_state
+from vso_dagster.core.base.config import load_config
+from vso_dagster.core.base.state import load_state
 from vso_dagster.lib.instance import use_project_instance
 
 from .conftest import venv_bin
@@ -64,7 +64,7 @@ def test_a_sync_killed_once_the_new_spec_is_written_is_finished_by_the_next_sync
 
 
 def test_a_decompose_killed_while_it_writes_slices_is_completed_by_the_next(todo_project, vso):
-    from vso_dagster.core.scaffold_project import init_project
+    from vso_dagster.core.decomposition.scaffold_project import init_project
 
     init_project(todo_project, "Todo")
     first = todo_project.slice_dir("slice-001-auth") / "spec.md"
@@ -104,8 +104,8 @@ def test_a_deleted_slice_directory_is_restored_by_an_instance_that_never_saw_the
 
 
 def services_of(project, slice_id: str, environment: str) -> list[int]:
-    from vso_dagster.core.deploy_local import SERVICE_MARK, service_marker
-    from vso_dagster.core.process_group import processes_marked
+    from vso_dagster.core.base.process_group import processes_marked
+    from vso_dagster.core.deployment.local import SERVICE_MARK, service_marker
 
     return processes_marked(SERVICE_MARK, service_marker(project, slice_id, environment))
 

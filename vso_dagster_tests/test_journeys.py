@@ -13,7 +13,7 @@ from pathlib import Path
 import httpx
 import pytest
 
-from vso_dagster.core.state import load_state
+from vso_dagster.core.base.state import load_state
 
 from .conftest import commit, venv_bin
 from .test_slice_files import _free_port as free_port
@@ -209,7 +209,7 @@ def test_vso_ui_stops_its_whole_process_tree(committed, signum):
 
 
 def test_a_second_version_goes_home_and_vso_commits_only_what_it_wrote(committed, vso):
-    from vso_dagster.core.deploy import destroy
+    from vso_dagster.core.deployment.deploy import destroy
 
     try:
         assert vso("orchestrate", "--slice-id", AUTH).exit_code == 0
@@ -259,8 +259,8 @@ def test_a_fresh_clone_gets_its_state_back_from_the_committed_files(committed, v
 
 
 def test_deploy_ships_the_tested_commit_and_refuses_a_newer_untested_head(committed, vso):
-    from vso_dagster.core.deploy import destroy
-    from vso_dagster.core.deployments import deployments
+    from vso_dagster.core.deployment.deploy import destroy
+    from vso_dagster.core.deployment.deployments import deployments
 
     assert vso("orchestrate", "--slice-id", AUTH).exit_code == 0
     worktree = committed.state_dir / "worktrees" / AUTH

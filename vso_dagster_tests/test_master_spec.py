@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import pytest
 
-from vso_dagster.core.errors import SpecError
-from vso_dagster.core.master_spec import parse_master_spec
+from vso_dagster.core.base.errors import SpecError
+from vso_dagster.core.base.master_spec import parse_master_spec
 
 from .conftest import TODO_SPEC
 

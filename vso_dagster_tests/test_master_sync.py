@@ -3,10 +3,10 @@ added to itself carried into the master, without a second decomposition."""
 
 from __future__ import annotations
 
-from vso_dagster.core.decompose import plan_is_current
-from vso_dagster.core.master_spec import read_project_spec
-from vso_dagster.core.master_sync import sync_master
-from vso_dagster.core.state import load_state
+from vso_dagster.core.base.master_spec import read_project_spec
+from vso_dagster.core.base.state import load_state
+from vso_dagster.core.decomposition.decompose import plan_is_current
+from vso_dagster.core.sync.master_sync import sync_master
 
 from .conftest import TODO_SPEC, decompose
 

@@ -8,9 +8,9 @@ import re
 
 import pytest
 
-from vso_dagster.core.baselines import load_baseline
-from vso_dagster.core.errors import VSOError
-from vso_dagster.core.resolve import resolve
+from vso_dagster.core.base.baselines import load_baseline
+from vso_dagster.core.base.errors import VSOError
+from vso_dagster.core.sync.resolve import resolve
 
 from .conftest import TODO_SPEC, decompose
 from .test_writes import state
@@ -73,8 +73,8 @@ def test_overlapping_edits_keep_the_file_and_record_the_conflict(conflicted):
 
 
 def test_a_slice_in_conflict_is_not_implemented(conflicted):
-    from vso_dagster.core.implement import implement_slice
-    from vso_dagster.core.plan import load_plan
+    from vso_dagster.core.base.plan import load_plan
+    from vso_dagster.core.implementation.implement import implement_slice
 
     project, _ = conflicted
     with pytest.raises(VSOError, match=f"{TODOS}: unresolved conflict in vertical-slices/{TODOS}/spec.md"):
@@ -179,7 +179,7 @@ def test_the_spec_in_sync_check_fails_in_dagster_until_resolved(todo_project, vs
 def test_an_edited_file_the_master_no_longer_generates_is_said_and_settled(todo_project, vso):
     """A modal slice's app.py edited, then the slice moves to hetzner: decompose keeps the edit and
     says so; `--take master` removes the file, as the master has it, and `--take slice` keeps it."""
-    from vso_dagster.core.state import load_state
+    from vso_dagster.core.base.state import load_state
 
     modal = TODO_SPEC.replace("Weekly summaries.", "Weekly summaries (platform: modal).")
     todo_project.master_spec.write_text(modal)

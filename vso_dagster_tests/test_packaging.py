@@ -20,7 +20,7 @@ def test_wheel_ships_templates_and_finds_them(tmp_path):
 
     unpacked = tmp_path / "site"
     zipfile.ZipFile(wheel).extractall(unpacked)
-    probe = ("import vso_dagster.core.templating as t; print(t.templates_dir()); "
+    probe = ("import vso_dagster.core.base.templating as t; print(t.templates_dir()); "
              "print(t.render('project/terraform.tfvars.j2', environment='test', server_type='cx23'))")
     out = subprocess.run([sys.executable, "-c", probe], env={"PYTHONPATH": str(unpacked)}, cwd=tmp_path,
                          capture_output=True, text=True, check=True).stdout

@@ -4,9 +4,9 @@ from __future__ import annotations
 
 import pytest
 
-from vso_dagster.core.errors import SpecError
-from vso_dagster.core.master_spec import parse_master_spec
-from vso_dagster.core.planning import assign_slice_ids, build_plan, unassigned_errors
+from vso_dagster.core.base.errors import SpecError
+from vso_dagster.core.base.master_spec import parse_master_spec
+from vso_dagster.core.decomposition.planning import assign_slice_ids, build_plan, unassigned_errors
 
 from .conftest import EXAMPLES
 
@@ -128,7 +128,7 @@ def test_a_model_goes_to_the_component_its_name_points_at_before_one_whose_prose
 
 
 def test_the_shipped_todo_example_gives_the_user_model_to_auth():
-    from vso_dagster.core.master_spec import read_master_spec
+    from vso_dagster.core.base.master_spec import read_master_spec
 
     plan = build_plan(read_master_spec(EXAMPLES / "todo-small.md"), {})
     models = {s.name: [m["name"] for m in s.models] for s in plan.slices}

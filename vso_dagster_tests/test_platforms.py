@@ -15,11 +15,11 @@ import dagster as dg
 import httpx
 import pytest
 
-from vso_dagster.core import deploy_modal
-from vso_dagster.core.deploy import destroy
-from vso_dagster.core.deployments import deployments
-from vso_dagster.core.errors import VSOError
-from vso_dagster.core.terraform import INSTALL_HINT, REDACTED
+from vso_dagster.core.base.errors import VSOError
+from vso_dagster.core.deployment import modal as deploy_modal
+from vso_dagster.core.deployment.deploy import destroy
+from vso_dagster.core.deployment.deployments import deployments
+from vso_dagster.core.deployment.terraform import INSTALL_HINT, REDACTED
 
 from .conftest import TODO_SPEC, commit, commit_on_branch, init_decompose_commit
 
@@ -109,8 +109,8 @@ output "root_password" {
 
 def built(project, slice_id: str) -> Path:
     """The slice implemented by the scaffold agent; returns its directory on the slice's branch."""
-    from vso_dagster.core.implement import implement_slice
-    from vso_dagster.core.plan import load_plan
+    from vso_dagster.core.base.plan import load_plan
+    from vso_dagster.core.implementation.implement import implement_slice
 
     return implement_slice(project, load_plan(project), slice_id).worktree.slice_dir
 
@@ -132,7 +132,7 @@ def standin_checkout(project, slice_id: str) -> Path:
 def standin_hetzner(project, slice_id: str) -> str:
     """The built slice's terraform/ replaced by the stand-in module (committed and tested on its
     branch), the project given a bare `origin`; returns the URL the 'server' will serve on."""
-    from vso_dagster.core.deploy_local import free_port
+    from vso_dagster.core.deployment.local import free_port
 
     slice_dir = built(project, slice_id)
     for tf in (slice_dir / "terraform").glob("*.tf"):
@@ -211,7 +211,7 @@ def server_head(project, slice_id: str = SLICE) -> str:
 def test_the_server_serves_the_tested_commit_it_fetched_from_the_remote(hetzner, vso):
     """The slice's branch exists only here until production: the deploy pushes it, at the tested
     commit, and the 'server' (which fetches repo_url at git_ref, as user-data.sh does) serves that."""
-    from vso_dagster.core.worktrees import existing_worktree, head
+    from vso_dagster.core.base.worktrees import existing_worktree, head
 
     project, url = hetzner
     worktree = existing_worktree(project, SLICE)
@@ -261,7 +261,7 @@ def test_a_repo_url_with_a_token_in_it_is_refused_before_anything_is_pushed(hetz
 
 def test_a_remote_branch_that_moved_on_is_not_overwritten(hetzner, vso, tmp_path):
     """Someone pushed to the slice's branch from elsewhere: VSO never forces; it says what to do."""
-    from vso_dagster.core.worktrees import existing_worktree
+    from vso_dagster.core.base.worktrees import existing_worktree
 
     project, _ = hetzner
     branch = existing_worktree(project, SLICE).branch

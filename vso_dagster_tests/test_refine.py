@@ -9,11 +9,11 @@ from pathlib import Path
 
 import pytest
 
-from vso_dagster.core.config import load_config
-from vso_dagster.core.decompose import (
+from vso_dagster.core.base.config import load_config
+from vso_dagster.core.decomposition.decompose import (
     decompose_project,
 )
-from vso_dagster.core.refine import agent_refiner, slice_spec_problems
+from vso_dagster.core.decomposition.refine import agent_refiner, slice_spec_problems
 
 from .conftest import REPO
 from .standin_model.anthropic_api import StandinAnthropic

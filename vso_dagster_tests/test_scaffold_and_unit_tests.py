@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import pytest
 
-from vso_dagster.core.scaffold_agent import Route, _route, implement
-from vso_dagster.core.unit_tests import run_tests
+from vso_dagster.core.base.unit_tests import run_tests
+from vso_dagster.core.implementation.scaffold_agent import Route, _route, implement
 
 from .conftest import decompose_example
 

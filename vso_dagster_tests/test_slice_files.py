@@ -17,7 +17,7 @@ import hcl2
 import httpx
 import pytest
 
-from vso_dagster.core.project import Project
+from vso_dagster.core.base.project import Project
 
 from .conftest import decompose_example
 

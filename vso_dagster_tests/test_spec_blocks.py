@@ -10,10 +10,10 @@ from pathlib import Path
 
 import pytest
 
-from vso_dagster.core import master_spec
-from vso_dagster.core.decompose import check_project_spec
-from vso_dagster.core.master_spec import parse_master_spec, read_project_spec
-from vso_dagster.core.spec_blocks import BlockCache, _chunk_starts, _lines, body_blocks
+from vso_dagster.core.base import master_spec
+from vso_dagster.core.base.master_spec import parse_master_spec, read_project_spec
+from vso_dagster.core.base.spec_blocks import BlockCache, _chunk_starts, _lines, body_blocks
+from vso_dagster.core.decomposition.decompose import check_project_spec
 
 from .conftest import TODO_SPEC
 

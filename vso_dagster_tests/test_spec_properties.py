@@ -7,8 +7,8 @@ from __future__ import annotations
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from vso_dagster.core.errors import VSOError
-from vso_dagster.core.master_spec import parse_master_spec
+from vso_dagster.core.base.errors import VSOError
+from vso_dagster.core.base.master_spec import parse_master_spec
 
 from .conftest import TODO_SPEC
 

@@ -12,10 +12,10 @@ import time
 import dagster as dg
 import pytest
 
-from vso_dagster.core.changes import changes_since
-from vso_dagster.core.implement import implement_slice
-from vso_dagster.core.plan import load_plan
-from vso_dagster.core.state import load_state
+from vso_dagster.core.base.plan import load_plan
+from vso_dagster.core.base.state import load_state
+from vso_dagster.core.implementation.implement import implement_slice
+from vso_dagster.core.sync.changes import changes_since
 from vso_dagster.lib.resources import VSOProject
 from vso_dagster.sync.schedules import nightly
 from vso_dagster.sync.sensors import git_changes
@@ -259,7 +259,7 @@ def deliver(project):
 
 @pytest.fixture
 def in_production(committed):
-    from vso_dagster.core.deploy import destroy
+    from vso_dagster.core.deployment.deploy import destroy
 
     implement_slice(committed, load_plan(committed), AUTH)
     yield committed

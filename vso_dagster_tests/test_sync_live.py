@@ -11,8 +11,8 @@ import time
 
 import dagster as dg
 
-from vso_dagster.core.deploy import destroy
-from vso_dagster.core.state import load_state
+from vso_dagster.core.base.state import load_state
+from vso_dagster.core.deployment.deploy import destroy
 
 from .conftest import EXAMPLES, commit, venv_bin
 from .test_sync import git

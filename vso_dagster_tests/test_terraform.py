@@ -7,8 +7,8 @@ import json
 
 import pytest
 
-from vso_dagster.core.secrets import mask
-from vso_dagster.core.terraform import INSTALL_HINT, REDACTED, TerraformError, TerraformRunner
+from vso_dagster.core.base.secrets import mask
+from vso_dagster.core.deployment.terraform import INSTALL_HINT, REDACTED, TerraformError, TerraformRunner
 
 MODULE = """
 variable "environment" {
@@ -118,7 +118,7 @@ def test_missing_terraform_says_how_to_install_it(project, module, monkeypatch):
 
 
 def test_for_slice_uses_the_environments_tfvars_and_the_token_from_the_environment(project, monkeypatch):
-    from vso_dagster.core.scaffold_project import ensure_deployment_configs
+    from vso_dagster.core.decomposition.scaffold_project import ensure_deployment_configs
 
     ensure_deployment_configs(project)
     monkeypatch.setenv("HCLOUD_TOKEN", CANARY)

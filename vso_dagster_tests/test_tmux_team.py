@@ -16,14 +16,14 @@ from pathlib import Path
 import libtmux
 import pytest
 
-from vso_dagster.core.config import AgentSpec, Config, Limits, load_config
-from vso_dagster.core.errors import VSOError
-from vso_dagster.core.implement import implement_slice
-from vso_dagster.core.plan import load_plan, planned_slice
-from vso_dagster.core.state import load_state
-from vso_dagster.core.team_run import run_team
-from vso_dagster.core.tmux_team import Team, TeamError
-from vso_dagster.core.worktrees import ensure_worktree, git
+from vso_dagster.core.base.config import AgentSpec, Config, Limits, load_config
+from vso_dagster.core.base.errors import VSOError
+from vso_dagster.core.base.plan import load_plan, planned_slice
+from vso_dagster.core.base.state import load_state
+from vso_dagster.core.base.worktrees import ensure_worktree, git
+from vso_dagster.core.implementation.implement import implement_slice
+from vso_dagster.core.implementation.team_run import run_team
+from vso_dagster.core.implementation.tmux_team import Team, TeamError
 
 STANDIN = str(Path(__file__).with_name("standin_agent.py"))
 
@@ -231,12 +231,12 @@ def test_a_usage_limit_pauses_then_the_agent_is_told_to_retry(committed, socket)
 
 CANCELLED_RUN = """
 import sys
-from vso_dagster.core.config import AgentSpec, Config, Limits, load_config
-from vso_dagster.core.plan import load_plan
-from vso_dagster.core.plan import planned_slice
-from vso_dagster.core.project import Project
-from vso_dagster.core.team_run import run_team
-from vso_dagster.core.worktrees import ensure_worktree
+from vso_dagster.core.base.config import AgentSpec, Config, Limits, load_config
+from vso_dagster.core.base.plan import load_plan
+from vso_dagster.core.base.plan import planned_slice
+from vso_dagster.core.base.project import Project
+from vso_dagster.core.implementation.team_run import run_team
+from vso_dagster.core.base.worktrees import ensure_worktree
 project, socket, standin = Project.at(sys.argv[1]), sys.argv[2], sys.argv[3]
 agent = AgentSpec("custom", ("env", "STANDIN_BEHAVIOR=hang", sys.executable, standin, "{role}", "{slice_id}"),
                   "interactive", r"^> ?$")
@@ -269,9 +269,9 @@ def test_two_projects_with_the_same_slice_never_touch_each_others_team(tmp_path,
     from click.testing import CliRunner
 
     from vso_dagster.cli.main import cli
-    from vso_dagster.core.config import load_config
-    from vso_dagster.core.project import Project
-    from vso_dagster.core.scaffold_project import init_project
+    from vso_dagster.core.base.config import load_config
+    from vso_dagster.core.base.project import Project
+    from vso_dagster.core.decomposition.scaffold_project import init_project
 
     from .conftest import TODO_SPEC, decompose
 

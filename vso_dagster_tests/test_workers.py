@@ -10,12 +10,12 @@ import textwrap
 
 import pytest
 
-from vso_dagster.core.deployments import deployments
-from vso_dagster.core.master_spec import parse_master_spec
-from vso_dagster.core.planning import build_plan
-from vso_dagster.core.state import load_state
-from vso_dagster.core.unit_tests import run_tests
-from vso_dagster.core.worktrees import branch_name
+from vso_dagster.core.base.master_spec import parse_master_spec
+from vso_dagster.core.base.state import load_state
+from vso_dagster.core.base.unit_tests import run_tests
+from vso_dagster.core.base.worktrees import branch_name
+from vso_dagster.core.decomposition.planning import build_plan
+from vso_dagster.core.deployment.deployments import deployments
 
 from .conftest import commit, commit_on_branch
 
@@ -93,7 +93,7 @@ def test_a_worker_gets_a_job_a_unit_test_of_it_and_no_http_parts(project, vso):
 @pytest.fixture
 def built(project, vso):
     """The Fleet project initialised, decomposed, committed and built by the scaffold agent."""
-    from vso_dagster.core.scaffold_project import init_project
+    from vso_dagster.core.decomposition.scaffold_project import init_project
 
     init_project(project, "Fleet")
     project.master_spec.write_text(SPEC)

@@ -8,7 +8,7 @@ import shutil
 
 import pytest
 
-from vso_dagster.core.project import OutsideProjectError, Project
+from vso_dagster.core.base.project import OutsideProjectError, Project
 
 from .conftest import TODO_SPEC, decompose, tree_digest
 
@@ -160,7 +160,7 @@ def test_deployment_configs_are_created_once_and_never_overwritten(todo_project)
 
 
 def test_state_is_rewritten_only_when_it_changed_and_then_stamped(todo_project):
-    from vso_dagster.core.state import load_state, save_state
+    from vso_dagster.core.base.state import load_state, save_state
 
     decompose(todo_project)
     text = todo_project.state_file.read_text()
@@ -182,7 +182,7 @@ def test_state_is_rewritten_only_when_it_changed_and_then_stamped(todo_project):
 def own_templates(tmp_path, monkeypatch):
     """A copy of VSO's templates for the test to edit, seen through fresh template caches; `refresh`
     clears them after an edit (as a new VSO process starts without them)."""
-    from vso_dagster.core import templating
+    from vso_dagster.core.base import templating
 
     def refresh():
         templating.environment.cache_clear()

@@ -15,14 +15,14 @@ from typing import TYPE_CHECKING
 import click
 from rich.table import Table
 
-from ..core.decompose import check_project_spec, current_plan
-from ..core.errors import VSOError
-from ..core.master_sync import section_is_current
-from ..core.model import DEPLOY_TARGETS, ENVIRONMENTS
-from ..core.project import Project
-from ..core.resolve import TAKES
-from ..core.scaffold_project import init_project
-from ..core.state import load_state, public_view
+from ..core.base.errors import VSOError
+from ..core.base.model import DEPLOY_TARGETS, ENVIRONMENTS
+from ..core.base.project import Project
+from ..core.base.state import load_state, public_view
+from ..core.decomposition.decompose import check_project_spec, current_plan
+from ..core.decomposition.scaffold_project import init_project
+from ..core.sync.master_sync import section_is_current
+from ..core.sync.resolve import TAKES
 from .tables import out, outcome_table, slice_table
 
 if TYPE_CHECKING:
@@ -189,7 +189,7 @@ def orchestrate(project: Project, slice_ids: tuple[str, ...], all_slices: bool, 
 
     The project must be a git repository whose HEAD holds the slices (commit after `vso decompose`).
     """
-    from ..core.config import load_config
+    from ..core.base.config import load_config
     from ..launch.implement import orchestrate as run_orchestrate
 
     width = concurrency or load_config(project).limits.concurrency
@@ -206,8 +206,8 @@ def orchestrate(project: Project, slice_ids: tuple[str, ...], all_slices: bool, 
 @click.pass_obj
 def attach(project: Project, slice_id: str) -> None:
     """Watch a slice's agent team live (tmux attach; detach with Ctrl-b d)."""
-    from ..core.config import load_config
-    from ..core.team_run import attach_argv
+    from ..core.base.config import load_config
+    from ..core.implementation.team_run import attach_argv
 
     _known_slices(project, [slice_id])
     config = load_config(project)
@@ -223,8 +223,8 @@ def attach(project: Project, slice_id: str) -> None:
 @click.pass_obj
 def stop(project: Project, slice_id: str) -> None:
     """Stop a slice's agent team cleanly (its worktree, branch and logs stay)."""
-    from ..core.config import load_config
-    from ..core.team_run import stop_team
+    from ..core.base.config import load_config
+    from ..core.implementation.team_run import stop_team
 
     _known_slices(project, [slice_id])
     if stop_team(load_config(project), slice_id):
@@ -269,8 +269,8 @@ def test_command(project: Project, slice_id: str, environment: str | None, verbo
 def deploy(project: Project, slice_ids: tuple[str, ...], all_slices: bool, environment: str,
            platform: str | None, verbose: bool) -> None:
     """Deploy slices: to test, to production (gated by integration tests), or the whole path."""
-    from ..core.config import load_config
-    from ..core.plan import load_plan
+    from ..core.base.config import load_config
+    from ..core.base.plan import load_plan
     from ..launch.deploy import run_deployment_job
 
     wanted = [s["slice_id"] for s in load_plan(project)["slices"]] if all_slices else list(slice_ids)
@@ -290,8 +290,8 @@ def deploy(project: Project, slice_ids: tuple[str, ...], all_slices: bool, envir
 @click.pass_obj
 def destroy(project: Project, slice_ids: tuple[str, ...], all_slices: bool, environment: str) -> None:
     """Take slices' deployments down, on whatever platform each runs; state.json forgets them."""
-    from ..core.deploy import destroy as destroy_slice
-    from ..core.logs import log_to_file
+    from ..core.base.logs import log_to_file
+    from ..core.deployment.deploy import destroy as destroy_slice
 
     _known_slices(project, slice_ids)
     with log_to_file(project, "deployment"):
@@ -306,7 +306,7 @@ def destroy(project: Project, slice_ids: tuple[str, ...], all_slices: bool, envi
 
 def _print_conflicts(project: Project, slice_ids: list[str]) -> None:
     """The conflicts of the slices just written: said where the write happens, not only in `vso status`."""
-    from ..core.state import conflicts_of
+    from ..core.base.state import conflicts_of
 
     for conflict in conflicts_of(load_state(project), set(slice_ids)):
         beside = f"; the master's version is in {conflict['proposal']}" if conflict.get("proposal") else ""
@@ -315,7 +315,7 @@ def _print_conflicts(project: Project, slice_ids: list[str]) -> None:
 
 
 def _all_slices(project: Project, environment: str) -> list[str]:
-    from ..core.deployments import deployments
+    from ..core.deployment.deployments import deployments
 
     return sorted(set(deployments(project, environment)) | set(load_state(project)["slices"]))
 
@@ -329,8 +329,8 @@ def _all_slices(project: Project, environment: str) -> list[str]:
 @click.pass_obj
 def resolve(project: Project, slice_id: str, take: str, verbose: bool) -> None:
     """Settle a slice's conflicts between a master change and an edit in the slice (`vso status` lists them)."""
-    from ..core.logs import log_to_file
-    from ..core.resolve import resolve as resolve_conflicts
+    from ..core.base.logs import log_to_file
+    from ..core.sync.resolve import resolve as resolve_conflicts
     from ..launch.decompose import check_in_sync
 
     with log_to_file(project, "decomposition"):
@@ -378,7 +378,7 @@ def sync(project: Project, background: bool, verbose: bool) -> None:
     from ..launch.sync import sync_commits
 
     if background:
-        from ..core.gitrun import clean_env
+        from ..core.base.gitrun import clean_env
 
         with project.open_append(project.logs_dir / "sync.log") as log:
             # A hook's git variables (GIT_DIR, GIT_INDEX_FILE) must not reach the sync or the agents it starts.
@@ -416,7 +416,7 @@ def hooks() -> None:
 @click.pass_obj
 def hooks_install(project: Project) -> None:
     """Write .git/hooks/post-commit and pre-push (a hook you wrote yourself is left alone)."""
-    from ..core.hooks import install_hooks
+    from ..core.sync.hooks import install_hooks
 
     vso = Path(sys.executable).parent / "vso"
     for path in install_hooks(project, str(vso) if vso.exists() else "vso"):
@@ -427,7 +427,7 @@ def hooks_install(project: Project) -> None:
 @click.pass_obj
 def hooks_uninstall(project: Project) -> None:
     """Remove the hooks VSO wrote."""
-    from ..core.hooks import uninstall_hooks
+    from ..core.sync.hooks import uninstall_hooks
 
     removed = uninstall_hooks(project)
     for path in removed:
@@ -462,8 +462,8 @@ def status(project: Project, as_json: bool) -> None:
 @click.pass_obj
 def ui(project: Project, host: str, port: int) -> None:
     """The Dagster web UI (and daemon) on this project's instance; Ctrl-C or SIGTERM stops all of it."""
-    from ..core.gitrun import clean_env
-    from ..core.process_group import run_in_foreground
+    from ..core.base.gitrun import clean_env
+    from ..core.base.process_group import run_in_foreground
     from ..lib.instance import use_project_instance
 
     home = use_project_instance(project)

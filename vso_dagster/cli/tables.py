@@ -8,7 +8,7 @@ import click
 from rich.console import Console
 from rich.table import Table
 
-from ..core.model import ENVIRONMENTS
+from ..core.base.model import ENVIRONMENTS
 
 # Piped or captured output keeps whole slice IDs on one line instead of rich's 80-column default.
 out = Console(highlight=False, width=None if sys.stdout.isatty() else 200)

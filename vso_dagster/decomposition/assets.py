@@ -2,14 +2,14 @@ import hashlib
 
 import dagster as dg
 
-from ..core.config import load_config
-from ..core.decompose import plan_is_current, plan_project, write_slices
-from ..core.errors import VSOError
-from ..core.master_spec import read_project_spec
-from ..core.model import MasterSpec
-from ..core.plan import load_plan
-from ..core.refine import agent_refiner
-from ..core.state import conflicts_of, load_state
+from ..core.base.config import load_config
+from ..core.base.errors import VSOError
+from ..core.base.master_spec import read_project_spec
+from ..core.base.model import MasterSpec
+from ..core.base.plan import load_plan
+from ..core.base.state import conflicts_of, load_state
+from ..core.decomposition.decompose import plan_is_current, plan_project, write_slices
+from ..core.decomposition.refine import agent_refiner
 from ..lib.partitions import ensure_slice_partitions, slices_partitions
 from ..lib.resources import VSOProject
 

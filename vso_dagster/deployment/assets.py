@@ -4,12 +4,12 @@ import time
 import dagster as dg
 from pydantic import Field
 
-from ..core.config import load_config
-from ..core.deploy import deploy
-from ..core.deployments import deployments
-from ..core.errors import VSOError
-from ..core.integration import mark_deployed, production_blocker, run_integration_tests
-from ..core.merge_back import merge_slice_branch
+from ..core.base.config import load_config
+from ..core.base.errors import VSOError
+from ..core.deployment.deploy import deploy
+from ..core.deployment.deployments import deployments
+from ..core.deployment.integration import mark_deployed, production_blocker, run_integration_tests
+from ..core.deployment.merge_back import merge_slice_branch
 from ..lib.partitions import slices_partitions
 from ..lib.resources import VSOProject
 

@@ -1,11 +1,11 @@
 import dagster as dg
 
-from ..core.errors import Blocked, VSOError
-from ..core.implement import implement_slice, record_tests
-from ..core.implement import unit_tests as run_unit_tests
-from ..core.plan import load_plan
-from ..core.unit_tests import TestRun
-from ..core.worktrees import existing_worktree
+from ..core.base.errors import Blocked, VSOError
+from ..core.base.plan import load_plan
+from ..core.base.unit_tests import TestRun
+from ..core.base.worktrees import existing_worktree
+from ..core.implementation.implement import implement_slice, record_tests
+from ..core.implementation.implement import unit_tests as run_unit_tests
 from ..lib.partitions import slices_partitions
 from ..lib.resources import VSOProject
 

@@ -1,9 +1,9 @@
 import dagster as dg
 
-from ..core.errors import VSOError
-from ..core.implement import priorities, ready_to_build
-from ..core.plan import load_plan
-from ..core.state import load_state
+from ..core.base.errors import VSOError
+from ..core.base.plan import load_plan
+from ..core.base.state import load_state
+from ..core.implementation.implement import priorities, ready_to_build
 from ..lib.in_process import abandoned
 from ..lib.resources import VSOProject
 from .jobs import implement_job

@@ -2,7 +2,7 @@ from __future__ import annotations
 
 import dagster as dg
 
-from ..core.errors import VSOError
+from ..core.base.errors import VSOError
 from ..lib.in_process import run_here
 from ..lib.partitions import ensure_slice_partitions
 from .jobs import resolved

@@ -7,14 +7,14 @@ from dataclasses import dataclass
 
 import dagster as dg
 
-from ..core.decompose import plan_is_current, stale_slice_ids
-from ..core.errors import VSOError
-from ..core.logs import log_to_file
-from ..core.master_spec import read_project_spec
-from ..core.master_sync import section_is_current
-from ..core.own_commits import OwnCommit, commit_own_writes
-from ..core.plan import load_plan
-from ..core.project import Project
+from ..core.base.errors import VSOError
+from ..core.base.logs import log_to_file
+from ..core.base.master_spec import read_project_spec
+from ..core.base.own_commits import OwnCommit, commit_own_writes
+from ..core.base.plan import load_plan
+from ..core.base.project import Project
+from ..core.decomposition.decompose import plan_is_current, stale_slice_ids
+from ..core.sync.master_sync import section_is_current
 from ..decomposition.jobs import plan_job, slice_spec_job, spec_sync_job
 from ..lib.in_process import run_here
 from ..lib.partitions import ensure_slice_partitions, slices_partitions

@@ -6,8 +6,8 @@ import json
 
 import dagster as dg
 
-from ..core.plan import load_plan, planned_slice
-from ..core.project import Project
+from ..core.base.plan import load_plan, planned_slice
+from ..core.base.project import Project
 from ..deployment.jobs import deliver_job, deploy_production_job, deploy_test_job, integration_job
 from ..lib.in_process import run_here
 from ..lib.partitions import ensure_slice_partitions

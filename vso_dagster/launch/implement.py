@@ -9,10 +9,10 @@ from concurrent.futures import wait as futures_wait
 
 import dagster as dg
 
-from ..core.implement import blockers, priorities
-from ..core.plan import load_plan, planned_slice
-from ..core.project import Project
-from ..core.state import BUILT, load_state
+from ..core.base.plan import load_plan, planned_slice
+from ..core.base.project import Project
+from ..core.base.state import BUILT, load_state
+from ..core.implementation.implement import blockers, priorities
 from ..implementation.jobs import implement_job, unit_tests_job
 from ..lib.in_process import run_here
 from ..lib.partitions import ensure_slice_partitions

@@ -8,13 +8,13 @@ from dataclasses import dataclass
 
 import dagster as dg
 
-from ..core.changes import Changes, changes_since, first_cursor
-from ..core.config import load_config
-from ..core.decompose import preview
-from ..core.errors import VSOError
-from ..core.own_commits import OwnCommit, commit_own_writes
-from ..core.project import Project
-from ..core.state import load_state, now, updating_state
+from ..core.base.config import load_config
+from ..core.base.errors import VSOError
+from ..core.base.own_commits import OwnCommit, commit_own_writes
+from ..core.base.project import Project
+from ..core.base.state import load_state, now, updating_state
+from ..core.decomposition.decompose import preview
+from ..core.sync.changes import Changes, changes_since, first_cursor
 from ..lib.in_process import run_here
 from ..lib.partitions import ensure_slice_partitions
 from ..lib.staleness import STAGES, StageHistory, Work, stale_work

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import dagster as dg
 
-from ..core.process_group import is_running, process_identity
+from ..core.base.process_group import is_running, process_identity
 
 PROCESS_TAG = "vso/process"
 

@@ -3,8 +3,8 @@ from __future__ import annotations
 import os
 from pathlib import Path
 
-from ..core.project import Project
-from ..core.templating import render
+from ..core.base.project import Project
+from ..core.base.templating import render
 
 DEFAULT_MAX_CONCURRENT_RUNS = 4
 DEFAULT_IMPLEMENTATION_LIMIT = 2

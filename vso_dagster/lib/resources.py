@@ -7,9 +7,9 @@ from contextlib import contextmanager
 
 import dagster as dg
 
-from ..core.logs import log_to_file
-from ..core.project import Project
-from ..core.secrets import MaskSecrets
+from ..core.base.logs import log_to_file
+from ..core.base.project import Project
+from ..core.base.secrets import MaskSecrets
 
 
 class VSOProject(dg.ConfigurableResource):

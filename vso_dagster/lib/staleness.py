@@ -8,8 +8,8 @@ from dataclasses import dataclass
 import dagster as dg
 from dagster._core.storage.dagster_run import IN_PROGRESS_RUN_STATUSES
 
-from ..core.decompose import Preview
-from ..core.state import BUILT
+from ..core.base.state import BUILT
+from ..core.decomposition.decompose import Preview
 from .in_process import abandoned
 
 # A slice's stages in order; each is built from the one before it.

@@ -1,7 +1,7 @@
 import dagster as dg
 
-from ..core.errors import VSOError
-from ..core.master_sync import sync_master
+from ..core.base.errors import VSOError
+from ..core.sync.master_sync import sync_master
 from ..lib.resources import VSOProject
 
 

@@ -2,11 +2,11 @@ import os
 
 import dagster as dg
 
-from ..core.config import load_config
-from ..core.decompose import preview
-from ..core.errors import VSOError
-from ..core.project import Project
-from ..core.state import load_state, now, updating_state
+from ..core.base.config import load_config
+from ..core.base.errors import VSOError
+from ..core.base.project import Project
+from ..core.base.state import load_state, now, updating_state
+from ..core.decomposition.decompose import preview
 from ..lib.partitions import ensure_slice_partitions
 from ..lib.resources import VSOProject
 from ..lib.staleness import StageHistory, stale_work

@@ -2,13 +2,13 @@ import os
 
 import dagster as dg
 
-from ..core.changes import changes_since, first_cursor
-from ..core.config import load_config
-from ..core.decompose import preview
-from ..core.errors import VSOError
-from ..core.implement import priorities
-from ..core.plan import load_plan
-from ..core.state import load_state, now, updating_state
+from ..core.base.config import load_config
+from ..core.base.errors import VSOError
+from ..core.base.plan import load_plan
+from ..core.base.state import load_state, now, updating_state
+from ..core.decomposition.decompose import preview
+from ..core.implementation.implement import priorities
+from ..core.sync.changes import changes_since, first_cursor
 from ..decomposition.jobs import plan_job
 from ..lib.resources import VSOProject
 from .jobs import master_sync_job, slice_downstream_job, slice_sync_job

@@ -7,13 +7,13 @@ from pathlib import Path
 
 import libtmux
 
-from .config import Config, agent_argv
-from .model import WORKER
-from .project import SLICES_DIR, Project
-from .slice_files import implementation_file, slice_kind
-from .templating import render
+from ..base.config import Config, agent_argv
+from ..base.model import WORKER
+from ..base.project import SLICES_DIR, Project
+from ..base.slice_files import implementation_file, slice_kind
+from ..base.templating import render
+from ..base.worktrees import Worktree, head
 from .tmux_team import Team, TeamError, team_session
-from .worktrees import Worktree, head
 
 log = logging.getLogger("vso.implement")
 MARKER = ".vso-done.md"

@@ -86,7 +86,7 @@ class Config:
     repo_url: str = ""  # the URL that server clones from; "" = the remote's own URL
     pass_env: tuple[str, ...] = ()  # variables of VSO's environment a slice's own code also gets
     sync_branch: str = "main"  # the branch the git sensor and hooks watch
-    commit_own_writes: bool = True  # VSO commits the files it regenerated (core/own_commits.py)
+    commit_own_writes: bool = True  # VSO commits the files it regenerated (core/base/own_commits.py)
     nightly_timezone: str = "UTC"
 
 

@@ -13,12 +13,12 @@ import subprocess
 import sys
 from pathlib import Path
 
-from .config import load_config
+from ..base.config import load_config
+from ..base.errors import VSOError
+from ..base.process_group import processes_marked, stop_group
+from ..base.project import Project
+from ..base.secrets import slice_env
 from .deployments import Deployment, forget, log, record, service_dir, wait_healthy
-from .errors import VSOError
-from .process_group import processes_marked, stop_group
-from .project import Project
-from .secrets import slice_env
 
 HEALTH_TIMEOUT_S = 20.0
 # In each local service's environment: which project, slice and environment it serves.

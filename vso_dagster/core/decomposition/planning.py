@@ -9,10 +9,10 @@ import re
 
 import networkx as nx
 
-from .errors import Diagnostic, SpecError
-from .model import SERVICE, WORKER, Component, DataModel, Endpoint, LatencyBudget, MasterSpec, Requirement
-from .names import component_keys, match_key, python_identifier, slugify
-from .plan import Plan, PlannedSlice, Unassigned
+from ..base.errors import Diagnostic, SpecError
+from ..base.model import SERVICE, WORKER, Component, DataModel, Endpoint, LatencyBudget, MasterSpec, Requirement
+from ..base.names import component_keys, match_key, python_identifier, slugify
+from ..base.plan import Plan, PlannedSlice, Unassigned
 
 # A component is compute-heavy, and so goes to Modal unless its platform is explicit, when its name
 # or description mentions one of these (whole words, any case). docs/master-spec.md lists them.

@@ -19,10 +19,10 @@ from pathlib import Path
 import libtmux
 from libtmux.exc import LibTmuxException
 
-from .config import AgentSpec, Limits
-from .errors import VSOError
-from .process_group import is_running, process_identity
-from .secrets import SECRET_VARIABLES
+from ..base.config import AgentSpec, Limits
+from ..base.errors import VSOError
+from ..base.process_group import is_running, process_identity
+from ..base.secrets import SECRET_VARIABLES
 from .team_watchdog import WINDOW as WATCHDOG_WINDOW
 from .team_watchdog import save_pane_log, watchdog_argv
 

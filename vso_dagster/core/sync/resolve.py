@@ -11,12 +11,12 @@ from __future__ import annotations
 
 import logging
 
-from .baselines import baseline_path, load_baseline
-from .errors import Diagnostic, VSOError
-from .gitrun import is_ancestor
-from .merge import CONFLICT_MARKERS, with_owned_fields
-from .project import PROPOSAL_SUFFIX, Project, read_text, sha256_bytes
-from .state import conflicts_of, load_state, now, save_state
+from ..base.baselines import baseline_path, load_baseline
+from ..base.errors import Diagnostic, VSOError
+from ..base.gitrun import is_ancestor
+from ..base.merge import CONFLICT_MARKERS, with_owned_fields
+from ..base.project import PROPOSAL_SUFFIX, Project, read_text, sha256_bytes
+from ..base.state import conflicts_of, load_state, now, save_state
 
 TAKES = ("master", "slice", "merged")
 REMOVE = object()  # what _chosen returns for a file the master no longer generates, taken as the master has it

@@ -4,18 +4,18 @@ from __future__ import annotations
 
 from collections.abc import Callable
 
-from .deploy_hetzner import deploy_hetzner, destroy_hetzner
-from .deploy_job import JOB, forget_run, run_job
-from .deploy_local import deploy_local, destroy_local, stop_strays
-from .deploy_modal import deploy_modal, destroy_modal
+from ..base.errors import VSOError
+from ..base.model import PLANNED, PLATFORM_NAMES, WORKER
+from ..base.plan import load_plan, planned_slice
+from ..base.project import Project
+from ..base.slice_files import slice_kind
+from ..base.state import BUILT, load_state
+from ..base.worktrees import existing_worktree, head, uncommitted
 from .deployments import Deployment, deployments, log
-from .errors import VSOError
-from .model import PLANNED, PLATFORM_NAMES, WORKER
-from .plan import load_plan, planned_slice
-from .project import Project
-from .slice_files import slice_kind
-from .state import BUILT, load_state
-from .worktrees import existing_worktree, head, uncommitted
+from .hetzner import deploy_hetzner, destroy_hetzner
+from .local import deploy_local, destroy_local, stop_strays
+from .modal import deploy_modal, destroy_modal
+from .worker import JOB, forget_run, run_job
 
 _DEPLOYERS: dict[str, tuple[Callable[[Project, str, str], Deployment], Callable[[Project, str, str], bool]]] = {
     "local": (deploy_local, destroy_local),

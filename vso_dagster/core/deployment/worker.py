@@ -12,11 +12,11 @@ import json
 import subprocess
 import sys
 
-from .config import load_config
+from ..base.config import load_config
+from ..base.errors import VSOError
+from ..base.project import JOB_FILE, Project
+from ..base.secrets import slice_env
 from .deployments import Deployment, built_file, forget, log, record
-from .errors import VSOError
-from .project import JOB_FILE, Project
-from .secrets import slice_env
 
 RUN_TIMEOUT_S = 600.0
 JOB = "job"  # a deployment record's `kind` when it is a job's run

@@ -6,9 +6,9 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from .model import WORKER
-from .slice_files import slice_kind
-from .templating import render
+from ..base.model import WORKER
+from ..base.slice_files import slice_kind
+from ..base.templating import render
 
 
 @dataclass(frozen=True)

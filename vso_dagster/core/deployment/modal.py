@@ -16,11 +16,11 @@ import sys
 from dataclasses import dataclass
 from pathlib import Path
 
+from ..base.errors import VSOError
+from ..base.names import modal_app_name
+from ..base.project import Project
+from ..base.secrets import mask, tool_env
 from .deployments import Deployment, forget, log, record, service_dir, wait_healthy
-from .errors import VSOError
-from .names import modal_app_name
-from .project import Project
-from .secrets import mask, tool_env
 
 DEPLOY_TIMEOUT_S = 900.0
 STOP_TIMEOUT_S = 120.0

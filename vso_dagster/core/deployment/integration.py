@@ -7,13 +7,13 @@ import tempfile
 from dataclasses import dataclass
 from pathlib import Path
 
-from .config import load_config
-from .deploy_job import JOB
+from ..base.config import load_config
+from ..base.errors import VSOError
+from ..base.project import Project
+from ..base.state import load_state, now, updating_state
+from ..base.unit_tests import TestRun, run_tests
 from .deployments import deployments, service_dir
-from .errors import VSOError
-from .project import Project
-from .state import load_state, now, updating_state
-from .unit_tests import TestRun, run_tests
+from .worker import JOB
 
 
 @dataclass(frozen=True)

@@ -11,14 +11,14 @@ from pathlib import Path
 
 import jinja2
 
-from .. import __version__
+from ... import __version__
 from .prose import purpose, requirement_clause
 
 
 def templates_dir() -> Path:
     """Inside the wheel the templates sit in the package; in a source checkout, at the repo root."""
-    packaged = Path(__file__).resolve().parents[1] / "templates"
-    return packaged if packaged.is_dir() else Path(__file__).resolve().parents[2] / "templates"
+    packaged = Path(__file__).resolve().parents[2] / "templates"
+    return packaged if packaged.is_dir() else Path(__file__).resolve().parents[3] / "templates"
 
 
 @cache

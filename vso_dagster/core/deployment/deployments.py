@@ -16,10 +16,10 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from .errors import VSOError
-from .project import SERVICE_FILE, Project
-from .state import load_state, now, updating_state
-from .worktrees import existing_worktree
+from ..base.errors import VSOError
+from ..base.project import SERVICE_FILE, Project
+from ..base.state import load_state, now, updating_state
+from ..base.worktrees import existing_worktree
 
 log = logging.getLogger("vso.deploy")
 

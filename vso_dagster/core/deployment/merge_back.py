@@ -14,12 +14,12 @@ from __future__ import annotations
 import logging
 from dataclasses import dataclass
 
-from .config import load_config
-from .gitrun import IDENTITY, current_branch, git, is_ancestor, run_git
-from .own_commits import commit_own_writes
-from .project import SLICES_DIR, Project
-from .state import conflicts_of, now, updating_state
-from .worktrees import existing_worktree
+from ..base.config import load_config
+from ..base.gitrun import IDENTITY, current_branch, git, is_ancestor, run_git
+from ..base.own_commits import commit_own_writes
+from ..base.project import SLICES_DIR, Project
+from ..base.state import conflicts_of, now, updating_state
+from ..base.worktrees import existing_worktree
 
 log = logging.getLogger("vso.deploy")
 

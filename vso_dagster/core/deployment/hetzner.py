@@ -12,10 +12,10 @@ from __future__ import annotations
 import os
 from pathlib import Path
 
-from .config import load_config
+from ..base.config import load_config
+from ..base.errors import VSOError
+from ..base.project import Project
 from .deployments import Deployment, forget, log, record, service_dir, tested_commit, wait_healthy
-from .errors import VSOError
-from .project import Project
 from .publish import publish_tested
 from .terraform import TerraformRunner
 

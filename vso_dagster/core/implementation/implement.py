@@ -6,16 +6,16 @@ from __future__ import annotations
 import logging
 from dataclasses import dataclass
 
-from .config import load_config
-from .errors import Blocked, VSOError
-from .plan import planned_slice
-from .project import SEED_FILES, Project
+from ..base.config import load_config
+from ..base.errors import Blocked, VSOError
+from ..base.plan import planned_slice
+from ..base.project import SEED_FILES, Project
+from ..base.slice_files import implementation_file
+from ..base.state import BUILT, conflicts_of, load_state, now, updating_state
+from ..base.unit_tests import TestRun, run_tests
+from ..base.worktrees import Worktree, branch_version, commit_all, diff_stats, ensure_worktree, head, uncommitted
 from .scaffold_agent import implement
-from .slice_files import implementation_file
-from .state import BUILT, conflicts_of, load_state, now, updating_state
 from .team_run import run_team
-from .unit_tests import TestRun, run_tests
-from .worktrees import Worktree, branch_version, commit_all, diff_stats, ensure_worktree, head, uncommitted
 
 log = logging.getLogger("vso.implement")
 

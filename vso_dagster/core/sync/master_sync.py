@@ -13,14 +13,14 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass, field
 
-from .baselines import load_baseline
-from .errors import Diagnostic, SpecError
-from .master_spec import generated_section, parse_master_spec, read_project_spec
-from .plan import load_plan, mermaid
-from .project import Project, file_hash, read_text, sha256_bytes
-from .spec_blocks import markdown_lines
-from .state import bump, load_state, save_state
-from .templating import render
+from ..base.baselines import load_baseline
+from ..base.errors import Diagnostic, SpecError
+from ..base.master_spec import generated_section, parse_master_spec, read_project_spec
+from ..base.plan import load_plan, mermaid
+from ..base.project import Project, file_hash, read_text, sha256_bytes
+from ..base.spec_blocks import markdown_lines
+from ..base.state import bump, load_state, save_state
+from ..base.templating import render
 
 _ENDPOINT = re.compile(r"^- ([A-Z]+) (/\S*) → [^→]+ → (.+)$")
 _VERSION = re.compile(r'^(version:\s*["\']?)(\d+\.\d+\.\d+)(["\']?\s*)$', re.M)

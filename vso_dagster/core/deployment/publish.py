@@ -13,11 +13,11 @@ import subprocess
 import urllib.parse
 from dataclasses import dataclass
 
-from .config import Config
-from .errors import VSOError
-from .gitrun import clean_env, git
-from .project import Project
-from .worktrees import existing_worktree
+from ..base.config import Config
+from ..base.errors import VSOError
+from ..base.gitrun import clean_env, git
+from ..base.project import Project
+from ..base.worktrees import existing_worktree
 
 PUSH_TIMEOUT_S = 300
 

@@ -9,21 +9,30 @@ import os
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from .baselines import baseline_path, load_baseline
-from .bulk import gc_paused
-from .errors import SpecError
-from .gitrun import head_or_empty_tree
-from .master_spec import read_master_spec, read_project_spec
-from .merge import Merge, change_kind, slice_shape, three_way
-from .model import MasterSpec
-from .plan import Plan, load_plan
+from ..base.baselines import baseline_path, load_baseline
+from ..base.bulk import gc_paused
+from ..base.errors import SpecError
+from ..base.gitrun import head_or_empty_tree
+from ..base.master_spec import read_master_spec, read_project_spec
+from ..base.merge import Merge, change_kind, slice_shape, three_way
+from ..base.model import MasterSpec
+from ..base.plan import Plan, load_plan
+from ..base.project import (
+    PROPOSAL_SUFFIX,
+    SEED_FILES,
+    SLICES_DIR,
+    BatchWriter,
+    Project,
+    file_hash,
+    read_text,
+    sha256_bytes,
+)
+from ..base.slice_files import slice_files
+from ..base.state import FIRST_VERSION, bump, conflicts_of, load_state, now, save_state
+from ..base.templating import fingerprint
 from .planning import build_plan, unassigned_errors
-from .project import PROPOSAL_SUFFIX, SEED_FILES, SLICES_DIR, BatchWriter, Project, file_hash, read_text, sha256_bytes
 from .refine import Refiner
 from .scaffold_project import ensure_deployment_configs
-from .slice_files import slice_files
-from .state import FIRST_VERSION, bump, conflicts_of, load_state, now, save_state
-from .templating import fingerprint
 
 log = logging.getLogger("vso.decompose")
 
@@ -137,7 +146,7 @@ def stale_slice_ids(project: Project, plan: dict) -> list[str]:
 
 def write_slices(project: Project, plan: dict, slice_ids: list[str], refine: Refiner | None = None) -> list[SliceWrite]:
     """Render and write the given slices; an unchanged file is not touched, an edited one is kept.
-    `refine`, when given, may rewrite each regenerated spec.md (see core/refine.py)."""
+    `refine`, when given, may rewrite each regenerated spec.md (see core/decomposition/refine.py)."""
     by_id = {s["slice_id"]: s for s in plan["slices"]}
     results = []
     with project.lock():

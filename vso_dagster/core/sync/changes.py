@@ -10,10 +10,10 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from .errors import VSOError
-from .gitrun import git, is_ancestor, is_tree, run_git
-from .project import MASTER_SPEC, PROPOSAL_SUFFIX, SLICES_DIR, Project, sha256_bytes
-from .worktrees import existing_worktree
+from ..base.errors import VSOError
+from ..base.gitrun import git, is_ancestor, is_tree, run_git
+from ..base.project import MASTER_SPEC, PROPOSAL_SUFFIX, SLICES_DIR, Project, sha256_bytes
+from ..base.worktrees import existing_worktree
 
 
 @dataclass(frozen=True)

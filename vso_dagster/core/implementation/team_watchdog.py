@@ -8,7 +8,7 @@ own, and reaches its tmux server through the `TMUX` variable tmux gives every pa
 closes the session it keeps each agent's pane history in the team's logs, as the team's own stop
 does.
 
-Run by tmux as: python -m vso_dagster.core.team_watchdog OWNER SESSION LOG_DIR ROLE...
+Run by tmux as: python -m vso_dagster.core.implementation.team_watchdog OWNER SESSION LOG_DIR ROLE...
 """
 
 from __future__ import annotations
@@ -18,8 +18,8 @@ import sys
 import time
 from pathlib import Path
 
-from .process_group import is_running
-from .project import atomic_write
+from ..base.process_group import is_running
+from ..base.project import atomic_write
 
 WINDOW = "watchdog"
 POLL_S = 1.0
@@ -27,7 +27,8 @@ POLL_S = 1.0
 
 def watchdog_argv(owner: str, session: str, log_dir: Path, roles: tuple[str, ...]) -> list[str]:
     # -I: the pane opens in the slice's worktree, whose files must not shadow VSO's own modules.
-    return [sys.executable, "-I", "-m", "vso_dagster.core.team_watchdog", owner, session, str(log_dir), *roles]
+    module = "vso_dagster.core.implementation.team_watchdog"
+    return [sys.executable, "-I", "-m", module, owner, session, str(log_dir), *roles]
 
 
 def pane_history(tmux: list[str], session: str, role: str) -> str | None:

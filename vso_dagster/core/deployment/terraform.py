@@ -18,9 +18,9 @@ import tempfile
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from .errors import VSOError
-from .project import Project
-from .secrets import mask, tool_env
+from ..base.errors import VSOError
+from ..base.project import Project
+from ..base.secrets import mask, tool_env
 
 TIMEOUT_S = 1800
 INSTALL_HINT = ("terraform is not installed (or not on PATH); install Terraform >= 1.5 from HashiCorp's "

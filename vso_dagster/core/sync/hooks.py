@@ -7,10 +7,10 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from .errors import VSOError
-from .gitrun import git
-from .project import Project
-from .templating import render
+from ..base.errors import VSOError
+from ..base.gitrun import git
+from ..base.project import Project
+from ..base.templating import render
 
 HOOKS = ("post-commit", "pre-push")
 MARKER = "VSO {name} hook"

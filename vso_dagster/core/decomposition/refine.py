@@ -15,10 +15,10 @@ from collections.abc import Callable
 import frontmatter
 import yaml
 
-from .config import Config, agent_argv
-from .project import Project
-from .secrets import agent_env
-from .templating import render
+from ..base.config import Config, agent_argv
+from ..base.project import Project
+from ..base.secrets import agent_env
+from ..base.templating import render
 
 log = logging.getLogger("vso.decompose")
 SECTIONS = ("## Overview", "## Acceptance Criteria (TDD)", "## API Specification", "## Data Models", "## Tests",

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from .. import __version__
+from ... import __version__
 from .model import SERVICE, WORKER
 from .names import match_key, modal_app_name
 from .project import JOB_FILE, SERVICE_FILE

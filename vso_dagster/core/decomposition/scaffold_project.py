@@ -5,10 +5,10 @@ from __future__ import annotations
 import datetime as dt
 from pathlib import Path
 
-from .config import project_socket
-from .gitrun import git, run_git
-from .project import Project
-from .templating import render
+from ..base.config import project_socket
+from ..base.gitrun import git, run_git
+from ..base.project import Project
+from ..base.templating import render
 
 # Hetzner server types per environment: cx23 (2 vCPU, 4 GB) for tests, cx33 (4 vCPU, 8 GB) for
 # production. The older cx11/cx31 are retired; README "Platforms" says how to pick others.

@@ -1,0 +1,1 @@
+"""Master spec -> slices: plan the spec, then write each slice's files, keeping every downstream edit."""
