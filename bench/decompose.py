@@ -70,8 +70,8 @@ def core(n: int, workdir: Path) -> dict:
     files = sum(len(r.written) for r in written)
 
     # The same bytes, written by a bare loop with no templating, hashing or state: the ratio's base.
-    payload = [(s["slice_id"], rel, text.encode()) for s in plan["slices"]
-               for rel, text in slice_files(plan["master"], s, "1.0.0").items()]
+    payload = [(s.slice_id, rel, text.encode()) for s in plan.slices
+               for rel, text in slice_files(plan.master, s, "1.0.0").items()]
     bare_root = workdir / "bare"
 
     def bare_loop():

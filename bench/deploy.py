@@ -22,16 +22,16 @@ def main() -> None:
     project, plan = committed_example("todo-small")
     try:
         times = []
-        for s in plan["slices"]:
-            implement_slice(project, plan, s["slice_id"])
+        for s in plan.slices:
+            implement_slice(project, plan, s.slice_id)
             started = time.perf_counter()
-            deploy_local(project, s["slice_id"], "test")
+            deploy_local(project, s.slice_id, "test")
             times.append(time.perf_counter() - started)
-            print(f"{s['slice_id']:28s} deployed and healthy in {times[-1]:.2f} s")
+            print(f"{s.slice_id:28s} deployed and healthy in {times[-1]:.2f} s")
         print(f"median {statistics.median(times):.2f} s, max {max(times):.2f} s (target <= 3 s per slice)")
     finally:
-        for s in plan["slices"]:
-            destroy_local(project, s["slice_id"], "test")
+        for s in plan.slices:
+            destroy_local(project, s.slice_id, "test")
         shutil.rmtree(project.root, ignore_errors=True)
 
 

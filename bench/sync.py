@@ -82,7 +82,7 @@ def ticks(commits: int, repeat: int = 5) -> dict:
     project = with_history(commits)
     history = int(git(project.root, "rev-list", "--count", "HEAD"))
     with dg.DagsterInstance.ephemeral() as instance:
-        instance.add_dynamic_partitions("slices", [s["slice_id"] for s in load_plan(project)["slices"]])
+        instance.add_dynamic_partitions("slices", load_plan(project).slice_ids)
         slice_ticks = [tick_seconds(project, instance, edit_slice) for _ in range(repeat)]
         master_ticks = []
         for i in range(repeat):

@@ -10,6 +10,7 @@ import pytest
 from click.testing import CliRunner
 
 from vso_dagster.cli.main import cli
+from vso_dagster.core.base.plan import Plan
 from vso_dagster.core.base.project import Project
 
 REPO = Path(__file__).resolve().parents[1]
@@ -96,7 +97,7 @@ def vso(project: Project):
     return run
 
 
-def decompose_example(root: Path, example: str) -> tuple[Project, dict]:
+def decompose_example(root: Path, example: str) -> tuple[Project, Plan]:
     """examples/<example>.md decomposed by the core into a new project at root/<example>."""
     from vso_dagster.core.decomposition.decompose import decompose_project
 

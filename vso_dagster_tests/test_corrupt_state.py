@@ -63,3 +63,26 @@ def test_moved_aside_it_is_rebuilt_from_the_committed_files(broken_kinds, vso):
     project.state_file.rename(project.state_dir / "state.json.broken")
     listed = vso("status")
     assert listed.exit_code == 0 and "slice-003-reports" in listed.output
+
+
+BROKEN_PLANS = {
+    "truncated": lambda good: good[: len(good) // 2],
+    "a list": lambda good: b"[]",
+    "a slice missing a field": lambda good: json.dumps(
+        {**json.loads(good), "slices": [{"slice_id": "slice-001-auth"}]}).encode(),
+}
+
+
+@pytest.mark.parametrize("kind", sorted(BROKEN_PLANS))
+def test_a_broken_plan_json_is_refused_by_name_and_deleting_it_plans_again(kind, broken_kinds, vso):
+    project = broken_kinds
+    project.plan_file.write_bytes(BROKEN_PLANS[kind](project.plan_file.read_bytes()))
+    for args in (("decompose",), ("orchestrate", "--slice-id", "slice-001-auth")):
+        result = vso(*args)
+        assert result.exit_code != 0, (args, result.output)
+        assert result.output.startswith(".slice-orchestrator/plan.json: not a plan VSO wrote"), (args, result.output)
+        assert "delete it and run `vso decompose`" in result.output
+        assert "Traceback" not in result.output
+    project.plan_file.unlink()
+    assert vso("decompose").exit_code == 0
+    assert vso("orchestrate", "--slice-id", "slice-001-auth").exit_code == 0

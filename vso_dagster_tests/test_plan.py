@@ -19,7 +19,7 @@ def plan_of(components: str, rest: str = "", known: dict | None = None):
 
 
 def ids(plan) -> list[str]:
-    return [s.slice_id for s in plan.slices]
+    return plan.slice_ids
 
 
 def test_dependencies_come_first_and_ties_keep_spec_order():

@@ -60,7 +60,7 @@ def test_a_refinement_that_breaks_the_spec_is_discarded_with_a_warning(todo_proj
     spec = (todo_project.slice_dir("slice-002-todos") / "spec.md").read_text()
     assert spec.startswith('---\nslice_id: "slice-002-todos"') and "clear error" not in spec
     assert "slice-002-todos: refined spec discarded" in caplog.text
-    assert slice_spec_problems(spec, next(s for s in plan["slices"] if s["slice_id"] == "slice-002-todos")) == []
+    assert slice_spec_problems(spec, next(s for s in plan.slices if s.slice_id == "slice-002-todos")) == []
 
 
 def test_refinement_is_off_by_default(todo_project):
@@ -70,8 +70,8 @@ def test_refinement_is_off_by_default(todo_project):
 
 def test_slice_spec_problems_name_what_is_wrong(todo_project):
     plan = decompose(todo_project)
-    s = plan["slices"][1]
-    good = (todo_project.slice_dir(s["slice_id"]) / "spec.md").read_text()
+    s = plan.slices[1]
+    good = (todo_project.slice_dir(s.slice_id) / "spec.md").read_text()
     assert slice_spec_problems(good, s) == []
     broken = good.replace('slice_id: "slice-002-todos"', 'slice_id: "slice-009-x"').replace("## Tests\n", "")
     assert slice_spec_problems(broken, s) == ["slice_id is 'slice-009-x', not 'slice-002-todos'",

@@ -30,12 +30,12 @@ def test_endpoint_shapes(method, path, expected):
 @pytest.mark.parametrize("example", ["todo-small", "marketplace"])
 def test_scaffold_agent_turns_every_slice_green(tmp_path, example):
     project, plan = decompose_example(tmp_path, example)
-    suites = [project.slice_dir(s["slice_id"]) / "tests/unit" for s in plan["slices"]]
+    suites = [project.slice_dir(s.slice_id) / "tests/unit" for s in plan.slices]
     red = run_tests(suites)
     failing_modules = {name.split("::")[0].rsplit(".", 1)[-1] for name in red.failing}
-    assert failing_modules == {f"test_{s['module']}_contract" for s in plan["slices"] if s["endpoints"]}
-    for s in plan["slices"]:
-        (project.slice_dir(s["slice_id"]) / "service/main.py").write_text(implement(s))
+    assert failing_modules == {f"test_{s.module}_contract" for s in plan.slices if s.endpoints}
+    for s in plan.slices:
+        (project.slice_dir(s.slice_id) / "service/main.py").write_text(implement(s))
     green = run_tests(suites)
     assert green.green, (green.summary(), green.failing, green.output_tail)
     assert green.passed >= red.passed + red.failed

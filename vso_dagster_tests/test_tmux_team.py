@@ -18,7 +18,7 @@ import pytest
 
 from vso_dagster.core.base.config import AgentSpec, Config, Limits, load_config
 from vso_dagster.core.base.errors import VSOError
-from vso_dagster.core.base.plan import load_plan, planned_slice
+from vso_dagster.core.base.plan import load_plan
 from vso_dagster.core.base.state import load_state
 from vso_dagster.core.base.worktrees import ensure_worktree, git
 from vso_dagster.core.implementation.implement import implement_slice
@@ -79,7 +79,7 @@ def test_a_done_marker_without_passing_tests_is_not_done(committed, socket):
 
 def team_for(committed, socket, agent: AgentSpec, limits: Limits, slice_id="slice-001-auth"):
     plan = load_plan(committed)
-    s = planned_slice(plan, slice_id)
+    s = plan.slice(slice_id)
     worktree = ensure_worktree(committed, slice_id, "1.0.0")
     config = Config(agent=agent, roles=("orchestrator", "developer"), limits=limits, socket=socket)
     return s, worktree, config
@@ -150,8 +150,8 @@ def test_two_slices_at_once_do_not_cross_talk(committed, socket):
     assert errors == []
     for s, worktree, _ in jobs:
         changed = git(worktree.path, "diff", "--name-only", f"{worktree.base}..HEAD").splitlines()
-        assert changed == [f"vertical-slices/{s['slice_id']}/service/main.py"]
-        assert s["slice_id"] in (worktree.path / ".vso-done.md").read_text()
+        assert changed == [f"vertical-slices/{s.slice_id}/service/main.py"]
+        assert s.slice_id in (worktree.path / ".vso-done.md").read_text()
 
 
 def test_a_message_typed_while_the_agent_is_busy_arrives_exactly_once(committed, socket, tmp_path):
@@ -233,7 +233,7 @@ CANCELLED_RUN = """
 import sys
 from vso_dagster.core.base.config import AgentSpec, Config, Limits, load_config
 from vso_dagster.core.base.plan import load_plan
-from vso_dagster.core.base.plan import planned_slice
+
 from vso_dagster.core.base.project import Project
 from vso_dagster.core.implementation.team_run import run_team
 from vso_dagster.core.base.worktrees import ensure_worktree
@@ -241,7 +241,7 @@ project, socket, standin = Project.at(sys.argv[1]), sys.argv[2], sys.argv[3]
 agent = AgentSpec("custom", ("env", "STANDIN_BEHAVIOR=hang", sys.executable, standin, "{role}", "{slice_id}"),
                   "interactive", r"^> ?$")
 config = Config(agent=agent, roles=("developer",), limits=Limits(timeout_s=120, idle_s=120), socket=socket)
-run_team(project, planned_slice(load_plan(project), "slice-001-auth"),
+run_team(project, load_plan(project).slice("slice-001-auth"),
          ensure_worktree(project, "slice-001-auth", "1.0.0"), config)
 """
 

@@ -161,9 +161,9 @@ def decompose(project: Project, strict: bool, verbose: bool) -> None:
         plan, stale, runs = report.plan, report.stale, report.runs
         if report.commit is not None:
             out.print(report.commit.summary(), soft_wrap=True)
-    for item in plan["unassigned"]:
-        click.echo(f"{plan['master']['path']}:{item['line']}: warning: {item['kind']} {item['label']!r} is not "
-                   f"assigned to any component ({item['reason']})", err=True)
+    for item in plan.unassigned:
+        click.echo(f"{plan.master['path']}:{item.line}: warning: {item.kind} {item.label!r} is not "
+                   f"assigned to any component ({item.reason})", err=True)
     if stale:
         slice_table(load_state(project), only=stale[:TABLE_ROWS])
     if len(stale) > TABLE_ROWS:
@@ -171,8 +171,8 @@ def decompose(project: Project, strict: bool, verbose: bool) -> None:
     _print_conflicts(project, stale)
     if not runs:
         out.print("Nothing changed since the last decomposition: no run started.")
-    out.print(f"{len(plan['slices'])} slices, {len(stale)} written or refreshed, "
-              f"{len(plan['retired'])} retired; Dagster runs: {len(runs)}. "
+    out.print(f"{len(plan.slices)} slices, {len(stale)} written or refreshed, "
+              f"{len(plan.retired)} retired; Dagster runs: {len(runs)}. "
               f"Logs: {project.relative(project.logs_dir / 'decomposition.log')}. Browse: vso ui")
 
 
@@ -273,7 +273,7 @@ def deploy(project: Project, slice_ids: tuple[str, ...], all_slices: bool, envir
     from ..core.base.plan import load_plan
     from ..launch.deploy import run_deployment_job
 
-    wanted = [s["slice_id"] for s in load_plan(project)["slices"]] if all_slices else list(slice_ids)
+    wanted = load_plan(project).slice_ids if all_slices else list(slice_ids)
     what = "deliver" if environment == "both" else environment
     platform = platform or load_config(project).platform
     with project_instance(project) as instance, out.status(f"Deploying ({platform})…"):

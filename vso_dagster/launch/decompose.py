@@ -11,7 +11,7 @@ from ..core.base.errors import VSOError
 from ..core.base.logs import log_to_file
 from ..core.base.master_spec import read_project_spec
 from ..core.base.own_commits import OwnCommit, commit_own_writes
-from ..core.base.plan import load_plan
+from ..core.base.plan import Plan, load_plan
 from ..core.base.project import Project
 from ..core.decomposition.decompose import plan_is_current, stale_slice_ids
 from ..core.sync.master_sync import section_is_current
@@ -28,7 +28,7 @@ from .results import failure_reason
 
 @dataclass
 class DecomposeReport:
-    plan: dict
+    plan: Plan
     stale: list[str]
     runs: list[str]
     commit: OwnCommit | None = None  # VSO's commit of what it wrote (None: nothing changed)
@@ -56,7 +56,7 @@ def _decompose(project: Project, instance: dg.DagsterInstance, *, strict: bool, 
     stale = stale_slice_ids(project, plan)
     # An instance that never saw this plan (a fresh clone, a decompose killed before slice_plan added
     # them) has none of its partitions: without them no stale slice could be written.
-    ensure_slice_partitions(instance, [s["slice_id"] for s in plan["slices"]])
+    ensure_slice_partitions(instance, plan.slice_ids)
     order = instance.get_dynamic_partitions(slices_partitions.name)
     job = resolved(slice_spec_job)
     for first, last in contiguous_ranges(stale, order):
@@ -74,7 +74,7 @@ def _decompose(project: Project, instance: dg.DagsterInstance, *, strict: bool, 
     commit = None
     if runs:
         listed = ", ".join(stale[:5]) + (f" and {len(stale) - 5} more" if len(stale) > 5 else "")
-        commit = commit_own_writes(project, f"VSO: decomposed master-spec.md v{plan['master']['version']}"
+        commit = commit_own_writes(project, f"VSO: decomposed master-spec.md v{plan.master['version']}"
                                             + (f"; regenerated {listed}" if stale else ""), stale)
     return DecomposeReport(plan, stale, runs, commit)
 

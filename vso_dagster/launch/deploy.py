@@ -6,7 +6,7 @@ import json
 
 import dagster as dg
 
-from ..core.base.plan import load_plan, planned_slice
+from ..core.base.plan import load_plan
 from ..core.base.project import Project
 from ..deployment.jobs import deliver_job, deploy_production_job, deploy_test_job, integration_job
 from ..lib.in_process import run_here
@@ -22,7 +22,7 @@ JOBS = {"test": deploy_test_job, "production": deploy_production_job, "integrati
 def run_deployment_job(project: Project, instance: dg.DagsterInstance, what: str, slice_id: str, *,
                        platform: str | None = None, verbose: bool = False) -> Outcome:
     """`platform` None: the assets' default ([deploy] platform in config.toml, else local)."""
-    planned_slice(load_plan(project), slice_id)
+    load_plan(project).slice(slice_id)
     ensure_slice_partitions(instance, [slice_id])
     job = resolved(JOBS[what])
     deploying = [op for op in ("test_deployment", "production_deployment") if op in job.graph.node_dict]

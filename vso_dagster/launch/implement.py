@@ -9,7 +9,7 @@ from concurrent.futures import wait as futures_wait
 
 import dagster as dg
 
-from ..core.base.plan import load_plan, planned_slice
+from ..core.base.plan import load_plan
 from ..core.base.project import Project
 from ..core.base.state import BUILT, load_state
 from ..core.implementation.implement import blockers, priorities
@@ -27,8 +27,8 @@ def orchestrate(project: Project, instance: dg.DagsterInstance, slice_ids: list[
     dependency is built, with at most `concurrency` runs at once (each in its own process when more
     than one). A slice whose dependency failed is reported as blocked without starting a run."""
     plan = load_plan(project)
-    order = [s["slice_id"] for s in plan["slices"]]
-    wanted = order if slice_ids is None else [planned_slice(plan, sid)["slice_id"] for sid in slice_ids]
+    order = plan.slice_ids
+    wanted = order if slice_ids is None else [plan.slice(sid).slice_id for sid in slice_ids]
     ensure_slice_partitions(instance, order)
     outcomes: dict[str, Outcome] = {}
     rank = priorities(plan)
@@ -49,7 +49,7 @@ def orchestrate(project: Project, instance: dg.DagsterInstance, slice_ids: list[
             for sid in list(pending):
                 if run.full:
                     break
-                waiting = blockers(state, planned_slice(plan, sid))
+                waiting = blockers(state, plan.slice(sid))
                 if any(dep in pending or run.has(dep) for dep in waiting):
                     continue  # its dependency is still to be built in this wave
                 if waiting and slice_ids is None:
@@ -62,7 +62,7 @@ def orchestrate(project: Project, instance: dg.DagsterInstance, slice_ids: list[
             for outcome in run.wait():
                 outcomes[outcome.slice_id] = outcome
             if not run.busy and pending and all(
-                    any(dep in pending for dep in blockers(load_state(project), planned_slice(plan, sid)))
+                    any(dep in pending for dep in blockers(load_state(project), plan.slice(sid)))
                     for sid in pending):
                 for sid in pending:  # a cycle cannot happen (the plan is a DAG); this is a lost dependency
                     outcomes[sid] = Outcome(sid, Result.BLOCKED, "its dependencies were not built")
@@ -169,7 +169,7 @@ class _ProcessPool:
 
 def run_unit_tests(project: Project, instance: dg.DagsterInstance, slice_id: str, *,
                    verbose: bool = False) -> Outcome:
-    planned_slice(load_plan(project), slice_id)
+    load_plan(project).slice(slice_id)
     check, run_id = run_check_job(instance, unit_tests_job, slice_id, verbose=verbose)
     return Outcome(slice_id, Result.PASSED if check.passed else Result.FAILED, check.description or "", run_id)
 

@@ -14,6 +14,7 @@ from pathlib import Path
 
 from .errors import VSOError
 from .gitrun import run_git
+from .plan import PlannedSlice
 
 CONFLICT_MARKERS = ("<<<<<<< ", "=======", ">>>>>>> ")
 # Frontmatter fields of a slice spec that are VSO's bookkeeping, not the slice's content: they follow
@@ -80,13 +81,13 @@ def change_kind(before: dict | None, after: dict) -> str:
     return "patch"
 
 
-def slice_shape(master: dict, s: dict) -> dict:
+def slice_shape(master: dict, s: PlannedSlice) -> dict:
     """What change_kind compares, from a planned slice."""
     return {
         "master_major": int(str(master["version"]).split(".")[0]),
-        "endpoints": sorted(f"{ep['method']} {ep['path']}" for ep in s["endpoints"]),
-        "criteria": sorted(_text(item) for item in s.get("functional", []) + s.get("non_functional", [])),
-        "models": sorted(m["name"] for m in s.get("models", [])),
+        "endpoints": sorted(f"{ep['method']} {ep['path']}" for ep in s.endpoints),
+        "criteria": sorted(_text(item) for item in s.functional + s.non_functional),
+        "models": sorted(m["name"] for m in s.models),
     }
 
 

@@ -63,6 +63,23 @@ class Plan:
                 "unassigned": [asdict(u) for u in self.unassigned], "edges": self.edges}
         return dumps_by_line(body, expand=("slices",))
 
+    @classmethod
+    def from_json(cls, text: str) -> Plan:
+        with gc_paused():
+            body = json.loads(text)
+        return cls(body["master"], [PlannedSlice(**s) for s in body["slices"]], body["retired"],
+                   [Unassigned(**u) for u in body["unassigned"]], [(a, b) for a, b in body["edges"]])
+
+    @property
+    def slice_ids(self) -> list[str]:
+        return [s.slice_id for s in self.slices]
+
+    def slice(self, slice_id: str) -> PlannedSlice:
+        for s in self.slices:
+            if s.slice_id == slice_id:
+                return s
+        raise VSOError(f"{slice_id}: not a slice of the current plan; `vso status` lists them")
+
     def mermaid(self, limit: int = 300) -> str:
         return mermaid([(s.slice_id, s.name) for s in self.slices], self.edges, limit)
 
@@ -82,18 +99,13 @@ def mermaid(slices: list[tuple[str, str]], edges: list[tuple[str, str]], limit: 
     return "\n".join(lines)
 
 
-def load_plan(project: Project) -> dict:
+def load_plan(project: Project) -> Plan:
+    shown = project.relative(project.plan_file)
     try:
-        text = project.plan_file.read_text()
+        return Plan.from_json(project.plan_file.read_text())
     except FileNotFoundError:
-        raise VSOError(f"{project.relative(project.plan_file)}: no slice plan yet; materialize "
-                       "slice_plan first (`vso decompose`)") from None
-    with gc_paused():
-        return json.loads(text)
-
-
-def planned_slice(plan: dict, slice_id: str) -> dict:
-    for s in plan["slices"]:
-        if s["slice_id"] == slice_id:
-            return s
-    raise VSOError(f"{slice_id}: not a slice of the current plan; `vso status` lists them")
+        raise VSOError(f"{shown}: no slice plan yet; materialize slice_plan first (`vso decompose`)") from None
+    except (ValueError, KeyError, TypeError) as exc:
+        # VSO writes plan.json whole (temp file, rename): a broken one was edited or damaged by hand.
+        raise VSOError(f"{shown}: not a plan VSO wrote ({type(exc).__name__}: {exc}); delete it and run "
+                       "`vso decompose` to plan again (the master spec is the source)") from None

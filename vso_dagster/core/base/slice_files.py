@@ -3,8 +3,9 @@
 from __future__ import annotations
 
 from ... import __version__
-from .model import SERVICE, WORKER
+from .model import WORKER
 from .names import match_key, modal_app_name
+from .plan import PlannedSlice
 from .project import JOB_FILE, SERVICE_FILE
 from .templating import render
 
@@ -22,21 +23,16 @@ _EXPECT = {
 DEFAULT_LATENCY = {"percentile": 95.0, "millis": 1000.0}
 
 
-def slice_kind(s: dict) -> str:
-    """SERVICE or WORKER (a plan written before VSO knew workers has only services)."""
-    return s.get("kind", SERVICE)
-
-
-def implementation_file(s: dict) -> str:
+def implementation_file(s: PlannedSlice) -> str:
     """Where, in the slice's directory, its implementation lives: what a team writes."""
-    return JOB_FILE if slice_kind(s) == WORKER else SERVICE_FILE
+    return JOB_FILE if s.kind == WORKER else SERVICE_FILE
 
 
-def slice_files(master: dict, s: dict, version: str) -> dict[str, str]:
+def slice_files(master: dict, s: PlannedSlice, version: str) -> dict[str, str]:
     """Relative path -> file content for one slice. Only what is stable goes in (no live status, no
     endpoint URL): these files are committed, and a build or a deploy must not change them."""
     ctx = _context(master, s, version)
-    module = s["module"]
+    module = s.module
     tests = "slice/tests"
     files = {
         "spec.md": render("slice/spec.md.j2", **ctx),
@@ -61,14 +57,14 @@ def slice_files(master: dict, s: dict, version: str) -> dict[str, str]:
         "terraform/outputs.tf": render("slice/terraform/outputs.tf.j2", **ctx),
         "terraform/user-data.sh": render("slice/terraform/user-data.sh.j2", **ctx),
     }
-    if s["platform"] == "modal":
+    if s.platform == "modal":
         files["modal/app.py"] = render("slice/modal/app.py.j2", **ctx)
     return files
 
 
-def _context(master: dict, s: dict, version: str) -> dict:
-    cases = [_case(s, ep) for ep in s["endpoints"]]
-    kind = slice_kind(s)
+def _context(master: dict, s: PlannedSlice, version: str) -> dict:
+    cases = [_case(s, ep) for ep in s.endpoints]
+    kind = s.kind
     worker = kind == WORKER
     return {
         "kind": kind,
@@ -78,22 +74,22 @@ def _context(master: dict, s: dict, version: str) -> dict:
         "version": version,
         "vso_version": __version__,
         "cases": cases,
-        "endpoint_pairs": [(ep["method"], ep["path"]) for ep in s["endpoints"]],
+        "endpoint_pairs": [(ep["method"], ep["path"]) for ep in s.endpoints],
         "round_trips": _round_trips(s, cases),
-        "has_health": any(ep["method"] == "GET" and ep["path"].rstrip("/") == "/health" for ep in s["endpoints"]),
-        "latency": s["latency"] or DEFAULT_LATENCY,
-        "latency_from_spec": s["latency"] is not None,
-        "unit_tests": [f"test_{s['module']}_{'job' if worker else 'contract'}.py"],
-        "integration_tests": [] if worker else [f"test_{s['module']}_integration.py",
-                                                f"test_{s['module']}_performance.py"],
-        "modal_app": modal_app_name(s["slice_id"]),
+        "has_health": any(ep["method"] == "GET" and ep["path"].rstrip("/") == "/health" for ep in s.endpoints),
+        "latency": s.latency or DEFAULT_LATENCY,
+        "latency_from_spec": s.latency is not None,
+        "unit_tests": [f"test_{s.module}_{'job' if worker else 'contract'}.py"],
+        "integration_tests": [] if worker else [f"test_{s.module}_integration.py",
+                                                f"test_{s.module}_performance.py"],
+        "modal_app": modal_app_name(s.slice_id),
     }
 
 
-def _model_for(s: dict, path: str) -> dict | None:
+def _model_for(s: PlannedSlice, path: str) -> dict | None:
 
     segments = {match_key(seg) for seg in path.split("/") if seg and not seg.startswith("{")}
-    for model in s["models"]:
+    for model in s.models:
         if match_key(model["name"]) in segments:
             return model
     return None
@@ -115,7 +111,7 @@ def sample_value(field: str) -> object:
     return f"sample {field}"
 
 
-def _case(s: dict, ep: dict) -> dict:
+def _case(s: PlannedSlice, ep: dict) -> dict:
     model = _model_for(s, ep["path"])
     body = None
     if ep["method"] in ("POST", "PUT", "PATCH"):
@@ -132,13 +128,13 @@ def _expected(method: str, has_params: bool) -> list[int]:
     return statuses + [404] if has_params and 404 not in statuses else statuses
 
 
-def _round_trips(s: dict, cases: list[dict]) -> list[dict]:
+def _round_trips(s: PlannedSlice, cases: list[dict]) -> list[dict]:
     """POST /things then GET /things/{id}: what is created can be read back (needs a model with `id`)."""
     trips = []
     for create in cases:
         if create["method"] != "POST" or create["params"] or not create["model"]:
             continue
-        model = next(m for m in s["models"] if m["name"] == create["model"])
+        model = next(m for m in s.models if m["name"] == create["model"])
         if "id" not in model["fields"]:
             continue
         for read in cases:

@@ -3,7 +3,6 @@ then write the slices whose inputs changed. The Dagster assets and the benchmark
 
 from __future__ import annotations
 
-import json
 import logging
 import os
 from dataclasses import dataclass, field
@@ -16,7 +15,7 @@ from ..base.gitrun import head_or_empty_tree
 from ..base.master_spec import read_master_spec, read_project_spec
 from ..base.merge import Merge, change_kind, slice_shape, three_way
 from ..base.model import MasterSpec
-from ..base.plan import Plan, load_plan
+from ..base.plan import Plan, PlannedSlice, load_plan
 from ..base.project import (
     PROPOSAL_SUFFIX,
     SEED_FILES,
@@ -99,7 +98,7 @@ def plan_is_current(project: Project, spec: MasterSpec) -> bool:
             and project.plan_file.exists())
 
 
-def current_plan(project: Project) -> dict | None:
+def current_plan(project: Project) -> Plan | None:
     """The recorded plan when decomposing now would do nothing (the spec is the one planned, every
     slice is written and current); else None. It reads no more than a decomposition would."""
     spec = read_project_spec(project)
@@ -123,31 +122,31 @@ def preview(project: Project) -> Preview:
     spec = read_project_spec(project)
     state = load_state(project)
     current = plan_is_current(project, spec)
-    plan = load_plan(project) if current else json.loads(_planned(spec, state, strict=False).to_json())
-    ids = [s["slice_id"] for s in plan["slices"]]
+    plan = load_plan(project) if current else _planned(spec, state, strict=False)
+    ids = plan.slice_ids
     return Preview(current, ids, stale_slice_ids(project, plan), [i for i in ids if i not in state["slices"]])
 
 
-def stale_slice_ids(project: Project, plan: dict) -> list[str]:
+def stale_slice_ids(project: Project, plan: Plan) -> list[str]:
     """Slices whose inputs changed since their files were written, or whose files went missing."""
     slices = load_state(project)["slices"]
     stale = []
     root = str(project.slices_dir)
-    for s in plan["slices"]:
-        entry = slices.get(s["slice_id"], {})
+    for s in plan.slices:
+        entry = slices.get(s.slice_id, {})
         files = entry.get("files")
-        base = f"{root}/{s['slice_id']}/"  # strings and os.access: 11,000 pathlib checks cost 2× the syscalls
-        if entry.get("input_hash") != s["input_hash"] or not files or not all(
+        base = f"{root}/{s.slice_id}/"  # strings and os.access: 11,000 pathlib checks cost 2× the syscalls
+        if entry.get("input_hash") != s.input_hash or not files or not all(
             os.access(base + rel, os.F_OK) for rel in files
         ):
-            stale.append(s["slice_id"])
+            stale.append(s.slice_id)
     return stale
 
 
-def write_slices(project: Project, plan: dict, slice_ids: list[str], refine: Refiner | None = None) -> list[SliceWrite]:
+def write_slices(project: Project, plan: Plan, slice_ids: list[str], refine: Refiner | None = None) -> list[SliceWrite]:
     """Render and write the given slices; an unchanged file is not touched, an edited one is kept.
     `refine`, when given, may rewrite each regenerated spec.md (see core/decomposition/refine.py)."""
-    by_id = {s["slice_id"]: s for s in plan["slices"]}
+    by_id = {s.slice_id: s for s in plan.slices}
     results = []
     with project.lock():
         state = load_state(project)
@@ -156,13 +155,13 @@ def write_slices(project: Project, plan: dict, slice_ids: list[str], refine: Ref
             if slice_id not in by_id:
                 log.warning("%s is not in the current plan (retired or unknown); nothing to write", slice_id)
                 continue
-            results.append(_write_slice(project, writer, plan["master"], by_id[slice_id], state, refine))
+            results.append(_write_slice(project, writer, plan.master, by_id[slice_id], state, refine))
         save_state(project, state)
     return results
 
 
 
-def decompose_project(project: Project, refine: Refiner | None = None) -> tuple[dict, list[str]]:
+def decompose_project(project: Project, refine: Refiner | None = None) -> tuple[Plan, list[str]]:
     """The decomposition's steps without Dagster: plan the master spec, then write the slices whose
     inputs changed. Returns the plan and the slices written. (`vso decompose` runs the same steps
     as Dagster runs, one per stage, so each shows in the UI.)"""
@@ -172,20 +171,20 @@ def decompose_project(project: Project, refine: Refiner | None = None) -> tuple[
     write_slices(project, plan, stale, refine=refine)
     return plan, stale
 
-def _write_slice(project: Project, writer: BatchWriter, master: dict, s: dict, state: dict,
+def _write_slice(project: Project, writer: BatchWriter, master: dict, s: PlannedSlice, state: dict,
                  refine: Refiner | None) -> SliceWrite:
-    entry = state["slices"][s["slice_id"]]
-    baseline = load_baseline(project, s["slice_id"])
+    entry = state["slices"][s.slice_id]
+    baseline = load_baseline(project, s.slice_id)
     shape = slice_shape(master, s)
-    if entry.get("input_hash") not in (None, s["input_hash"]) and entry.get("files"):
+    if entry.get("input_hash") not in (None, s.input_hash) and entry.get("files"):
         entry["version"] = bump(entry["version"], change_kind(baseline.shape, shape))
     files = slice_files(master, s, entry["version"])
     if refine is not None:
         files["spec.md"] = refine(s, files["spec.md"])
     recorded: dict[str, str] = entry.get("files", {})
-    slice_dir = project.slice_dir(s["slice_id"])
+    slice_dir = project.slice_dir(s.slice_id)
     _no_link_leads_out(project, slice_dir)
-    result, hashes, proposals = SliceWrite(s["slice_id"]), {}, {}
+    result, hashes, proposals = SliceWrite(s.slice_id), {}, {}
     before_baseline = baseline.to_bytes()
     for rel, content in files.items():
         target = slice_dir / rel
@@ -210,7 +209,7 @@ def _write_slice(project: Project, writer: BatchWriter, master: dict, s: dict, s
             if merge is None or not merge.clean:
                 # The edit stays untouched; the master's version waits beside it for `vso resolve`.
                 proposal = (merge.text if merge else content).encode()
-                if not _proposal_edited(project, state, s["slice_id"], rel):
+                if not _proposal_edited(project, state, s.slice_id, rel):
                     writer.write(target.with_name(target.name + PROPOSAL_SUFFIX), proposal)
                     proposals[rel] = sha256_bytes(proposal)
                 baseline.pending[rel] = content
@@ -235,17 +234,17 @@ def _write_slice(project: Project, writer: BatchWriter, master: dict, s: dict, s
         baseline.files.pop(rel, None)
     for rel in set(baseline.pending) - set(result.conflicts):
         baseline.pending.pop(rel)
-    _record_conflicts(project, state, s["slice_id"], result.conflicts, proposals, master["version"], entry["version"],
+    _record_conflicts(project, state, s.slice_id, result.conflicts, proposals, master["version"], entry["version"],
                       gone)
     baseline.shape = shape
     if baseline.to_bytes() != before_baseline:
-        writer.write(baseline_path(project, s["slice_id"]), baseline.to_bytes())
+        writer.write(baseline_path(project, s.slice_id), baseline.to_bytes())
     if result.written or result.removed or result.merged:
         entry["last_modified"] = now()
-        log.info("%s v%s: wrote %d files%s%s", s["slice_id"], entry["version"], len(result.written),
+        log.info("%s v%s: wrote %d files%s%s", s.slice_id, entry["version"], len(result.written),
                  f", merged {len(result.merged)}" if result.merged else "",
                  f", removed {len(result.removed)}" if result.removed else "")
-    entry.update(files=hashes, input_hash=s["input_hash"])
+    entry.update(files=hashes, input_hash=s.input_hash)
     return result
 
 

@@ -6,9 +6,8 @@ from collections.abc import Callable
 
 from ..base.errors import VSOError
 from ..base.model import PLANNED, PLATFORM_NAMES, WORKER
-from ..base.plan import load_plan, planned_slice
+from ..base.plan import load_plan
 from ..base.project import Project
-from ..base.slice_files import slice_kind
 from ..base.state import BUILT, load_state
 from ..base.worktrees import existing_worktree, head, uncommitted
 from .deployments import Deployment, deployments, log
@@ -29,7 +28,7 @@ def deploy(project: Project, slice_id: str, environment: str, platform: str) -> 
     """Deploys a built slice: its unit tests passed (the implementation's blocking check).
     `platform` "planned": the one the slice's plan names."""
     entry = load_state(project)["slices"].get(slice_id, {})
-    worker = slice_kind(planned_slice(load_plan(project), slice_id)) == WORKER
+    worker = load_plan(project).slice(slice_id).kind == WORKER
     if platform == PLANNED:
         platform = "local" if worker else entry.get("platform", "local")
     if worker and platform != "local":

@@ -8,7 +8,7 @@ from dataclasses import dataclass
 
 from ..base.config import load_config
 from ..base.errors import Blocked, VSOError
-from ..base.plan import planned_slice
+from ..base.plan import Plan, PlannedSlice
 from ..base.project import SEED_FILES, Project
 from ..base.slice_files import implementation_file
 from ..base.state import BUILT, conflicts_of, load_state, now, updating_state
@@ -32,28 +32,28 @@ class Implementation:
     events: tuple[str, ...] = ()
 
 
-def blockers(state: dict, s: dict) -> list[str]:
-    return [dep for dep in s["dependencies"] if state["slices"].get(dep, {}).get("status") not in BUILT]
+def blockers(state: dict, s: PlannedSlice) -> list[str]:
+    return [dep for dep in s.dependencies if state["slices"].get(dep, {}).get("status") not in BUILT]
 
 
-def priorities(plan: dict) -> dict[str, int]:
+def priorities(plan: Plan) -> dict[str, int]:
     """How many slices wait on each slice, directly or not: build those first (`dagster/priority`)."""
-    dependents: dict[str, set[str]] = {s["slice_id"]: set() for s in plan["slices"]}
-    for s in reversed(plan["slices"]):  # dependencies come first in the plan, so dependents are done
-        for dep in s["dependencies"]:
-            dependents[dep] |= {s["slice_id"]} | dependents[s["slice_id"]]
+    dependents: dict[str, set[str]] = {s.slice_id: set() for s in plan.slices}
+    for s in reversed(plan.slices):  # dependencies come first in the plan, so dependents are done
+        for dep in s.dependencies:
+            dependents[dep] |= {s.slice_id} | dependents[s.slice_id]
     return {sid: len(waiting) for sid, waiting in dependents.items()}
 
 
-def ready_to_build(plan: dict, state: dict, in_flight: set[str]) -> list[str]:
+def ready_to_build(plan: Plan, state: dict, in_flight: set[str]) -> list[str]:
     """Slices not built yet, not being built, whose dependencies are all built: the next wave."""
-    return [s["slice_id"] for s in plan["slices"]
-            if state["slices"].get(s["slice_id"], {}).get("status") not in BUILT + ("retired",)
-            and s["slice_id"] not in in_flight and not blockers(state, s)]
+    return [s.slice_id for s in plan.slices
+            if state["slices"].get(s.slice_id, {}).get("status") not in BUILT + ("retired",)
+            and s.slice_id not in in_flight and not blockers(state, s)]
 
 
-def implement_slice(project: Project, plan: dict, slice_id: str) -> Implementation:
-    s = planned_slice(plan, slice_id)
+def implement_slice(project: Project, plan: Plan, slice_id: str) -> Implementation:
+    s = plan.slice(slice_id)
     state = load_state(project)
     if conflicts := [c["path"] for c in conflicts_of(state, {slice_id})]:
         raise VSOError(f"{slice_id}: unresolved conflict in {', '.join(conflicts)}; settle it first with "

@@ -7,7 +7,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from ..base.model import WORKER
-from ..base.slice_files import slice_kind
+from ..base.plan import PlannedSlice
 from ..base.templating import render
 
 
@@ -20,8 +20,8 @@ class Route:
     param: str | None
 
 
-def routes(s: dict) -> list[Route]:
-    return [_route(ep["method"], ep["path"], ep["params"]) for ep in s["endpoints"]]
+def routes(s: PlannedSlice) -> list[Route]:
+    return [_route(ep["method"], ep["path"], ep["params"]) for ep in s.endpoints]
 
 
 def _route(method: str, path: str, params: list[str]) -> Route:
@@ -45,8 +45,8 @@ def _route(method: str, path: str, params: list[str]) -> Route:
     return Route(method, path, kind, name, param)
 
 
-def implement(s: dict) -> str:
+def implement(s: PlannedSlice) -> str:
     """The content of the slice's implementation file (slice_files.implementation_file)."""
-    if slice_kind(s) == WORKER:
+    if s.kind == WORKER:
         return render("agents/scaffold_job.py.j2", s=s)
     return render("agents/scaffold_main.py.j2", s=s, routes=routes(s))

@@ -9,8 +9,9 @@ import libtmux
 
 from ..base.config import Config, agent_argv
 from ..base.model import WORKER
+from ..base.plan import PlannedSlice
 from ..base.project import SLICES_DIR, Project
-from ..base.slice_files import implementation_file, slice_kind
+from ..base.slice_files import implementation_file
 from ..base.templating import render
 from ..base.worktrees import Worktree, head
 from .tmux_team import Team, TeamError, team_session
@@ -19,17 +20,17 @@ log = logging.getLogger("vso.implement")
 MARKER = ".vso-done.md"
 
 
-def briefings(project: Project, s: dict, worktree: Worktree, config: Config) -> dict[str, Path]:
+def briefings(project: Project, s: PlannedSlice, worktree: Worktree, config: Config) -> dict[str, Path]:
     """One briefing per role, from templates/agents/briefing.md.j2, kept under .slice-orchestrator/briefings/."""
     spec = (worktree.slice_dir / "spec.md").read_text()
     paths = {}
     for role in config.roles:
-        path = project.state_dir / "briefings" / s["slice_id"] / f"{role}.md"
+        path = project.state_dir / "briefings" / s.slice_id / f"{role}.md"
         project.write(path, render(
             "agents/briefing.md.j2", s=s, role=role, roles=config.roles, spec=spec, workdir=worktree.path,
-            branch=worktree.branch, slice_dir=f"{SLICES_DIR}/{s['slice_id']}", marker=worktree.path / MARKER,
-            service=f"{SLICES_DIR}/{s['slice_id']}/{implementation_file(s)}", worker=slice_kind(s) == WORKER,
-            test_command=f"python -m pytest vertical-slices/{s['slice_id']}/tests/unit",
+            branch=worktree.branch, slice_dir=f"{SLICES_DIR}/{s.slice_id}", marker=worktree.path / MARKER,
+            service=f"{SLICES_DIR}/{s.slice_id}/{implementation_file(s)}", worker=s.kind == WORKER,
+            test_command=f"python -m pytest vertical-slices/{s.slice_id}/tests/unit",
             conflicted=worktree.conflicted))
         paths[role] = path
     return paths
@@ -57,7 +58,7 @@ def stop_team(config: Config, slice_id: str) -> bool:
         return False
 
 
-def run_team(project: Project, s: dict, worktree: Worktree, config: Config) -> list[str]:
+def run_team(project: Project, s: PlannedSlice, worktree: Worktree, config: Config) -> list[str]:
     """Starts the team, briefs it, watches it until the marker appears; always closes the session.
     Returns what happened (for the run log). Raises TeamError with the reason when the team fails."""
     agent = config.agent
@@ -65,11 +66,11 @@ def run_team(project: Project, s: dict, worktree: Worktree, config: Config) -> l
     marker = worktree.path / MARKER
     marker.unlink(missing_ok=True)
     paths = briefings(project, s, worktree, config)
-    team = Team(tmux_server(config), s["slice_id"], worktree.path, agent, config.limits,
-                project.make_dir(project.logs_dir / s["slice_id"]))
+    team = Team(tmux_server(config), s.slice_id, worktree.path, agent, config.limits,
+                project.make_dir(project.logs_dir / s.slice_id))
 
     def argv_for(role: str) -> list[str]:
-        return agent_argv(agent.argv, briefing=str(paths[role]), role=role, slice_id=s["slice_id"],
+        return agent_argv(agent.argv, briefing=str(paths[role]), role=role, slice_id=s.slice_id,
                           workdir=str(worktree.path))
 
     def brief(role: str) -> None:
@@ -93,5 +94,5 @@ def run_team(project: Project, s: dict, worktree: Worktree, config: Config) -> l
         except TeamError:
             team.note("the tmux session could not be closed (server gone)")
         for line in team.events:
-            log.info("%s: %s", s["slice_id"], line)
+            log.info("%s: %s", s.slice_id, line)
     return team.events

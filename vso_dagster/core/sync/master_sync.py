@@ -16,7 +16,7 @@ from dataclasses import dataclass, field
 from ..base.baselines import load_baseline
 from ..base.errors import Diagnostic, SpecError
 from ..base.master_spec import generated_section, parse_master_spec, read_project_spec
-from ..base.plan import load_plan, mermaid
+from ..base.plan import Plan, PlannedSlice, load_plan, mermaid
 from ..base.project import Project, file_hash, read_text, sha256_bytes
 from ..base.spec_blocks import markdown_lines
 from ..base.state import bump, load_state, save_state
@@ -52,8 +52,8 @@ def sync_master(project: Project) -> MasterSync:
         plan = load_plan(project)
         state = load_state(project)
         known = {(e.method, e.path) for e in spec.endpoints} | {r.text for r in spec.functional}
-        added = [a for s in plan["slices"] for a in slice_additions(
-                     project, s, state["slices"].get(s["slice_id"], {}).get("files", {}).get("spec.md"))
+        added = [a for s in plan.slices for a in slice_additions(
+                     project, s, state["slices"].get(s.slice_id, {}).get("files", {}).get("spec.md"))
                  if a.key not in known]
         result.endpoints = [a.master_line for a in added if isinstance(a.key, tuple)]
         result.criteria = [a.master_line for a in added if isinstance(a.key, str)]
@@ -114,14 +114,14 @@ def section_is_current(project: Project) -> bool:
     return f"## Vertical Slices\n{body}\n" in text
 
 
-def slice_additions(project: Project, s: dict, recorded: str | None) -> list[_Addition]:
+def slice_additions(project: Project, s: PlannedSlice, recorded: str | None) -> list[_Addition]:
     """Endpoints and user criteria in the slice's spec.md that are not in what VSO generated for it
     (`recorded`: the hash of that, from state.json), as the master lines they become."""
-    current = project.slices_dir / s["slice_id"] / "spec.md"
+    current = project.slices_dir / s.slice_id / "spec.md"
     if file_hash(current, project.root) in (None, recorded):
         return []  # what VSO generated (the common case: no baseline to load, no path to resolve)
     project.inside(current)  # edited: its text may enter the master, so it must come from inside the project
-    generated = load_baseline(project, s["slice_id"]).files.get("spec.md")
+    generated = load_baseline(project, s.slice_id).files.get("spec.md")
     ours = read_text(current, project.root)
     if generated is None or ours is None:
         return []
@@ -134,11 +134,11 @@ def slice_additions(project: Project, s: dict, recorded: str | None) -> list[_Ad
         if not (m := _ENDPOINT.match(line)):
             raise SpecError(Diagnostic(source, number, "an endpoint in a slice spec reads "
                                                        "`- METHOD /path → body → description`; fix the line"))
-        added.append(_Addition(f"- {m[1]} {m[2]} → {m[3].strip()} [{s['name']}]", (m[1], m[2]), source, number))
+        added.append(_Addition(f"- {m[1]} {m[2]} → {m[3].strip()} [{s.name}]", (m[1], m[2]), source, number))
     base_criteria = {line for _, line in _section_lines(generated, "### As a user, I can:")}
     for number, line in _section_lines(ours, "### As a user, I can:"):
         if line.startswith("- ") and line not in base_criteria and not line.startswith("- call `"):
-            added.append(_Addition(f"- {line[2:].strip()} [{s['name']}]", line[2:].strip(), source, number))
+            added.append(_Addition(f"- {line[2:].strip()} [{s.name}]", line[2:].strip(), source, number))
     return added
 
 
@@ -195,12 +195,12 @@ def _bump_minor(text: str) -> tuple[str, str | None]:
     return text[:found.start(2)] + new + text[found.end(2):], new
 
 
-def _section(plan: dict, state: dict) -> str:
-    rows = [{"slice_id": s["slice_id"], "version": state["slices"].get(s["slice_id"], {}).get("version", ""),
-             "dependencies": s["dependencies"], "platform": s["platform"]} for s in plan["slices"]]
-    edges = [(dep, s["slice_id"]) for s in plan["slices"] for dep in s["dependencies"]]
+def _section(plan: Plan, state: dict) -> str:
+    rows = [{"slice_id": s.slice_id, "version": state["slices"].get(s.slice_id, {}).get("version", ""),
+             "dependencies": s.dependencies, "platform": s.platform} for s in plan.slices]
+    edges = [(dep, s.slice_id) for s in plan.slices for dep in s.dependencies]
     return render("project/vertical-slices-section.md.j2", rows=rows,
-                  graph=mermaid([(s["slice_id"], s["name"]) for s in plan["slices"]], edges))
+                  graph=mermaid([(s.slice_id, s.name) for s in plan.slices], edges))
 
 
 def _with_section(text: str, body: str) -> str:
