@@ -151,8 +151,9 @@ def commit_on_branch(project: Project, slice_id: str, *, as_tested: bool = False
     there, so the new head is the tested commit a deploy ships. `as_tested`: record it as tested
     whatever the unit tests say: a broken service the test wants to take as far as the integration
     gate (the unit tests would stop it sooner)."""
+    from vso_dagster.core.base.state import mark_implemented
     from vso_dagster.core.base.worktrees import commit_all, existing_worktree, head
-    from vso_dagster.core.implementation.implement import mark_implemented, record_tests, unit_tests
+    from vso_dagster.core.implementation.implement import record_tests, unit_tests
 
     worktree = existing_worktree(project, slice_id)
     commit_all(worktree, f"{slice_id}: changed by a test")

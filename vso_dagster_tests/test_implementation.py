@@ -9,10 +9,10 @@ import pytest
 
 from vso_dagster.core.base.errors import VSOError
 from vso_dagster.core.base.plan import load_plan
-from vso_dagster.core.base.state import load_state
+from vso_dagster.core.base.state import load_state, mark_implemented
 from vso_dagster.core.base.worktrees import git
 from vso_dagster.core.decomposition.decompose import decompose_project
-from vso_dagster.core.implementation.implement import implement_slice, mark_implemented, priorities
+from vso_dagster.core.implementation.implement import implement_slice, priorities
 from vso_dagster.implementation import implementation_waves, slice_implementation, unit_tests
 from vso_dagster.lib.resources import VSOProject
 

@@ -9,6 +9,7 @@ from rich.console import Console
 from rich.table import Table
 
 from ..core.base.model import ENVIRONMENTS
+from ..launch.results import Result
 
 # Piped or captured output keeps whole slice IDs on one line instead of rich's 80-column default.
 out = Console(highlight=False, width=None if sys.stdout.isatty() else 200)
@@ -31,8 +32,8 @@ def slice_table(state: dict, only: list[str] | None = None) -> None:
 def outcome_table(outcomes) -> None:
     """One row per slice; a failure's whole reason (often several lines) is printed below the table."""
     table = Table("slice", "result", "detail", "Dagster run")
-    colours = {"implemented": "green", "passed": "green", "deployed": "green", "unchanged": "dim",
-               "blocked": "yellow", "skipped": "yellow", "failed": "red"}
+    colours = {Result.IMPLEMENTED: "green", Result.PASSED: "green", Result.DEPLOYED: "green", Result.UNCHANGED: "dim",
+               Result.BLOCKED: "yellow", Result.SKIPPED: "yellow", Result.FAILED: "red"}
     for o in outcomes:
         first_line = o.detail.strip().splitlines()[0] if o.detail.strip() else ""
         table.add_row(o.slice_id, f"[{colours[o.result]}]{o.result}[/]", first_line, (o.run_id or "-")[:8])

@@ -6,9 +6,10 @@ from pydantic import Field
 
 from ..core.base.config import load_config
 from ..core.base.errors import VSOError
+from ..core.base.state import mark_deployed
 from ..core.deployment.deploy import deploy
 from ..core.deployment.deployments import deployments
-from ..core.deployment.integration import mark_deployed, production_blocker, run_integration_tests
+from ..core.deployment.integration import production_blocker, run_integration_tests
 from ..core.deployment.merge_back import merge_slice_branch
 from ..lib.partitions import slices_partitions
 from ..lib.resources import VSOProject

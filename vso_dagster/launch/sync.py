@@ -12,14 +12,13 @@ from ..core.base.config import load_config
 from ..core.base.errors import VSOError
 from ..core.base.own_commits import OwnCommit, commit_own_writes
 from ..core.base.project import Project
-from ..core.base.state import load_state, now, updating_state
+from ..core.base.state import load_state, record_change_check, record_nightly_run
 from ..core.decomposition.decompose import preview
 from ..core.sync.changes import Changes, changes_since, first_cursor
 from ..lib.in_process import run_here
 from ..lib.partitions import ensure_slice_partitions
 from ..lib.staleness import STAGES, StageHistory, Work, stale_work
 from ..sync.jobs import master_sync_job, slice_sync_job
-from ..sync.schedules import record_nightly_run
 from .checks import QUIET
 from .decompose import decompose
 from .deploy import went_home
@@ -109,8 +108,5 @@ def _sync_commits(project: Project, instance: dg.DagsterInstance, verbose: bool)
             sync_master_spec(project, instance, verbose=verbose)
     advanced = not any(o.result == Result.FAILED for o in outcomes)
     first = not state.get("sync_cursor")
-    with updating_state(project) as state:
-        state["last_change_check"] = now()
-        if advanced:
-            state["sync_cursor"] = changes.head
+    record_change_check(project, changes.head if advanced else None)
     return SyncReport(changes, outcomes, advanced, first)

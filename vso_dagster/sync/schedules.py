@@ -5,7 +5,7 @@ import dagster as dg
 from ..core.base.config import load_config
 from ..core.base.errors import VSOError
 from ..core.base.project import Project
-from ..core.base.state import load_state, now, updating_state
+from ..core.base.state import load_state, record_nightly_run
 from ..core.decomposition.decompose import preview
 from ..lib.partitions import ensure_slice_partitions
 from ..lib.resources import VSOProject
@@ -45,8 +45,3 @@ def nightly(context: dg.ScheduleEvaluationContext, vso: VSOProject):
                           asset_selection=[dg.AssetKey(a) for a in w.assets],
                           tags={"dagster/priority": str(len(work) - i), "vso/reason": w.reason[:200]})
             for i, w in enumerate(work)]
-
-
-def record_nightly_run(project: Project) -> None:
-    with updating_state(project) as state:
-        state["nightly_last_run"] = now()

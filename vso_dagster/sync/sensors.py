@@ -5,7 +5,7 @@ import dagster as dg
 from ..core.base.config import load_config
 from ..core.base.errors import VSOError
 from ..core.base.plan import load_plan
-from ..core.base.state import load_state, now, updating_state
+from ..core.base.state import load_state, record_change_check
 from ..core.decomposition.decompose import preview
 from ..core.implementation.implement import priorities
 from ..core.sync.changes import changes_since, first_cursor
@@ -36,13 +36,13 @@ def git_changes(context: dg.SensorEvaluationContext, vso: VSOProject):
     except VSOError as error:
         return dg.SkipReason(str(error))
     if changes.since is None:
-        _record_check(project)
+        record_change_check(project)
         note = "history rewritten beyond any common commit; " if changes.rewritten else ""
         return dg.SensorResult(skip_reason=f"{note}baseline set at {branch}@{changes.head[:12]}; commits after "
                                            "it are watched", cursor=changes.head)
     if changes.since == changes.head:
         return dg.SkipReason(f"no new commit on {branch}")
-    _record_check(project)
+    record_change_check(project)
     if changes.rewritten:
         context.log.warning(f"{branch} was rewritten: {cursor[:12]} is no longer on it; diffing from "
                             f"the merge base {changes.since[:12]}")
@@ -76,8 +76,3 @@ def _ranks(project) -> dict[str, int]:
         return priorities(load_plan(project))
     except VSOError:
         return {}
-
-
-def _record_check(project) -> None:
-    with updating_state(project) as state:
-        state["last_change_check"] = now()

@@ -13,12 +13,14 @@ import re
 import shutil
 from collections.abc import Collection, Iterator
 from contextlib import contextmanager
+from enum import StrEnum
 from pathlib import Path
 
 from .baselines import load_baseline
 from .bulk import gc_paused
 from .errors import Diagnostic, VSOError
 from .jsonfile import dumps_by_line
+from .plan import Plan
 from .project import Project, sha256_bytes
 
 STATE_FORMAT = "1.0.0"
@@ -37,8 +39,22 @@ EMPTY_STATE = {
     "last_change_check": None,
 }
 
+
+
+class SliceStatus(StrEnum):
+    """Where a slice is: planned (draft), built (unit tests green), tested (integration tests green in
+    test), deployed (serving production); retired once its component left the master spec."""
+
+    DRAFT = "draft"
+    IMPLEMENTED = "implemented"
+    TESTED = "tested"
+    DEPLOYED = "deployed"
+    RETIRED = "retired"
+
+
 # The statuses of a slice whose implementation passed its unit tests (a dependency counts as built).
-BUILT = ("implemented", "tested", "deployed")
+BUILT = (SliceStatus.IMPLEMENTED, SliceStatus.TESTED, SliceStatus.DEPLOYED)
+
 
 def now() -> str:
     return dt.datetime.now(dt.UTC).replace(microsecond=0).isoformat()
@@ -102,10 +118,10 @@ def rebuilt_state(project: Project) -> dict:
         return state
     for s in plan.get("slices", []):
         entry = {"component": s["name"], "dependencies": s["dependencies"], "platform": s["platform"],
-                 "status": "draft", "version": FIRST_VERSION, "last_modified": now()}
+                 "status": SliceStatus.DRAFT, "version": FIRST_VERSION, "last_modified": now()}
         state["slices"][s["slice_id"]] = {**entry, **_committed_record(project, s["slice_id"])}
     for slice_id in plan.get("retired", []):
-        state["slices"][slice_id] = {"status": "retired", "version": FIRST_VERSION, "last_modified": now(),
+        state["slices"][slice_id] = {"status": SliceStatus.RETIRED, "version": FIRST_VERSION, "last_modified": now(),
                                      **_committed_record(project, slice_id)}
     return state
 
@@ -160,6 +176,138 @@ def updating_state(project: Project) -> Iterator[dict]:
         state = load_state(project)
         yield state
         save_state(project, state)
+
+
+# The named writes: each is one read-modify-write of state.json under the project's lock, and
+# together they are every change VSO makes to the document outside a decomposition's batch.
+
+def record_change_check(project: Project, cursor: str | None = None) -> None:
+    """When VSO last looked for changes; `cursor`: the commit the next look starts after."""
+    with updating_state(project) as state:
+        state["last_change_check"] = now()
+        if cursor is not None:
+            state["sync_cursor"] = cursor
+
+
+def record_nightly_run(project: Project) -> None:
+    with updating_state(project) as state:
+        state["nightly_last_run"] = now()
+
+
+def mark_implemented(project: Project, slice_id: str, tested_commit: str | None = None,
+                     built_version: str | None = None) -> None:
+    """`built_version`: the slice version whose spec the tested commit implements. The stale rules
+    compare it with the version wanted now: a version bump that was never built is work to do,
+    whatever a killed process did or did not record."""
+    with updating_state(project) as state:
+        entry = state["slices"][slice_id]
+        if entry.get("status") not in BUILT:
+            entry.update(status=SliceStatus.IMPLEMENTED, last_modified=now())
+        if tested_commit:
+            entry["tested_commit"] = tested_commit
+        if built_version:
+            entry["built_version"] = built_version
+
+
+def record_integration(project: Project, slice_id: str, result: dict) -> None:
+    """The slice's last integration run (`passed`, and the deployment it ran against); a pass makes a
+    built slice tested."""
+    with updating_state(project) as state:
+        entry = state["slices"][slice_id]
+        entry["integration"] = {**result, "at": now()}
+        if result["passed"] and entry.get("status") in (SliceStatus.DRAFT, SliceStatus.IMPLEMENTED):
+            entry["status"] = SliceStatus.TESTED
+
+
+def mark_deployed(project: Project, slice_id: str) -> None:
+    with updating_state(project) as state:
+        state["slices"][slice_id].update(status=SliceStatus.DEPLOYED, last_modified=now())
+
+
+def record_deployment(project: Project, slice_id: str, environment: str, record: dict) -> dict | None:
+    """The slice now serves `environment` as `record` says; returns the record it replaced."""
+    with updating_state(project) as state:
+        env = state["deployments"].setdefault(environment, {"slices_deployed": []})
+        previous = env.setdefault("endpoints", {}).get(slice_id)
+        # What serves is the commit its unit tests passed on (the deploy checked the branch is at it).
+        env["endpoints"][slice_id] = {**record, "commit": state["slices"].get(slice_id, {}).get("tested_commit")}
+        if slice_id not in env["slices_deployed"]:
+            env["slices_deployed"].append(slice_id)
+    return previous
+
+
+def forget_deployment(project: Project, slice_id: str, environment: str) -> dict | None:
+    """The slice no longer serves `environment`; returns the record it had."""
+    with updating_state(project) as state:
+        env = state["deployments"].setdefault(environment, {"slices_deployed": []})
+        previous = env.get("endpoints", {}).pop(slice_id, None)
+        if slice_id in env["slices_deployed"]:
+            env["slices_deployed"].remove(slice_id)
+    return previous
+
+
+def set_branch_conflict(project: Project, slice_id: str, conflict: dict | None) -> None:
+    """Replaces the slice's branch conflict (None: it has none, its branch is merged home)."""
+    with updating_state(project) as state:
+        gone = conflicts_of(state, {slice_id}, "branch")
+        state["conflicts"] = [c for c in state["conflicts"] if c not in gone] + ([conflict] if conflict else [])
+
+
+# The batch writes: a decomposition, a sync of the master or a resolve changes many entries under one
+# lock and saves the document once; these change the state it holds, in memory.
+
+def record_plan(state: dict, plan: Plan, master: dict) -> list[tuple[str, str, str]]:
+    """New slices start as drafts, a slice whose component left is retired (its files stay), one that
+    came back is a draft again; `master`: what the master spec is now (title, version, hash, ...).
+    Returns what changed, as (event, slice ID, component) with event "new", "back" or "retired"."""
+    slices, events = state["slices"], []
+    for s in plan.slices:
+        entry = slices.get(s.slice_id)
+        if entry is None:
+            entry = slices[s.slice_id] = {"version": FIRST_VERSION, "status": SliceStatus.DRAFT, "last_modified": now()}
+            events.append(("new", s.slice_id, s.name))
+        elif entry.get("status") == SliceStatus.RETIRED:
+            entry["status"] = SliceStatus.DRAFT
+            events.append(("back", s.slice_id, s.name))
+        entry.update(component=s.name, dependencies=s.dependencies, platform=s.platform)
+    for slice_id in plan.retired:
+        if slices[slice_id].get("status") != SliceStatus.RETIRED:
+            slices[slice_id]["status"] = SliceStatus.RETIRED
+            events.append(("retired", slice_id, slices[slice_id].get("component", "")))
+    previous = state.get("master_spec") or {}
+    changed = previous.get("hash") != master["hash"] or previous.get("version") != master["version"]
+    state["master_spec"] = {**previous, **master,
+                            "last_modified": now() if changed else previous.get("last_modified", now())}
+    return events
+
+
+def record_slice_written(state: dict, slice_id: str, version: str, files: dict[str, str], input_hash: str,
+                         changed: bool) -> None:
+    """What VSO last wrote for the slice: each file's hash, and the inputs it was rendered from."""
+    entry = state["slices"][slice_id]
+    entry.update(version=version, files=files, input_hash=input_hash)
+    if changed:
+        entry["last_modified"] = now()
+
+
+def replace_conflicts(state: dict, slice_id: str, current: list[dict]) -> None:
+    """The slice's master/slice file conflicts are now exactly `current` (its branch conflict stays)."""
+    mine = conflicts_of(state, {slice_id})
+    state["conflicts"] = [c for c in state["conflicts"] if c not in mine] + current
+
+
+def settle(state: dict, slice_id: str, regenerated: dict[str, str]) -> None:
+    """Every conflict of the slice is settled; `regenerated`: the hashes of files VSO now stands behind."""
+    entry = state["slices"][slice_id]
+    entry.setdefault("files", {}).update(regenerated)
+    state["conflicts"] = [c for c in state["conflicts"] if c.get("slice_id") != slice_id]
+    entry["last_modified"] = now()
+
+
+def record_master_written(state: dict, written: str, written_over: str) -> None:
+    """What VSO wrote into the master, on top of which text (hashes): VSO commits the file only when
+    both still hold (its own change to a committed master, no uncommitted edit of someone else in it)."""
+    state["master_spec"] = {**(state.get("master_spec") or {}), "written": written, "written_over": written_over}
 
 
 def conflicts_of(state: dict, slice_ids: Collection[str], kind: str | None = None) -> list[dict]:

@@ -27,13 +27,27 @@ from ..base.project import (
     sha256_bytes,
 )
 from ..base.slice_files import slice_files
-from ..base.state import FIRST_VERSION, bump, conflicts_of, load_state, now, save_state
+from ..base.state import (
+    bump,
+    conflicts_of,
+    load_state,
+    now,
+    record_plan,
+    record_slice_written,
+    replace_conflicts,
+    save_state,
+)
 from ..base.templating import fingerprint
 from .planning import build_plan, unassigned_errors
 from .refine import Refiner
 from .scaffold_project import ensure_deployment_configs
 
 log = logging.getLogger("vso.decompose")
+_PLAN_EVENTS = {
+    "new": "new slice %s for component %r",
+    "back": "slice %s is back: component %r returned to the master spec",
+    "retired": "slice %s retired: its component %r left the master spec (its files stay)",
+}
 
 
 @dataclass
@@ -55,9 +69,13 @@ def plan_project(project: Project, spec: MasterSpec, *, strict: bool = False) ->
         for item in plan.unassigned:
             log.warning("%s:%s: %s %r is not assigned to any component (%s)",
                         spec.path, item.line, item.kind, item.label, item.reason)
-        _record_plan(state, plan, spec)
-        # Where the first `vso sync` (or the sensor's first tick) starts, so no commit after it is missed.
-        state["master_spec"]["generated_from"] = head_or_empty_tree(project.root)
+        # generated_from: where the first `vso sync` (or the sensor's first tick) starts, so no commit
+        # after it is missed.
+        events = record_plan(state, plan, {"title": spec.title, "version": spec.version, "hash": spec.content_hash,
+                                           "generator": fingerprint(),
+                                           "generated_from": head_or_empty_tree(project.root)})
+        for event, slice_id, name in events:
+            log.info(_PLAN_EVENTS[event], slice_id, name)
         for path in ensure_deployment_configs(project):
             log.info("created %s", path)
         text = plan.to_json()
@@ -67,28 +85,6 @@ def plan_project(project: Project, spec: MasterSpec, *, strict: bool = False) ->
     log.info("planned %d slices (%d retired, %d unassigned items) from %s v%s",
              len(plan.slices), len(plan.retired), len(plan.unassigned), spec.path, spec.version)
     return plan
-
-
-def _record_plan(state: dict, plan: Plan, spec: MasterSpec) -> None:
-    slices = state["slices"]
-    for s in plan.slices:
-        entry = slices.get(s.slice_id)
-        if entry is None:
-            entry = slices[s.slice_id] = {"version": FIRST_VERSION, "status": "draft", "last_modified": now()}
-            log.info("new slice %s for component %r", s.slice_id, s.name)
-        elif entry.get("status") == "retired":
-            entry["status"] = "draft"
-            log.info("slice %s is back: component %r returned to the master spec", s.slice_id, s.name)
-        entry.update(component=s.name, dependencies=s.dependencies, platform=s.platform)
-    for slice_id in plan.retired:
-        if slices[slice_id].get("status") != "retired":
-            slices[slice_id]["status"] = "retired"
-            log.info("slice %s retired: its component left the master spec (its files stay)", slice_id)
-    previous = state.get("master_spec") or {}
-    changed = previous.get("hash") != spec.content_hash or previous.get("version") != spec.version
-    state["master_spec"] = {**previous, "title": spec.title, "version": spec.version, "hash": spec.content_hash,
-                            "generator": fingerprint(),
-                            "last_modified": now() if changed else previous.get("last_modified", now())}
 
 
 def plan_is_current(project: Project, spec: MasterSpec) -> bool:
@@ -176,9 +172,10 @@ def _write_slice(project: Project, writer: BatchWriter, master: dict, s: Planned
     entry = state["slices"][s.slice_id]
     baseline = load_baseline(project, s.slice_id)
     shape = slice_shape(master, s)
+    version = entry["version"]
     if entry.get("input_hash") not in (None, s.input_hash) and entry.get("files"):
-        entry["version"] = bump(entry["version"], change_kind(baseline.shape, shape))
-    files = slice_files(master, s, entry["version"])
+        version = bump(version, change_kind(baseline.shape, shape))
+    files = slice_files(master, s, version)
     if refine is not None:
         files["spec.md"] = refine(s, files["spec.md"])
     recorded: dict[str, str] = entry.get("files", {})
@@ -234,17 +231,16 @@ def _write_slice(project: Project, writer: BatchWriter, master: dict, s: Planned
         baseline.files.pop(rel, None)
     for rel in set(baseline.pending) - set(result.conflicts):
         baseline.pending.pop(rel)
-    _record_conflicts(project, state, s.slice_id, result.conflicts, proposals, master["version"], entry["version"],
-                      gone)
+    _record_conflicts(project, state, s.slice_id, result.conflicts, proposals, master["version"], version, gone)
     baseline.shape = shape
     if baseline.to_bytes() != before_baseline:
         writer.write(baseline_path(project, s.slice_id), baseline.to_bytes())
-    if result.written or result.removed or result.merged:
-        entry["last_modified"] = now()
-        log.info("%s v%s: wrote %d files%s%s", s.slice_id, entry["version"], len(result.written),
+    changed = bool(result.written or result.removed or result.merged)
+    if changed:
+        log.info("%s v%s: wrote %d files%s%s", s.slice_id, version, len(result.written),
                  f", merged {len(result.merged)}" if result.merged else "",
                  f", removed {len(result.removed)}" if result.removed else "")
-    entry.update(files=hashes, input_hash=s.input_hash)
+    record_slice_written(state, s.slice_id, version, hashes, s.input_hash, changed)
     return result
 
 
@@ -270,9 +266,7 @@ def _record_conflicts(project: Project, state: dict, slice_id: str, paths: list[
     """An edited file is never overwritten: the master's new version waits beside it. The slice's
     conflicts are exactly the files in conflict after this write; one already known keeps its record.
     A proposal VSO wrote for a conflict that no longer exists goes, unless someone edited it."""
-    mine = conflicts_of(state, {slice_id})
-    known = {c["path"]: c for c in mine}
-    others = [c for c in state["conflicts"] if c not in mine]
+    known = {c["path"]: c for c in conflicts_of(state, {slice_id})}
     current = []
     for rel in paths:
         path = f"{SLICES_DIR}/{slice_id}/{rel}"
@@ -297,7 +291,7 @@ def _record_conflicts(project: Project, state: dict, slice_id: str, paths: list[
             proposal = project.inside(project.root / record["proposal"])
             if file_hash(proposal, project.root) == record.get("proposal_hash"):
                 proposal.unlink()
-    state["conflicts"] = others + current
+    replace_conflicts(state, slice_id, current)
 
 
 def check_project_spec(project: Project, *, strict: bool = False, spec_path: Path | None = None) -> Plan:

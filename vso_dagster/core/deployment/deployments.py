@@ -18,7 +18,7 @@ from pathlib import Path
 
 from ..base.errors import VSOError
 from ..base.project import SERVICE_FILE, Project
-from ..base.state import load_state, now, updating_state
+from ..base.state import load_state, now, record_deployment
 from ..base.worktrees import existing_worktree
 
 log = logging.getLogger("vso.deploy")
@@ -61,14 +61,7 @@ def deployments(project: Project, environment: str) -> dict[str, dict]:
 
 def record(project: Project, deployment: Deployment) -> dict | None:
     """Writes the deployment into state.json; returns the record it replaced."""
-    with updating_state(project) as state:
-        env = state["deployments"].setdefault(deployment.environment, {"slices_deployed": []})
-        previous = env.setdefault("endpoints", {}).get(deployment.slice_id)
-        # What serves is the commit its unit tests passed on (core.deploy checked the branch is at it).
-        tested = _tested_commit(state, deployment.slice_id)
-        env["endpoints"][deployment.slice_id] = {**deployment.entry(), "commit": tested}
-        if deployment.slice_id not in env["slices_deployed"]:
-            env["slices_deployed"].append(deployment.slice_id)
+    previous = record_deployment(project, deployment.slice_id, deployment.environment, deployment.entry())
     log.info(f"{deployment.slice_id} serves {deployment.environment} at {deployment.url} ({deployment.platform})")
     return previous
 
@@ -80,16 +73,6 @@ def tested_commit(project: Project, slice_id: str) -> str | None:
 
 def _tested_commit(state: dict, slice_id: str) -> str | None:
     return state["slices"].get(slice_id, {}).get("tested_commit")
-
-
-def forget(project: Project, slice_id: str, environment: str) -> dict | None:
-    """Removes the slice from the environment in state.json; returns the record it had."""
-    with updating_state(project) as state:
-        env = state["deployments"].setdefault(environment, {"slices_deployed": []})
-        previous = env.get("endpoints", {}).pop(slice_id, None)
-        if slice_id in env["slices_deployed"]:
-            env["slices_deployed"].remove(slice_id)
-    return previous
 
 
 def wait_healthy(url: str, timeout_s: float, still_running: Callable[[], str | None] = lambda: None) -> str | None:

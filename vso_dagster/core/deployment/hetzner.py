@@ -15,7 +15,8 @@ from pathlib import Path
 from ..base.config import load_config
 from ..base.errors import VSOError
 from ..base.project import Project
-from .deployments import Deployment, forget, log, record, service_dir, tested_commit, wait_healthy
+from ..base.state import forget_deployment
+from .deployments import Deployment, log, record, service_dir, tested_commit, wait_healthy
 from .publish import publish_tested
 from .terraform import TerraformRunner
 
@@ -70,7 +71,7 @@ def destroy_hetzner(project: Project, slice_id: str, environment: str) -> bool:
     if had_state:
         log.info(f"{slice_id}: terraform destroy in {project.relative(tf.workdir)} ({environment})")
         log.info(f"{slice_id}: terraform destroy: {_summary(tf.destroy().output)}")
-    return forget(project, slice_id, environment) is not None or had_state
+    return forget_deployment(project, slice_id, environment) is not None or had_state
 
 
 def _summary(output: str) -> str:

@@ -10,7 +10,7 @@ from pathlib import Path
 from ..base.config import load_config
 from ..base.errors import VSOError
 from ..base.project import Project
-from ..base.state import load_state, now, updating_state
+from ..base.state import load_state, record_integration
 from ..base.unit_tests import TestRun, run_tests
 from .deployments import deployments, service_dir
 from .worker import JOB
@@ -59,12 +59,9 @@ def run_integration_tests(project: Project, slice_id: str, environment: str = "t
 
 
 def _record(project: Project, run: IntegrationRun, endpoint: dict) -> None:
-    with updating_state(project) as state:
-        entry = state["slices"][run.slice_id]
-        entry["integration"] = {"environment": run.environment, "passed": run.passed, "url": endpoint["url"],
-                                "deployment_id": endpoint["id"], "summary": run.summary(), "at": now()}
-        if run.passed and entry.get("status") in ("draft", "implemented"):
-            entry["status"] = "tested"
+    record_integration(project, run.slice_id, {"environment": run.environment, "passed": run.passed,
+                                               "url": endpoint["url"], "deployment_id": endpoint["id"],
+                                               "summary": run.summary()})
 
 
 def production_blocker(project: Project, slice_id: str) -> str | None:
@@ -79,8 +76,3 @@ def production_blocker(project: Project, slice_id: str) -> str | None:
     if current is None or current["id"] != result.get("deployment_id"):
         return "the test deployment changed since its integration tests ran"
     return None
-
-
-def mark_deployed(project: Project, slice_id: str) -> None:
-    with updating_state(project) as state:
-        state["slices"][slice_id].update(status="deployed", last_modified=now())

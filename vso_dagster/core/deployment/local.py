@@ -18,7 +18,8 @@ from ..base.errors import VSOError
 from ..base.process_group import processes_marked, stop_group
 from ..base.project import Project
 from ..base.secrets import slice_env
-from .deployments import Deployment, forget, log, record, service_dir, wait_healthy
+from ..base.state import forget_deployment
+from .deployments import Deployment, log, record, service_dir, wait_healthy
 
 HEALTH_TIMEOUT_S = 20.0
 # In each local service's environment: which project, slice and environment it serves.
@@ -58,7 +59,7 @@ def deploy_local(project: Project, slice_id: str, environment: str) -> Deploymen
 
 def destroy_local(project: Project, slice_id: str, environment: str) -> bool:
     """Stops the slice's service in that environment; False when none was deployed."""
-    previous = forget(project, slice_id, environment)
+    previous = forget_deployment(project, slice_id, environment)
     if previous and "pid" in previous:
         stop_if_ours(previous["pid"], previous["source"])
     strays = stop_strays(project, slice_id, environment)

@@ -18,7 +18,7 @@ from ..base.config import load_config
 from ..base.gitrun import IDENTITY, current_branch, git, is_ancestor, run_git
 from ..base.own_commits import commit_own_writes
 from ..base.project import SLICES_DIR, Project
-from ..base.state import conflicts_of, now, updating_state
+from ..base.state import now, set_branch_conflict
 from ..base.worktrees import existing_worktree
 
 log = logging.getLogger("vso.deploy")
@@ -51,7 +51,7 @@ def merge_slice_branch(project: Project, slice_id: str) -> MergeBack:
                      f"Merge {worktree.branch}: {slice_id} serves in production", worktree.branch, text=True)
     if merged.returncode == 0:
         log.info("%s: merged %s into %s", slice_id, worktree.branch, target)
-        _set_branch_conflict(project, slice_id, None)
+        set_branch_conflict(project, slice_id, None)
         return MergeBack("merged", f"{worktree.branch} merged into {target}")
     if not (project.root / ".git" / "MERGE_HEAD").exists() and not git(
             project.root, "rev-parse", "--verify", "--quiet", "MERGE_HEAD", check=False):
@@ -62,17 +62,10 @@ def merge_slice_branch(project: Project, slice_id: str) -> MergeBack:
     git(project.root, "merge", "--abort", check=False)
     log.warning("%s: merging %s into %s conflicts in %s; aborted, recorded", slice_id, worktree.branch, target,
                 ", ".join(files) or "(unknown files)")
-    _set_branch_conflict(project, slice_id, {
+    set_branch_conflict(project, slice_id, {
         "slice_id": slice_id, "kind": "branch", "path": worktree.branch, "files": files, "resolution": "manual",
         "reason": f"merging {worktree.branch} into {target} conflicts; run `git merge {worktree.branch}`, settle "
                   f"and commit, then `vso resolve {slice_id} --take slice`",
         "detected_at": now()})
     return MergeBack("conflict", f"{worktree.branch} conflicts with {target} in {', '.join(files)}; the merge was "
                                  f"aborted and recorded (`vso status`)")
-
-
-def _set_branch_conflict(project: Project, slice_id: str, conflict: dict | None) -> None:
-    """Replaces the slice's branch conflict (None: it has none, its branch is merged)."""
-    with updating_state(project) as state:
-        gone = conflicts_of(state, {slice_id}, "branch")
-        state["conflicts"] = [c for c in state["conflicts"] if c not in gone] + ([conflict] if conflict else [])

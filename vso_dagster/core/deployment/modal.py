@@ -20,7 +20,8 @@ from ..base.errors import VSOError
 from ..base.names import modal_app_name
 from ..base.project import Project
 from ..base.secrets import mask, tool_env
-from .deployments import Deployment, forget, log, record, service_dir, wait_healthy
+from ..base.state import forget_deployment
+from .deployments import Deployment, log, record, service_dir, wait_healthy
 
 DEPLOY_TIMEOUT_S = 900.0
 STOP_TIMEOUT_S = 120.0
@@ -93,7 +94,7 @@ def destroy_modal(project: Project, slice_id: str, environment: str) -> bool:
     settings = ModalSettings.load(project, environment)
     log.info(f"{slice_id}: modal app stop {modal_app_name(slice_id)} (MODAL_ENVIRONMENT={settings.modal_environment})")
     _modal(project, settings, ["app", "stop", "--yes", modal_app_name(slice_id)], STOP_TIMEOUT_S, slice_id)
-    return forget(project, slice_id, environment) is not None
+    return forget_deployment(project, slice_id, environment) is not None
 
 
 def _modal(project: Project, settings: ModalSettings, args: list[str], timeout_s: float, slice_id: str) -> str:

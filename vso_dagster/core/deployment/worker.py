@@ -16,7 +16,8 @@ from ..base.config import load_config
 from ..base.errors import VSOError
 from ..base.project import JOB_FILE, Project
 from ..base.secrets import slice_env
-from .deployments import Deployment, built_file, forget, log, record
+from ..base.state import forget_deployment
+from .deployments import Deployment, built_file, log, record
 
 RUN_TIMEOUT_S = 600.0
 JOB = "job"  # a deployment record's `kind` when it is a job's run
@@ -48,7 +49,7 @@ def run_job(project: Project, slice_id: str, environment: str) -> Deployment:
 
 def forget_run(project: Project, slice_id: str, environment: str) -> bool:
     """A job's run leaves nothing running: taking it down only forgets it."""
-    return forget(project, slice_id, environment) is not None
+    return forget_deployment(project, slice_id, environment) is not None
 
 
 def _summary(stdout: str) -> dict | None:

@@ -11,7 +11,7 @@ from ..base.errors import Blocked, VSOError
 from ..base.plan import Plan, PlannedSlice
 from ..base.project import SEED_FILES, Project
 from ..base.slice_files import implementation_file
-from ..base.state import BUILT, conflicts_of, load_state, now, updating_state
+from ..base.state import BUILT, SliceStatus, conflicts_of, load_state, mark_implemented
 from ..base.unit_tests import TestRun, run_tests
 from ..base.worktrees import Worktree, branch_version, commit_all, diff_stats, ensure_worktree, head, uncommitted
 from .scaffold_agent import implement
@@ -48,7 +48,7 @@ def priorities(plan: Plan) -> dict[str, int]:
 def ready_to_build(plan: Plan, state: dict, in_flight: set[str]) -> list[str]:
     """Slices not built yet, not being built, whose dependencies are all built: the next wave."""
     return [s.slice_id for s in plan.slices
-            if state["slices"].get(s.slice_id, {}).get("status") not in BUILT + ("retired",)
+            if state["slices"].get(s.slice_id, {}).get("status") not in (*BUILT, SliceStatus.RETIRED)
             and s.slice_id not in in_flight and not blockers(state, s)]
 
 
@@ -114,18 +114,3 @@ def record_tests(project: Project, worktree: Worktree, tests: TestRun) -> str | 
     tested = head(worktree)
     mark_implemented(project, worktree.slice_id, tested, branch_version(worktree.branch))
     return tested
-
-
-def mark_implemented(project: Project, slice_id: str, tested_commit: str | None = None,
-                     built_version: str | None = None) -> None:
-    """`built_version`: the slice version whose spec the tested commit implements. The stale rules
-    compare it with the version wanted now: a version bump that was never built is work to do,
-    whatever a killed process did or did not record."""
-    with updating_state(project) as state:
-        entry = state["slices"][slice_id]
-        if entry.get("status") not in BUILT:
-            entry.update(status="implemented", last_modified=now())
-        if tested_commit:
-            entry["tested_commit"] = tested_commit
-        if built_version:
-            entry["built_version"] = built_version

@@ -19,7 +19,7 @@ from ..base.master_spec import generated_section, parse_master_spec, read_projec
 from ..base.plan import Plan, PlannedSlice, load_plan, mermaid
 from ..base.project import Project, file_hash, read_text, sha256_bytes
 from ..base.spec_blocks import markdown_lines
-from ..base.state import bump, load_state, save_state
+from ..base.state import bump, load_state, record_master_written, save_state
 from ..base.templating import render
 
 _ENDPOINT = re.compile(r"^- ([A-Z]+) (/\S*) → [^→]+ → (.+)$")
@@ -69,10 +69,7 @@ def sync_master(project: Project) -> MasterSync:
         if text != original:
             project.write(project.master_spec, text)
             result.written = True
-            # What VSO wrote, on top of which text: VSO commits the file only when both still hold
-            # (its own change to a committed master, no uncommitted edit of someone else in it).
-            state["master_spec"] = {**(state.get("master_spec") or {}), "written": sha256_bytes(text.encode()),
-                                    "written_over": sha256_bytes(original.encode())}
+            record_master_written(state, sha256_bytes(text.encode()), sha256_bytes(original.encode()))
             save_state(project, state)
     return result
 

@@ -16,7 +16,7 @@ from ..base.errors import Diagnostic, VSOError
 from ..base.gitrun import is_ancestor
 from ..base.merge import CONFLICT_MARKERS, with_owned_fields
 from ..base.project import PROPOSAL_SUFFIX, Project, read_text, sha256_bytes
-from ..base.state import conflicts_of, load_state, now, save_state
+from ..base.state import conflicts_of, load_state, save_state, settle
 
 TAKES = ("master", "slice", "merged")
 REMOVE = object()  # what _chosen returns for a file the master no longer generates, taken as the master has it
@@ -40,7 +40,7 @@ def resolve(project: Project, slice_id: str, take: str) -> list[str]:
         baseline = load_baseline(project, slice_id)
         slice_dir = project.slice_dir(slice_id)
         chosen = {c["path"]: _chosen(project, baseline, slice_dir, c, take) for c in mine}  # check all first
-        entry = state["slices"][slice_id]
+        regenerated_hashes = {}
         for conflict in mine:
             rel = conflict["path"].split(f"{slice_id}/", 1)[1]
             target = project.root / conflict["path"]
@@ -51,15 +51,14 @@ def resolve(project: Project, slice_id: str, take: str) -> list[str]:
             regenerated = baseline.pending.pop(rel, None)
             if regenerated is not None:
                 baseline.files[rel] = regenerated
-                entry.setdefault("files", {})[rel] = sha256_bytes(regenerated.encode())
+                regenerated_hashes[rel] = sha256_bytes(regenerated.encode())
             proposal = target.with_name(target.name + PROPOSAL_SUFFIX)
             if proposal.exists():
                 project.inside(proposal).unlink()
             log.info("%s: resolved by taking %s", conflict["path"], take)
         if mine:
             project.write(baseline_path(project, slice_id), baseline.to_bytes())
-        state["conflicts"] = [c for c in state["conflicts"] if c.get("slice_id") != slice_id]
-        entry["last_modified"] = now()
+        settle(state, slice_id, regenerated_hashes)
         save_state(project, state)
     return [c["path"] for c in branches + mine]
 
