@@ -21,6 +21,7 @@ import sys
 import time
 from pathlib import Path
 
+from vso_dagster.core.base.plan import Plan
 from vso_dagster.core.implementation.scaffold_agent import implement
 
 MARKER = re.compile(r"summary of what was built to `([^`]+)`")
@@ -47,8 +48,7 @@ def act(role: str, slice_id: str, briefing: str) -> None:
         print(f"{role}: ok, standing by", flush=True)
         return
     if os.environ.get("STANDIN_BEHAVIOR") != "lazy":
-        plan = json.loads(Path(".slice-orchestrator/plan.json").read_text())
-        s = next(s for s in plan["slices"] if s["slice_id"] == slice_id)
+        s = Plan.from_json(Path(".slice-orchestrator/plan.json").read_text()).slice(slice_id)
         Path(f"vertical-slices/{slice_id}/service/main.py").write_text(implement(s))
         subprocess.run(["git", "add", "-A", f"vertical-slices/{slice_id}"], check=True)
         subprocess.run(["git", "-c", "user.name=stand-in", "-c", "user.email=standin@localhost", "commit", "-qm",
