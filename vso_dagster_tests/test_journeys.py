@@ -155,6 +155,17 @@ def test_stop_and_destroy_refuse_a_slice_that_does_not_exist(committed):
         assert refused.returncode == 2 and "slice-099-nope: no such slice" in refused.stderr, refused.stderr
 
 
+@pytest.mark.parametrize("command", [("attach",), ("stop",), ("test",), ("resolve", "--take", "slice")])
+def test_a_one_slice_command_takes_the_slice_as_slice_id_or_argument_once(committed, command):
+    for given in (("--slice-id", "slice-099-nope"), ("slice-099-nope",)):
+        refused = run_vso(committed.root, *command, *given)
+        assert refused.returncode == 2 and "slice-099-nope" in refused.stderr, (given, refused.stderr)
+        assert "Traceback" not in refused.stderr
+    for given in ((), ("slice-001-auth", "--slice-id", "slice-002-todos")):
+        unclear = run_vso(committed.root, *command, *given)
+        assert unclear.returncode == 2 and "give one slice: --slice-id SLICE" in unclear.stderr, (given, unclear.stderr)
+
+
 def descendants(pid: int) -> set[int]:
     """Every process below `pid`, from /proc's parent links."""
     children: dict[int, list[int]] = {}

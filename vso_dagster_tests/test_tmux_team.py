@@ -203,7 +203,7 @@ def test_stop_closes_a_running_team(committed, socket, vso):
     subprocess.run(["tmux", "-L", socket, "new-session", "-d", "-s", "vso-slice-001-auth", "sleep", "60"], check=True)
     assert vso("stop", "slice-001-auth").exit_code == 0
     assert sessions(socket) == []
-    assert "No team is running" in vso("stop", "slice-001-auth").output
+    assert "No team is running" in vso("stop", "--slice-id", "slice-001-auth").output
 
 
 def test_batch_agents_get_the_briefing_file_and_exit_when_done(committed, socket):

@@ -3,6 +3,7 @@
 
 from __future__ import annotations
 
+import functools
 import json
 import os
 import subprocess
@@ -23,6 +24,7 @@ from ..core.decomposition.decompose import check_project_spec, current_plan
 from ..core.decomposition.scaffold_project import init_project
 from ..core.sync.master_sync import section_is_current
 from ..core.sync.resolve import TAKES
+from ..launch.results import Result
 from .tables import out, outcome_table, slice_table
 
 if TYPE_CHECKING:
@@ -47,8 +49,25 @@ def slice_selection(verb: str, all_help: str) -> Callable[[Callable], Callable]:
     def decorate(command: Callable) -> Callable:
         command = click.option("--all", "all_slices", is_flag=True, callback=check, help=f"{all_help.capitalize()}.")(
             command)
-        return click.option("--slice-id", "slice_ids", multiple=True, is_eager=True,
+        return click.option("--slice-id", "slice_ids", metavar="SLICE", multiple=True, is_eager=True,
                             help=f"A slice to {verb} (repeatable).")(command)
+
+    return decorate
+
+
+def one_slice(verb: str) -> Callable[[Callable], Callable]:
+    """One slice, as `--slice-id SLICE` (the option every command that takes slices has) or, for
+    short, as the command's argument."""
+    def decorate(command: Callable) -> Callable:
+        @functools.wraps(command)
+        def given_once(*args, slice_arg: str | None, slice_id: str | None, **kwargs):
+            given = {s for s in (slice_arg, slice_id) if s is not None}
+            if len(given) != 1:
+                raise click.UsageError("give one slice: --slice-id SLICE (or SLICE)")
+            return command(*args, slice_id=given.pop(), **kwargs)
+
+        given_once = click.argument("slice_arg", metavar="[SLICE]", required=False)(given_once)
+        return click.option("--slice-id", metavar="SLICE", default=None, help=f"The slice to {verb}.")(given_once)
 
     return decorate
 
@@ -197,12 +216,12 @@ def orchestrate(project: Project, slice_ids: tuple[str, ...], all_slices: bool, 
         outcomes = run_orchestrate(project, instance, None if all_slices else list(slice_ids), force=force,
                                    verbose=verbose, concurrency=width)
     outcome_table(outcomes)
-    if any(o.result in ("failed", "blocked") for o in outcomes):
+    if any(o.result in (Result.FAILED, Result.BLOCKED) for o in outcomes):
         sys.exit(1)
 
 
 @cli.command()
-@click.argument("slice_id")
+@one_slice("watch")
 @click.pass_obj
 def attach(project: Project, slice_id: str) -> None:
     """Watch a slice's agent team live (tmux attach; detach with Ctrl-b d)."""
@@ -219,7 +238,7 @@ def attach(project: Project, slice_id: str) -> None:
 
 
 @cli.command()
-@click.argument("slice_id")
+@one_slice("stop the team of")
 @click.pass_obj
 def stop(project: Project, slice_id: str) -> None:
     """Stop a slice's agent team cleanly (its worktree, branch and logs stay)."""
@@ -234,7 +253,7 @@ def stop(project: Project, slice_id: str) -> None:
 
 
 @cli.command(name="test")
-@click.option("--slice-id", required=True, help="The slice whose tests to run.")
+@one_slice("test")
 @click.option("--environment", type=click.Choice(["test"]), default=None,
               help="Run the integration and performance tests against this deployment instead of the unit tests.")
 @click.option("--verbose", "-v", is_flag=True, help="Show Dagster's run logs.")
@@ -251,7 +270,7 @@ def test_command(project: Project, slice_id: str, environment: str | None, verbo
         else:
             outcome = run_unit_tests(project, instance, slice_id, verbose=verbose)
     outcome_table([outcome])
-    if outcome.result != "passed":
+    if outcome.result != Result.PASSED:
         sys.exit(1)
 
 
@@ -280,7 +299,7 @@ def deploy(project: Project, slice_ids: tuple[str, ...], all_slices: bool, envir
         outcomes = [run_deployment_job(project, instance, what, sid, platform=platform, verbose=verbose)
                     for sid in wanted]
     outcome_table(outcomes)
-    if any(o.result == "failed" for o in outcomes):
+    if any(o.result == Result.FAILED for o in outcomes):
         sys.exit(1)
 
 
@@ -321,7 +340,7 @@ def _all_slices(project: Project, environment: str) -> list[str]:
 
 
 @cli.command()
-@click.argument("slice_id")
+@one_slice("settle")
 @click.option("--take", type=click.Choice(TAKES), required=True,
               help="master: the regenerated file replaces your edit; slice: your edit stays; merged: the "
                    "proposal beside the file (FILE.proposed, its conflict markers edited away) replaces it.")
@@ -364,7 +383,7 @@ def nightly(project: Project, dry_run: bool, verbose: bool) -> None:
     if outcomes:
         outcome_table(outcomes)
     out.print(f"{len(work)} slices were stale; nightly_last_run recorded in state.json.")
-    if any(o.result == "failed" for o in outcomes):
+    if any(o.result == Result.FAILED for o in outcomes):
         sys.exit(1)
 
 
