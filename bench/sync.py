@@ -35,8 +35,8 @@ from example_project import committed_example
 
 from vso_dagster.core.base.plan import load_plan
 from vso_dagster.core.base.project import Project
+from vso_dagster.definitions import defs
 from vso_dagster.lib.resources import VSOProject
-from vso_dagster.sync.sensors import git_changes
 
 GIT = ["-c", "user.name=b", "-c", "user.email=b@b"]
 
@@ -66,7 +66,7 @@ def tick_seconds(project: Project, instance: dg.DagsterInstance, change) -> floa
     change(project)
     git(project.root, "commit", "--quiet", "-am", "one change")
     started = time.perf_counter()
-    result = git_changes(dg.build_sensor_context(instance=instance, cursor=cursor,
+    result = defs.get_sensor_def("git_changes")(dg.build_sensor_context(instance=instance, cursor=cursor,
                                                  resources={"vso": VSOProject(root=str(project.root))}))
     seconds = time.perf_counter() - started
     assert isinstance(result, dg.SensorResult) and result.run_requests, f"the tick requested nothing: {result}"

@@ -9,7 +9,7 @@ defs = dg.Definitions(
     assets=[*decomposition.assets, *implementation.assets, *deployment.assets, *sync.assets],
     asset_checks=[*decomposition.asset_checks, *implementation.asset_checks],
     jobs=[*decomposition.jobs, *implementation.jobs, *deployment.jobs, *sync.jobs],
-    sensors=[*implementation.sensors, *sync.sensors],
+    sensors=[*implementation.sensors, sync.git_changes_sensor(decomposition.plan_job)],
     schedules=[*sync.schedules],
     resources={
         "vso": VSOProject(),

@@ -16,9 +16,9 @@ from vso_dagster.core.base.plan import load_plan
 from vso_dagster.core.base.state import load_state
 from vso_dagster.core.implementation.implement import implement_slice
 from vso_dagster.core.sync.changes import changes_since
+from vso_dagster.definitions import defs
 from vso_dagster.lib.resources import VSOProject
 from vso_dagster.sync.schedules import nightly
-from vso_dagster.sync.sensors import git_changes
 
 from .conftest import commit, decompose
 
@@ -98,7 +98,7 @@ def instance(committed):
 def tick(project, instance, cursor):
     context = dg.build_sensor_context(instance=instance, cursor=cursor,
                                       resources={"vso": VSOProject(root=str(project.root))})
-    return git_changes(context)
+    return defs.get_sensor_def("git_changes")(context)
 
 
 def requested(result) -> list[tuple[str, str | None, str]]:

@@ -9,9 +9,10 @@ warnings.filterwarnings("ignore", message=r"Asset job vso_slice_sync materialize
 from .assets import master_sync  # noqa: E402
 from .jobs import master_sync_job, slice_downstream_job, slice_sync_job  # noqa: E402
 from .schedules import nightly  # noqa: E402
-from .sensors import git_changes  # noqa: E402
+from .sensors import git_changes_sensor  # noqa: E402
 
 assets = [master_sync]
 jobs = [slice_sync_job, slice_downstream_job, master_sync_job]
-sensors = [git_changes]
 schedules = [nightly]
+# The git sensor is built by definitions.py, which hands it the plan job it requests.
+__all__ = ["assets", "jobs", "schedules", "git_changes_sensor"]

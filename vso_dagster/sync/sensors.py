@@ -1,4 +1,7 @@
+from __future__ import annotations
+
 import os
+from typing import TYPE_CHECKING
 
 import dagster as dg
 
@@ -9,9 +12,11 @@ from ..core.base.state import load_state, record_change_check
 from ..core.decomposition.decompose import preview
 from ..core.implementation.implement import priorities
 from ..core.sync.changes import changes_since, first_cursor
-from ..decomposition.jobs import plan_job
 from ..lib.resources import VSOProject
 from .jobs import master_sync_job, slice_downstream_job, slice_sync_job
+
+if TYPE_CHECKING:  # what define_asset_job returns; Dagster does not export the name
+    from dagster._core.definitions.unresolved_asset_job_definition import UnresolvedAssetJobDefinition
 
 
 # Why: a commit on the watched branch is how a person (or an agent) says "this changed". The sensor
@@ -23,11 +28,18 @@ from .jobs import master_sync_job, slice_downstream_job, slice_sync_job
 # commits made while the sensor was off are not skipped; VSO's own writes (files whose content is
 # what VSO generated) are not edits.
 # Off by default: the runs it starts run agent teams, which can cost money.
-@dg.sensor(jobs=[plan_job, slice_sync_job, slice_downstream_job, master_sync_job],
-           minimum_interval_seconds=int(os.environ.get("VSO_SENSOR_INTERVAL_SECONDS", "30")),
-           default_status=dg.DefaultSensorStatus.STOPPED)
-def git_changes(context: dg.SensorEvaluationContext, vso: VSOProject):
-    project = vso.project()
+# `plan_job` is the decomposition's, handed in by definitions.py: the stage rooms do not import one another.
+def git_changes_sensor(plan_job: UnresolvedAssetJobDefinition) -> dg.SensorDefinition:
+    @dg.sensor(name="git_changes", jobs=[plan_job, slice_sync_job, slice_downstream_job, master_sync_job],
+               minimum_interval_seconds=int(os.environ.get("VSO_SENSOR_INTERVAL_SECONDS", "30")),
+               default_status=dg.DefaultSensorStatus.STOPPED)
+    def git_changes(context: dg.SensorEvaluationContext, vso: VSOProject):
+        return _changes_to_runs(context, vso.project(), plan_job.name)
+
+    return git_changes
+
+
+def _changes_to_runs(context: dg.SensorEvaluationContext, project, plan_job_name: str):
     try:
         branch = load_config(project).sync_branch
         state = load_state(project)
@@ -54,7 +66,7 @@ def git_changes(context: dg.SensorEvaluationContext, vso: VSOProject):
             return dg.SkipReason(f"{sha[:12]}: the master spec has problems; fix them and commit:\n{error}")
         new = seen.new
         if not seen.plan_current:
-            requests.append(dg.RunRequest(job_name=plan_job.name, run_key=f"{sha}:plan"))
+            requests.append(dg.RunRequest(job_name=plan_job_name, run_key=f"{sha}:plan"))
         requests += [dg.RunRequest(job_name=slice_sync_job.name, partition_key=sid, run_key=f"{sha}:{sid}",
                                    tags={"dagster/priority": str(rank.get(sid, 0))}) for sid in seen.stale]
     regenerating = {r.partition_key for r in requests}
