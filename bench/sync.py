@@ -66,7 +66,7 @@ def tick_seconds(project: Project, instance: dg.DagsterInstance, change) -> floa
     change(project)
     git(project.root, "commit", "--quiet", "-am", "one change")
     started = time.perf_counter()
-    result = defs.get_sensor_def("git_changes")(dg.build_sensor_context(instance=instance, cursor=cursor,
+    result = defs.resolve_sensor_def("git_changes")(dg.build_sensor_context(instance=instance, cursor=cursor,
                                                  resources={"vso": VSOProject(root=str(project.root))}))
     seconds = time.perf_counter() - started
     assert isinstance(result, dg.SensorResult) and result.run_requests, f"the tick requested nothing: {result}"
@@ -102,14 +102,9 @@ from pathlib import Path
 from vso_dagster.core.base.project import Project
 project = Project.at(Path(sys.argv[2]))
 if sys.argv[1] == "core":
-    from vso_dagster.core.base.plan import load_plan
-    from vso_dagster.core.decomposition.decompose import plan_project, stale_slice_ids, write_slices
-    from vso_dagster.core.base.master_spec import read_project_spec
+    from vso_dagster.core.decomposition.decompose import decompose_project
     started = time.perf_counter()
-    plan_project(project, read_project_spec(project))
-    plan = load_plan(project)
-    stale = stale_slice_ids(project, plan)
-    write_slices(project, plan, stale)
+    stale = decompose_project(project)[1]
 else:
     import dagster as dg
     from vso_dagster.launch.decompose import decompose

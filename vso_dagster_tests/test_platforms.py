@@ -487,7 +487,6 @@ CANARIES = {"HCLOUD_TOKEN": "canary-hcloud-5d1e8b", "MODAL_TOKEN_ID": "ak-canary
             "MODAL_TOKEN_SECRET": "as-canary-93be40"}
 
 
-
 def deploy_on_both_clouds(project, vso, *flags: str) -> list[str]:
     """Auth deployed to test on (stand-in) Modal and Todos on the stand-in Hetzner module; returns
     what each `vso deploy` printed. The caller stops the stand-in servers."""
@@ -499,6 +498,7 @@ def deploy_on_both_clouds(project, vso, *flags: str) -> list[str]:
         assert result.exit_code == 0, result.output
         outputs.append(result.output)
     return outputs
+
 
 def test_each_deploy_tool_gets_its_own_token_and_no_other(modal_project, standin_modal, vso, monkeypatch):
     """`modal` gets the Modal token, Terraform the Hetzner one (as TF_VAR_hcloud_token), and

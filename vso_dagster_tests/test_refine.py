@@ -43,7 +43,6 @@ def test_a_valid_refinement_is_used(todo_project):
     assert "- get a clear error for bad input" in spec
 
 
-
 def test_the_refining_agent_gets_no_deploy_token(todo_project, vso, tmp_path, monkeypatch):
     tokens = {"HCLOUD_TOKEN": "canary-hc-41f2", "MODAL_TOKEN_SECRET": "canary-ms-9d0e"}
     for name, value in {**tokens, "ANTHROPIC_API_KEY": "canary-ak-77aa"}.items():
@@ -53,6 +52,7 @@ def test_the_refining_agent_gets_no_deploy_token(todo_project, vso, tmp_path, mo
     assert vso("decompose").exit_code == 0
     seen = json.loads((tmp_path / "env.refiner").read_text())["env"]
     assert seen["ANTHROPIC_API_KEY"] == "canary-ak-77aa" and not set(tokens) & set(seen)
+
 
 def test_a_refinement_that_breaks_the_spec_is_discarded_with_a_warning(todo_project, caplog):
     configure(todo_project, behavior="lazy")

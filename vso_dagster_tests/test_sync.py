@@ -98,7 +98,7 @@ def instance(committed):
 def tick(project, instance, cursor):
     context = dg.build_sensor_context(instance=instance, cursor=cursor,
                                       resources={"vso": VSOProject(root=str(project.root))})
-    return defs.get_sensor_def("git_changes")(context)
+    return defs.resolve_sensor_def("git_changes")(context)
 
 
 def requested(result) -> list[tuple[str, str | None, str]]:

@@ -79,10 +79,10 @@ def _decompose(project: Project, instance: dg.DagsterInstance, *, strict: bool, 
     return DecomposeReport(plan, stale, runs, commit)
 
 
-
 def check_in_sync(instance: dg.DagsterInstance, slice_id: str, *, verbose: bool = False):
     """The slice's spec_in_sync check, run again (after `vso resolve`): its evaluation and run ID."""
     return run_check_job(instance, spec_sync_job, slice_id, verbose=verbose)
+
 
 def contiguous_ranges(keys: list[str], order: list[str]) -> list[tuple[str, str]]:
     """Stale keys grouped into as few partition-range runs as the partition order allows."""

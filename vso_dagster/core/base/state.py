@@ -40,7 +40,6 @@ EMPTY_STATE = {
 }
 
 
-
 class SliceStatus(StrEnum):
     """Where a slice is: planned (draft), built (unit tests green), tested (integration tests green in
     test), deployed (serving production); retired once its component left the master spec."""

@@ -59,8 +59,6 @@ class SliceWrite:
     conflicts: list[str] = field(default_factory=list)  # edited downstream, kept; proposal written beside
 
 
-
-
 def plan_project(project: Project, spec: MasterSpec, *, strict: bool = False) -> Plan:
     """Build the plan and record it: new IDs and statuses in state.json, the plan in plan.json."""
     with project.lock():
@@ -156,7 +154,6 @@ def write_slices(project: Project, plan: Plan, slice_ids: list[str], refine: Ref
     return results
 
 
-
 def decompose_project(project: Project, refine: Refiner | None = None) -> tuple[Plan, list[str]]:
     """The decomposition's steps without Dagster: plan the master spec, then write the slices whose
     inputs changed. Returns the plan and the slices written. (`vso decompose` runs the same steps
@@ -166,6 +163,7 @@ def decompose_project(project: Project, refine: Refiner | None = None) -> tuple[
     stale = stale_slice_ids(project, plan)
     write_slices(project, plan, stale, refine=refine)
     return plan, stale
+
 
 def _write_slice(project: Project, writer: BatchWriter, master: dict, s: PlannedSlice, state: dict,
                  refine: Refiner | None) -> SliceWrite:

@@ -68,11 +68,7 @@ def record(project: Project, deployment: Deployment) -> dict | None:
 
 def tested_commit(project: Project, slice_id: str) -> str | None:
     """The commit the slice's unit tests last passed on, which is what a deploy ships."""
-    return _tested_commit(load_state(project), slice_id)
-
-
-def _tested_commit(state: dict, slice_id: str) -> str | None:
-    return state["slices"].get(slice_id, {}).get("tested_commit")
+    return load_state(project)["slices"].get(slice_id, {}).get("tested_commit")
 
 
 def wait_healthy(url: str, timeout_s: float, still_running: Callable[[], str | None] = lambda: None) -> str | None:
