@@ -124,9 +124,21 @@ def test_a_clean_git_environment_even_when_vso_runs_inside_a_hook(committed, vso
     assert git(committed, "diff", "--cached", "--name-only") == ""  # the project's index untouched
 
 
-def run_vso(cwd, *args: str) -> subprocess.CompletedProcess:
-    env = {k: v for k, v in os.environ.items() if k not in ("VSO_PROJECT_ROOT", "DAGSTER_HOME")}
+def run_vso(cwd, *args: str, extra_env: dict[str, str] | None = None) -> subprocess.CompletedProcess:
+    env = {k: v for k, v in os.environ.items() if k not in ("VSO_PROJECT_ROOT", "DAGSTER_HOME")} | (extra_env or {})
     return subprocess.run([venv_bin("vso"), *args], cwd=cwd, env=env, capture_output=True, text=True, timeout=300)
+
+
+def test_a_command_with_nothing_to_run_does_not_load_dagster(committed):
+    """Importing Dagster is most of the time of a command that has nothing to do (about 2 s of 3)."""
+    assert run_vso(committed.root, "decompose").returncode == 0  # the master's section written, the plan current
+    for args in (("status",), ("decompose",), ("validate",)):
+        done = run_vso(committed.root, *args, extra_env={"PYTHONPROFILEIMPORTTIME": "1"})
+        assert done.returncode == 0, (args, done.stderr[-2000:])
+        imported = {line.rsplit("|", 1)[-1].strip() for line in done.stderr.splitlines()
+                    if line.startswith("import time:")}
+        assert "vso_dagster.cli.main" in imported, args  # the profile is there to read
+        assert "dagster" not in imported, args
 
 
 def test_vso_finds_its_project_from_a_subdirectory_and_refuses_outside_one(committed, tmp_path):

@@ -4,8 +4,10 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from enum import StrEnum
+from typing import TYPE_CHECKING
 
-import dagster as dg
+if TYPE_CHECKING:  # the CLI imports Result for every command: Dagster's import is most of its time
+    import dagster as dg
 
 
 class Result(StrEnum):
