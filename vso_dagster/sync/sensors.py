@@ -8,6 +8,7 @@ import dagster as dg
 from ..core.base.config import load_config
 from ..core.base.errors import VSOError
 from ..core.base.plan import load_plan
+from ..core.base.project import Project
 from ..core.base.state import load_state, record_change_check
 from ..core.decomposition.decompose import preview
 from ..core.implementation.implement import priorities
@@ -39,7 +40,7 @@ def git_changes_sensor(plan_job: UnresolvedAssetJobDefinition) -> dg.SensorDefin
     return git_changes
 
 
-def _changes_to_runs(context: dg.SensorEvaluationContext, project, plan_job_name: str):
+def _changes_to_runs(context: dg.SensorEvaluationContext, project: Project, plan_job_name: str):
     try:
         branch = load_config(project).sync_branch
         state = load_state(project)
@@ -82,7 +83,7 @@ def _changes_to_runs(context: dg.SensorEvaluationContext, project, plan_job_name
     )
 
 
-def _ranks(project) -> dict[str, int]:
+def _ranks(project: Project) -> dict[str, int]:
     """dagster/priority per slice: how many slices wait on it (none before the first plan)."""
     try:
         return priorities(load_plan(project))
