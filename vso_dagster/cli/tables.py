@@ -9,6 +9,7 @@ from rich.console import Console
 from rich.table import Table
 
 from ..core.base.model import ENVIRONMENTS
+from ..core.base.plan import Plan
 from ..launch.results import Result
 
 # Piped or captured output keeps whole slice IDs on one line instead of rich's 80-column default.
@@ -41,3 +42,18 @@ def outcome_table(outcomes) -> None:
     for o in outcomes:  # a reason the table had to wrap or cut is printed whole, on one line each
         if o.result == "failed" and ("\n" in o.detail.strip() or len(o.detail) > 100):
             click.echo(f"{o.slice_id}: {o.detail.strip()}", err=True)
+
+
+def print_conflicts(conflicts: list[dict]) -> None:
+    """The conflicts of the slices just written: said where the write happens, not only in `vso status`."""
+    for conflict in conflicts:
+        beside = f"; the master's version is in {conflict['proposal']}" if conflict.get("proposal") else ""
+        out.print(f"conflict: {conflict['path']}: {conflict['reason']}: your edit is kept{beside}. Settle it with "
+                  f"`vso resolve {conflict['slice_id']} --take master|slice|merged`.", soft_wrap=True)
+
+
+def warn_unassigned(plan: Plan) -> None:
+    """Items no component owns: a warning on stderr, at the master spec's line (`--strict` makes them errors)."""
+    for item in plan.unassigned:
+        click.echo(f"{plan.master['path']}:{item.line}: warning: {item.kind} {item.label!r} is not assigned "
+                   f"to any component ({item.reason})", err=True)

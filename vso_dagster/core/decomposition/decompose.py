@@ -8,7 +8,7 @@ import os
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from ..base.baselines import baseline_path, load_baseline
+from ..base.baselines import Baseline, baseline_path, load_baseline
 from ..base.bulk import gc_paused
 from ..base.errors import SpecError
 from ..base.gitrun import head_or_empty_tree
@@ -179,57 +179,17 @@ def _write_slice(project: Project, writer: BatchWriter, master: dict, s: Planned
     recorded: dict[str, str] = entry.get("files", {})
     slice_dir = project.slice_dir(s.slice_id)
     _no_link_leads_out(project, slice_dir)
-    result, hashes, proposals = SliceWrite(s.slice_id), {}, {}
     before_baseline = baseline.to_bytes()
-    for rel, content in files.items():
-        target = slice_dir / rel
-        data = content.encode()
-        new, on_disk, before = sha256_bytes(data), file_hash(target, project.root), recorded.get(rel)
-        if new == before and on_disk is not None:
-            hashes[rel] = before  # VSO has nothing new for this file: it stands as it is, edited or not
-            baseline.files.setdefault(rel, content)
-            if on_disk != before and rel in baseline.pending:  # still waiting on a resolution
-                result.conflicts.append(rel)
-            continue
-        if rel in SEED_FILES and on_disk not in (None, new, before):
-            hashes[rel] = before  # the implementation owns it now
-            baseline.files[rel] = content
-            continue
-        if on_disk in (None, new, before):
-            if on_disk != new:
-                writer.write(target, data)
-                result.written.append(rel)
-        else:
-            merge = _merge(baseline.files.get(rel), before, read_text(target, project.root), content)
-            if merge is None or not merge.clean:
-                # The edit stays untouched; the master's version waits beside it for `vso resolve`.
-                proposal = (merge.text if merge else content).encode()
-                if not _proposal_edited(project, state, s.slice_id, rel):
-                    writer.write(target.with_name(target.name + PROPOSAL_SUFFIX), proposal)
-                    proposals[rel] = sha256_bytes(proposal)
-                baseline.pending[rel] = content
-                hashes[rel] = before
-                result.conflicts.append(rel)
-                continue
-            writer.write(target, merge.text.encode())
-            result.merged.append(rel)
-        hashes[rel] = new
-        baseline.files[rel] = content
-        baseline.pending.pop(rel, None)
-    gone: list[str] = []  # edited files the master no longer generates
-    for rel in sorted(set(recorded) - set(files)):
-        target = project.inside(slice_dir / rel)  # about to unlink: check the whole path
-        if file_hash(target, project.root) == recorded[rel]:
-            target.unlink()
-            result.removed.append(rel)
-            _prune_empty_dirs(target.parent, slice_dir)
-        elif target.exists():
-            result.conflicts.append(rel)
-            gone.append(rel)
-        baseline.files.pop(rel, None)
+    files_writer = _SliceFiles(project, writer, state, s.slice_id, baseline, SliceWrite(s.slice_id))
+    hashes = {rel: files_writer.write(slice_dir / rel, rel, content, recorded.get(rel))
+              for rel, content in files.items()}
+    gone = [rel for rel in sorted(set(recorded) - set(files))
+            if files_writer.drop(slice_dir, rel, recorded[rel])]  # edited files the master no longer generates
+    result = files_writer.result
     for rel in set(baseline.pending) - set(result.conflicts):
         baseline.pending.pop(rel)
-    _record_conflicts(project, state, s.slice_id, result.conflicts, proposals, master["version"], version, gone)
+    _record_conflicts(project, state, s.slice_id, result.conflicts, files_writer.proposals, master["version"],
+                      version, gone)
     baseline.shape = shape
     if baseline.to_bytes() != before_baseline:
         writer.write(baseline_path(project, s.slice_id), baseline.to_bytes())
@@ -240,6 +200,69 @@ def _write_slice(project: Project, writer: BatchWriter, master: dict, s: Planned
                  f", removed {len(result.removed)}" if result.removed else "")
     record_slice_written(state, s.slice_id, version, hashes, s.input_hash, changed)
     return result
+
+
+@dataclass
+class _SliceFiles:
+    """One slice's files as the master now generates them, each put beside what is on disk: written
+    where VSO's last version stands, merged into an edit, or left alone with a proposal beside it."""
+    project: Project
+    writer: BatchWriter
+    state: dict
+    slice_id: str
+    baseline: Baseline
+    result: SliceWrite
+    proposals: dict[str, str] = field(default_factory=dict)  # file -> hash of the proposal written beside it
+
+    def write(self, target: Path, rel: str, content: str, before: str | None) -> str | None:
+        """The file's new content where nobody else changed it; returns the hash to record for it."""
+        project, baseline, result = self.project, self.baseline, self.result
+        data = content.encode()
+        new, on_disk = sha256_bytes(data), file_hash(target, project.root)
+        if new == before and on_disk is not None:
+            baseline.files.setdefault(rel, content)  # VSO has nothing new for it: it stands, edited or not
+            if on_disk != before and rel in baseline.pending:  # still waiting on a resolution
+                result.conflicts.append(rel)
+            return before
+        if rel in SEED_FILES and on_disk not in (None, new, before):
+            baseline.files[rel] = content  # the implementation owns it now
+            return before
+        if on_disk in (None, new, before):
+            if on_disk != new:
+                self.writer.write(target, data)
+                result.written.append(rel)
+        else:
+            merge = _merge(baseline.files.get(rel), before, read_text(target, project.root), content)
+            if merge is None or not merge.clean:
+                self._propose(target, rel, (merge.text if merge else content).encode())
+                baseline.pending[rel] = content
+                result.conflicts.append(rel)
+                return before
+            self.writer.write(target, merge.text.encode())
+            result.merged.append(rel)
+        baseline.files[rel] = content
+        baseline.pending.pop(rel, None)
+        return new
+
+    def _propose(self, target: Path, rel: str, proposal: bytes) -> None:
+        """The edit stays untouched; the master's version waits beside it for `vso resolve`."""
+        if not _proposal_edited(self.project, self.state, self.slice_id, rel):
+            self.writer.write(target.with_name(target.name + PROPOSAL_SUFFIX), proposal)
+            self.proposals[rel] = sha256_bytes(proposal)
+
+    def drop(self, slice_dir: Path, rel: str, recorded: str) -> bool:
+        """A file the master no longer generates goes if VSO's version stands; True if it was edited."""
+        target = self.project.inside(slice_dir / rel)  # about to unlink: check the whole path
+        self.baseline.files.pop(rel, None)
+        if file_hash(target, self.project.root) == recorded:
+            target.unlink()
+            self.result.removed.append(rel)
+            _prune_empty_dirs(target.parent, slice_dir)
+            return False
+        if target.exists():
+            self.result.conflicts.append(rel)
+            return True
+        return False
 
 
 def _proposal_edited(project: Project, state: dict, slice_id: str, rel: str) -> bool:

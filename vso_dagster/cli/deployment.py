@@ -1,0 +1,71 @@
+"""`vso deploy` and `destroy`: slices to test and production, and down again."""
+
+from __future__ import annotations
+
+import sys
+
+import click
+
+from ..core.base.model import DEPLOY_TARGETS, ENVIRONMENTS
+from ..core.base.project import Project
+from ..core.base.state import load_state
+from ..launch.results import Result
+from .project import known_slices, project_command, project_instance, slice_selection, verbose_option
+from .tables import out, outcome_table
+
+
+@project_command()
+@slice_selection("deploy", "every slice of the plan")
+@click.option("--environment", type=click.Choice([*ENVIRONMENTS, "both"]), default="both",
+              show_default=True,
+              help="test; production (only after integration tests passed); both: test, integration tests, production.")
+@click.option("--platform", type=click.Choice(DEPLOY_TARGETS), default=None,
+              help="Where the slice runs: local (loopback), hetzner (Terraform; needs HCLOUD_TOKEN), modal "
+                   "(needs Modal credentials), or planned: each slice on the platform its plan names. Default: "
+                   "[deploy] platform in .slice-orchestrator/config.toml, else local.")
+@verbose_option
+@click.pass_obj
+def deploy(project: Project, slice_ids: tuple[str, ...], all_slices: bool, environment: str,
+           platform: str | None, verbose: bool) -> None:
+    """Deploy slices: to test, to production (gated by integration tests), or the whole path."""
+    from ..core.base.config import load_config
+    from ..core.base.plan import load_plan
+    from ..launch.deploy import run_deployment_job
+
+    wanted = load_plan(project).slice_ids if all_slices else list(slice_ids)
+    what = "deliver" if environment == "both" else environment
+    platform = platform or load_config(project).platform
+    with project_instance(project) as instance, out.status(f"Deploying ({platform})…"):
+        outcomes = [run_deployment_job(project, instance, what, sid, platform=platform, verbose=verbose)
+                    for sid in wanted]
+    outcome_table(outcomes)
+    if any(o.result == Result.FAILED for o in outcomes):
+        sys.exit(1)
+
+
+@project_command()
+@slice_selection("take down", "every deployed slice")
+@click.option("--environment", type=click.Choice([*ENVIRONMENTS, "both"]), required=True)
+@click.pass_obj
+def destroy(project: Project, slice_ids: tuple[str, ...], all_slices: bool, environment: str) -> None:
+    """Take slices' deployments down, on whatever platform each runs; state.json forgets them."""
+    from ..core.base.logs import log_to_file
+    from ..core.deployment.deploy import destroy as destroy_slice
+
+    known_slices(project, slice_ids)
+    with log_to_file(project, "deployment"):
+        for env in ENVIRONMENTS if environment == "both" else (environment,):
+            # --all: every slice, recorded or not (a deploy killed before it recorded may have left one).
+            for slice_id in _all_slices(project, env) if all_slices else slice_ids:
+                if destroy_slice(project, slice_id, env):
+                    out.print(f"{slice_id} no longer serves {env}.")
+                elif not all_slices:
+                    out.print(f"{slice_id} was not deployed to {env}.")
+
+
+def _all_slices(project: Project, environment: str) -> list[str]:
+    from ..core.deployment.deployments import deployments
+
+    return sorted(set(deployments(project, environment)) | set(load_state(project)["slices"]))
+
+

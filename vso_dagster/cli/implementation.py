@@ -1,0 +1,95 @@
+"""`vso orchestrate`, `attach`, `stop` and `test`: slices built by their agent teams, and their tests."""
+
+from __future__ import annotations
+
+import os
+import sys
+
+import click
+
+from ..core.base.errors import VSOError
+from ..core.base.project import Project
+from ..launch.results import Result
+from .project import known_slices, one_slice, project_command, project_instance, slice_selection, verbose_option
+from .tables import out, outcome_table
+
+
+@project_command()
+@slice_selection("implement", "every slice of the plan, dependencies first")
+@click.option("--force", is_flag=True, help="With --all: also rebuild slices that are already implemented.")
+@click.option("--concurrency", type=click.IntRange(min=1), default=None,
+              help="Slices at once (default: [limits] concurrency in config.toml, else 2).")
+@verbose_option
+@click.pass_obj
+def orchestrate(project: Project, slice_ids: tuple[str, ...], all_slices: bool, force: bool,
+                concurrency: int | None, verbose: bool) -> None:
+    """Implement slices on their own branches and worktrees (built-in scaffold agent), each gated by its unit tests.
+
+    The project must be a git repository whose HEAD holds the slices (commit after `vso decompose`).
+    """
+    from ..core.base.config import load_config
+    from ..launch.implement import orchestrate as run_orchestrate
+
+    width = concurrency or load_config(project).limits.concurrency
+    with project_instance(project) as instance, out.status(f"Implementing slices through Dagster ({width} at once)…"):
+        outcomes = run_orchestrate(project, instance, None if all_slices else list(slice_ids), force=force,
+                                   verbose=verbose, concurrency=width)
+    outcome_table(outcomes)
+    if any(o.result in (Result.FAILED, Result.BLOCKED) for o in outcomes):
+        sys.exit(1)
+
+
+@project_command()
+@one_slice("watch")
+@click.pass_obj
+def attach(project: Project, slice_id: str) -> None:
+    """Watch a slice's agent team live (tmux attach; detach with Ctrl-b d)."""
+    from ..core.base.config import load_config
+    from ..core.implementation.team_run import attach_argv
+
+    known_slices(project, [slice_id])
+    config = load_config(project)
+    if config.agent is None:
+        raise VSOError("the scaffold agent works without a team in tmux: nothing to attach to "
+                       "(set [agent] in .slice-orchestrator/config.toml)")
+    argv = attach_argv(config, slice_id)
+    os.execvp(argv[0], argv)
+
+
+@project_command()
+@one_slice("stop the team of")
+@click.pass_obj
+def stop(project: Project, slice_id: str) -> None:
+    """Stop a slice's agent team cleanly (its worktree, branch and logs stay)."""
+    from ..core.base.config import load_config
+    from ..core.implementation.team_run import stop_team
+
+    known_slices(project, [slice_id])
+    if stop_team(load_config(project), slice_id):
+        out.print(f"Stopped the team of {slice_id}.")
+    else:
+        out.print(f"No team is running for {slice_id}.")
+
+
+@project_command(name="test")
+@one_slice("test")
+@click.option("--environment", type=click.Choice(["test"]), default=None,
+              help="Run the integration and performance tests against this deployment instead of the unit tests.")
+@verbose_option
+@click.pass_obj
+def test_command(project: Project, slice_id: str, environment: str | None, verbose: bool) -> None:
+    """A slice's unit tests in its worktree (its unit_tests check), or with --environment test its
+    integration tests against the test deployment (the integration_tests asset)."""
+    from ..launch.deploy import run_deployment_job
+    from ..launch.implement import run_unit_tests
+
+    with project_instance(project) as instance:
+        if environment:
+            outcome = run_deployment_job(project, instance, "integration", slice_id, verbose=verbose)
+        else:
+            outcome = run_unit_tests(project, instance, slice_id, verbose=verbose)
+    outcome_table([outcome])
+    if outcome.result != Result.PASSED:
+        sys.exit(1)
+
+

@@ -1,0 +1,104 @@
+"""What every `vso` command that works on a project shares: the refusal outside one, its Dagster
+instance, and the one way slices are named on the command line."""
+
+from __future__ import annotations
+
+import functools
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from typing import TYPE_CHECKING
+
+import click
+
+from ..core.base.errors import VSOError
+from ..core.base.project import Project
+from ..core.base.state import load_state
+
+if TYPE_CHECKING:
+    import dagster as dg
+
+USER_ERROR = 2
+
+
+class ProjectCommand(click.Command):
+    """A command that works on a project: refused, before anything is written, where there is none."""
+
+    def invoke(self, ctx: click.Context):
+        project = ctx.find_object(Project)
+        project.require()
+        load_state(project)  # a broken state.json is refused here, before a Dagster run would fail on it
+        return super().invoke(ctx)
+
+
+class VSOGroup(click.Group):
+    """A user's mistake (a VSOError) is printed as its message and exits 2, never as a traceback."""
+    command_class = ProjectCommand
+    group_class = type  # subgroups (`vso hooks`) are VSOGroups too
+
+    def invoke(self, ctx: click.Context):
+        try:
+            return super().invoke(ctx)
+        except VSOError as error:
+            click.echo(str(error), err=True)
+            ctx.exit(USER_ERROR)
+
+
+def project_command(**settings) -> Callable[[Callable], click.Command]:
+    """A stage's command, declared in its own module and added to `vso` by main."""
+    return click.command(cls=ProjectCommand, **settings)
+
+
+@contextmanager
+def project_instance(project: Project) -> Iterator[dg.DagsterInstance]:
+    """The project's Dagster instance. Dagster is imported here, by the commands that run work:
+    its import is most of the time of a command that has nothing to do."""
+    import dagster as dg
+
+    from ..lib.instance import use_project_instance
+
+    use_project_instance(project)
+    with dg.DagsterInstance.get() as instance:
+        yield instance
+
+
+def known_slices(project: Project, slice_ids) -> None:
+    known = load_state(project)["slices"]
+    if unknown := [sid for sid in slice_ids if sid not in known]:
+        raise VSOError(f"{', '.join(unknown)}: no such slice in {project.root}; `vso status` lists them")
+
+
+verbose_option = click.option("--verbose", "-v", is_flag=True, help="Show Dagster's run logs.")
+
+
+def slice_selection(verb: str, all_help: str) -> Callable[[Callable], Callable]:
+    """`--slice-id SLICE` (repeatable) or `--all`, exactly one of them: the same on every command
+    that works on several slices."""
+    def check(ctx: click.Context, _param: click.Parameter, all_slices: bool) -> bool:
+        if bool(ctx.params.get("slice_ids")) == all_slices:
+            raise click.UsageError("give --slice-id SLICE (one or more) or --all")
+        return all_slices
+
+    def decorate(command: Callable) -> Callable:
+        command = click.option("--all", "all_slices", is_flag=True, callback=check, help=f"{all_help.capitalize()}.")(
+            command)
+        return click.option("--slice-id", "slice_ids", metavar="SLICE", multiple=True, is_eager=True,
+                            help=f"A slice to {verb} (repeatable).")(command)
+
+    return decorate
+
+
+def one_slice(verb: str) -> Callable[[Callable], Callable]:
+    """One slice, as `--slice-id SLICE` (the option every command that takes slices has) or, for
+    short, as the command's argument."""
+    def decorate(command: Callable) -> Callable:
+        @functools.wraps(command)
+        def given_once(*args, slice_arg: str | None, slice_id: str | None, **kwargs):
+            given = {s for s in (slice_arg, slice_id) if s is not None}
+            if len(given) != 1:
+                raise click.UsageError("give one slice: --slice-id SLICE (or SLICE)")
+            return command(*args, slice_id=given.pop(), **kwargs)
+
+        given_once = click.argument("slice_arg", metavar="[SLICE]", required=False)(given_once)
+        return click.option("--slice-id", metavar="SLICE", default=None, help=f"The slice to {verb}.")(given_once)
+
+    return decorate
