@@ -4,16 +4,13 @@ from __future__ import annotations
 
 import json
 import os
-import signal
 import subprocess
-import time
 
 import dagster as dg
 import git
-import httpx
 
 from .conftest import TODO_SPEC, venv_bin
-from .test_slice_files import _free_port
+from .dagster_ui import running_ui
 
 
 def test_init_lays_out_a_project_once_and_never_overwrites(project, vso):
@@ -140,25 +137,9 @@ def test_end_to_end_with_the_real_executables(todo_project):
 
 
 def test_ui_serves_the_dagster_webserver(todo_project):
-    port = _free_port()
-    proc = subprocess.Popen([venv_bin("vso"), "ui", "--port", str(port)], cwd=todo_project.root,
-                            stdout=subprocess.PIPE, stderr=subprocess.STDOUT, start_new_session=True,
-                            env={**os.environ, "DAGSTER_HOME": "", "VSO_PROJECT_ROOT": ""})
-    try:
-        deadline, answer = time.monotonic() + 120, None
-        while time.monotonic() < deadline and proc.poll() is None:
-            try:
-                answer = httpx.post(f"http://127.0.0.1:{port}/graphql", timeout=2.0,
-                                    json={"query": "{ assetNodes { assetKey { path } } }"})
-                if answer.status_code == 200:
-                    break
-            except httpx.HTTPError:
-                time.sleep(0.5)
-        assert answer is not None and answer.status_code == 200, proc.stdout.read1().decode() if proc.poll() else ""
-        keys = sorted(node["assetKey"]["path"][0] for node in answer.json()["data"]["assetNodes"])
+    with running_ui(todo_project) as ui:
+        nodes = ui.graphql("{ assetNodes { assetKey { path } } }")["assetNodes"]
+        keys = sorted(node["assetKey"]["path"][0] for node in nodes)
         assert keys == ["integration_tests", "master_spec", "master_sync", "production_deployment",
                         "slice_implementation", "slice_plan", "slice_spec", "test_deployment"]
         assert (todo_project.dagster_home / "dagster.yaml").exists()
-    finally:
-        os.killpg(proc.pid, signal.SIGTERM)
-        proc.wait(timeout=30)

@@ -41,6 +41,7 @@ def test_an_adapter_and_an_override(project):
         ('[agent]\nname = "claude"\nmode = "sometimes"\n', "[agent] mode must be"),
         ('[team]\nsize = "huge"\n', "[team] size must be one of small, medium, large"),
         ('[agent\nname = "x"\n', ".slice-orchestrator/config.toml:1: not valid TOML"),
+        ('[dagster]\nlaunch = "cloud"\n', "[dagster] launch must be one of auto, in_process, submit, not 'cloud'"),
     ],
 )
 def test_mistakes_name_the_file_and_the_fix(project, text, message):
@@ -54,6 +55,7 @@ def test_sync_and_deploy_settings_are_read_and_checked(project):
     init_project(project, "T")
     config = load_config(project)
     assert (config.platform, config.sync_branch, config.nightly_timezone) == ("local", "main", "UTC")
+    assert config.launch == "auto"
     path = project.state_dir / "config.toml"
     path.write_text(path.read_text().replace('timezone = "UTC"', 'timezone = "Mars/Olympus"'))
     with pytest.raises(VSOError, match=r"config.toml: \[sync\] timezone 'Mars/Olympus' is not an IANA time zone"):

@@ -16,7 +16,7 @@ import pytest
 from vso_dagster.core.base.state import load_state
 
 from .conftest import commit, venv_bin
-from .test_slice_files import _free_port as free_port
+from .dagster_ui import free_port
 from .test_sync import AUTH, TODOS, git, head
 
 

@@ -25,11 +25,12 @@ def test_sensor_and_queue_build_every_slice_in_waves(project, vso):
     subprocess.run(["git", "-C", str(project.root), "-c", "user.name=T", "-c", "user.email=t@t", "commit", "-qm",
                     "slices"], check=True)
     env = {**os.environ, "DAGSTER_HOME": str(project.dagster_home), "VSO_PROJECT_ROOT": str(project.root)}
-    started = subprocess.run([venv_bin("dagster"), "sensor", "start", "implementation_waves", "-m",
-                              "vso_dagster.definitions"], env=env, capture_output=True, text=True, timeout=120)
+    workspace = str(project.dagster_home / "workspace.yaml")  # what `vso` wrote: location "vso"
+    started = subprocess.run([venv_bin("dagster"), "sensor", "start", "implementation_waves", "-w",
+                              workspace], env=env, capture_output=True, text=True, timeout=120)
     assert started.returncode == 0, started.stderr[-2000:]
 
-    daemon = subprocess.Popen([venv_bin("dagster-daemon"), "run", "-m", "vso_dagster.definitions"], env=env,
+    daemon = subprocess.Popen([venv_bin("dagster-daemon"), "run", "-w", workspace], env=env,
                               cwd=project.root, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
                               start_new_session=True)
     try:

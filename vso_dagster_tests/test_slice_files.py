@@ -6,7 +6,6 @@ import importlib.util
 import json
 import os
 import shutil
-import socket
 import subprocess
 import sys
 import textwrap
@@ -18,6 +17,7 @@ import httpx
 import pytest
 
 from vso_dagster.core.base.project import Project
+from vso_dagster.core.deployment.local import free_port
 
 from .conftest import decompose_example
 
@@ -221,7 +221,7 @@ def test_contract_and_integration_tests_pass_against_a_correct_implementation(ge
     assert unit.returncode == 0, unit.stdout[-3000:]
     assert "7 passed" in unit.stdout
 
-    port = _free_port()
+    port = free_port()
     server = subprocess.Popen([sys.executable, "-m", "uvicorn", "main:app", "--port", str(port), "--log-level",
                                "warning"], cwd=slice_dir / "service")
     try:
@@ -240,12 +240,6 @@ def test_integration_tests_skip_with_a_reason_when_nothing_is_deployed(generated
     result = run_pytest("-q", "-rs", str(tests), env={"VSO_BASE_URL": ""})
     assert result.returncode == 0
     assert "VSO_BASE_URL is not set" in result.stdout
-
-
-def _free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
 
 
 def _wait_healthy(url: str, timeout: float = 20.0) -> None:

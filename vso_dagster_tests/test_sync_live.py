@@ -25,10 +25,11 @@ def test_a_commit_starts_exactly_the_runs_it_makes_stale(project, vso):
     commit(project.root, "slices")
     env = {**os.environ, "DAGSTER_HOME": str(project.dagster_home), "VSO_PROJECT_ROOT": str(project.root),
            "VSO_SENSOR_INTERVAL_SECONDS": "2"}
-    started = subprocess.run([venv_bin("dagster"), "sensor", "start", "git_changes", "-m", "vso_dagster.definitions"],
+    workspace = str(project.dagster_home / "workspace.yaml")  # what `vso` wrote: location "vso"
+    started = subprocess.run([venv_bin("dagster"), "sensor", "start", "git_changes", "-w", workspace],
                              env=env, capture_output=True, text=True, timeout=120)
     assert started.returncode == 0, started.stderr[-2000:]
-    daemon = subprocess.Popen([venv_bin("dagster-daemon"), "run", "-m", "vso_dagster.definitions"], env=env,
+    daemon = subprocess.Popen([venv_bin("dagster-daemon"), "run", "-w", workspace], env=env,
                               cwd=project.root, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
                               start_new_session=True)
     try:

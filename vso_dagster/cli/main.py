@@ -105,11 +105,12 @@ def ui(project: Project, host: str, port: int) -> None:
     """The Dagster web UI (and daemon) on this project's instance; Ctrl-C or SIGTERM stops all of it."""
     from ..core.base.gitrun import clean_env
     from ..core.base.process_group import run_in_foreground
-    from ..lib.instance import use_project_instance
+    from ..lib.instance import project_workspace, use_project_instance
 
-    home = use_project_instance(project)
-    out.print(f"Dagster UI on http://{host}:{port} (DAGSTER_HOME={home}); Ctrl-C stops it.")
-    argv = [sys.executable, "-m", "dagster", "dev", "-m", "vso_dagster.definitions", "-h", host, "-p", str(port)]
+    home, workspace = use_project_instance(project), project_workspace(project)
+    out.print(f"Dagster UI on http://{host}:{port} (DAGSTER_HOME={home}, workspace "
+              f"{project.relative(workspace)}); Ctrl-C stops it.")
+    argv = [sys.executable, "-m", "dagster", "dev", "-w", str(workspace), "-h", host, "-p", str(port)]
     sys.exit(run_in_foreground(argv, UI_STOP_GRACE_S, cwd=project.root, env=clean_env()))
 
 

@@ -34,7 +34,7 @@ def resolve(project: Project, slice_id: str, take: str, verbose: bool) -> None:
     for path in settled:
         out.print(f"{path}: resolved, took {take}")
     with project_instance(project) as instance:
-        check, run_id = check_in_sync(instance, slice_id, verbose=verbose)
+        check, run_id = check_in_sync(project, instance, slice_id, verbose=verbose)
     out.print(f"spec_in_sync for {slice_id}: {'passed' if check.passed else 'failed'} (Dagster run {run_id[:8]})")
 
 

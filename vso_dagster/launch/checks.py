@@ -1,24 +1,22 @@
 from __future__ import annotations
 
-import dagster as dg
+from typing import TYPE_CHECKING
 
 from ..core.base.errors import VSOError
-from ..lib.in_process import run_here
 from ..lib.partitions import ensure_slice_partitions
-from .jobs import resolved
+from .runs import RunStarter
+
+if TYPE_CHECKING:  # what define_asset_job returns; Dagster does not export the name
+    from dagster._core.definitions.unresolved_asset_job_definition import UnresolvedAssetJobDefinition
 
 QUIET = {"loggers": {"console": {"config": {"log_level": "CRITICAL"}}}}
 
 
-def run_check_job(instance: dg.DagsterInstance, job: dg.UnresolvedAssetJobDefinition, slice_id: str, *,
+def run_check_job(runs: RunStarter, job: UnresolvedAssetJobDefinition, slice_id: str, *,
                   verbose: bool = False):
-    """Runs a check-only job for one slice in process; returns its evaluation and the run ID.
-
-    The partition goes in as a tag: execute_in_process(partition_key=...) refuses a job that selects
-    only asset checks ("no PartitionsDefinition shared by all the provided assets", dagster 1.13.27)."""
-    ensure_slice_partitions(instance, [slice_id])
-    result = run_here(resolved(job), instance, tags={"dagster/partition": slice_id},
-                      run_config={} if verbose else QUIET)
+    """Runs a check-only job for one slice; returns its evaluation and the run ID."""
+    ensure_slice_partitions(runs.instance, [slice_id])
+    result = runs.run(job, partition_key=slice_id, run_config={} if verbose else QUIET)
     evaluations = result.get_asset_check_evaluations()
     if not evaluations:
         raise VSOError(f"{slice_id}: the check of {job.name} did not run (Dagster run {result.run_id})")

@@ -1,5 +1,5 @@
-"""`vso decompose`: materialize the plan, then only the stale slice partitions, in this process so
-the runs and their lineage show in the UI like any other run."""
+"""`vso decompose`: materialize the plan, then only the stale slice partitions, as runs of the code
+location, so the runs and their lineage show in the UI like any other run."""
 
 from __future__ import annotations
 
@@ -16,12 +16,11 @@ from ..core.base.project import Project
 from ..core.decomposition.decompose import plan_is_current, stale_slice_ids
 from ..core.sync.master_sync import section_is_current
 from ..decomposition.jobs import plan_job, slice_spec_job, spec_sync_job
-from ..lib.in_process import run_here
 from ..lib.partitions import ensure_slice_partitions, slices_partitions
 from ..sync.jobs import master_sync_job
 from .checks import QUIET, run_check_job
-from .jobs import resolved
 from .results import failure_reason
+from .runs import FinishedRun, RunStarter
 
 # VSO reports failures itself (as file:line for spec mistakes), so Dagster's console stays silent.
 
@@ -45,11 +44,11 @@ def decompose(project: Project, instance: dg.DagsterInstance, *, strict: bool = 
 
 
 def _decompose(project: Project, instance: dg.DagsterInstance, *, strict: bool, verbose: bool) -> DecomposeReport:
-    runs = []
+    runs, starter = [], RunStarter.for_project(project, instance)
     spec = read_project_spec(project)  # a spec mistake stops here, before any run is recorded
     if strict or not plan_is_current(project, spec):
         run_config = {"ops": {"slice_plan": {"config": {"strict": strict}}}, **({} if verbose else QUIET)}
-        result = run_here(resolved(plan_job), instance, run_config=run_config)
+        result = starter.run(plan_job, run_config=run_config)
         _raise_on_failure(result)
         runs.append(result.run_id)
     plan = load_plan(project)
@@ -58,17 +57,15 @@ def _decompose(project: Project, instance: dg.DagsterInstance, *, strict: bool, 
     # them) has none of its partitions: without them no stale slice could be written.
     ensure_slice_partitions(instance, plan.slice_ids)
     order = instance.get_dynamic_partitions(slices_partitions.name)
-    job = resolved(slice_spec_job)
     for first, last in contiguous_ranges(stale, order):
         tags = {"dagster/asset_partition_range_start": first, "dagster/asset_partition_range_end": last}
-        spec_result = run_here(job, instance, tags=tags, run_config={} if verbose else QUIET)
+        spec_result = starter.run(slice_spec_job, tags=tags, run_config={} if verbose else QUIET)
         _raise_on_failure(spec_result)
         runs.append(spec_result.run_id)
     # Something changed, or an earlier decompose was killed before it wrote the master's generated
     # section: bring that section up to date.
     if runs or not section_is_current(project):
-        sync_result = run_here(resolved(master_sync_job), instance,
-                               run_config={} if verbose else QUIET)
+        sync_result = starter.run(master_sync_job, run_config={} if verbose else QUIET)
         _raise_on_failure(sync_result)
         runs.append(sync_result.run_id)
     commit = None
@@ -79,9 +76,9 @@ def _decompose(project: Project, instance: dg.DagsterInstance, *, strict: bool, 
     return DecomposeReport(plan, stale, runs, commit)
 
 
-def check_in_sync(instance: dg.DagsterInstance, slice_id: str, *, verbose: bool = False):
+def check_in_sync(project: Project, instance: dg.DagsterInstance, slice_id: str, *, verbose: bool = False):
     """The slice's spec_in_sync check, run again (after `vso resolve`): its evaluation and run ID."""
-    return run_check_job(instance, spec_sync_job, slice_id, verbose=verbose)
+    return run_check_job(RunStarter.for_project(project, instance), spec_sync_job, slice_id, verbose=verbose)
 
 
 def contiguous_ranges(keys: list[str], order: list[str]) -> list[tuple[str, str]]:
@@ -101,7 +98,7 @@ def contiguous_ranges(keys: list[str], order: list[str]) -> list[tuple[str, str]
     return ranges
 
 
-def _raise_on_failure(result: dg.ExecuteInProcessResult) -> None:
+def _raise_on_failure(result: FinishedRun) -> None:
     if result.success:
         return
     reason, reported = failure_reason(result)

@@ -1,4 +1,4 @@
-"""`vso deploy`, `vso test --environment` and `vso deliver`: one in-process Dagster run per slice."""
+"""`vso deploy`, `vso test --environment` and `vso deliver`: one Dagster run per slice."""
 
 from __future__ import annotations
 
@@ -9,11 +9,11 @@ import dagster as dg
 from ..core.base.plan import load_plan
 from ..core.base.project import Project
 from ..deployment.jobs import deliver_job, deploy_production_job, deploy_test_job, integration_job
-from ..lib.in_process import run_here
 from ..lib.partitions import ensure_slice_partitions
 from .checks import QUIET
 from .jobs import resolved
 from .results import Outcome, Result, failure_reason
+from .runs import FinishedRun, RunStarter
 
 JOBS = {"test": deploy_test_job, "production": deploy_production_job, "integration": integration_job,
         "deliver": deliver_job}
@@ -28,8 +28,8 @@ def run_deployment_job(project: Project, instance: dg.DagsterInstance, what: str
     deploying = [op for op in ("test_deployment", "production_deployment") if op in job.graph.node_dict]
     run_config = {**({} if verbose else QUIET),
                   **({"ops": {op: {"config": {"platform": platform}} for op in deploying}} if platform else {})}
-    result = run_here(job, instance, partition_key=slice_id, run_config=run_config)
-    return _outcome(instance, slice_id, result)
+    result = RunStarter.for_project(project, instance).run(job, partition_key=slice_id, run_config=run_config)
+    return _outcome(slice_id, result)
 
 
 def went_home(production: dict) -> str:
@@ -46,11 +46,10 @@ def _where(deployed: dict) -> str:
     return f"the job ran to completion ({json.dumps(deployed['job_summary'].value, sort_keys=True)})"
 
 
-def _outcome(instance: dg.DagsterInstance, slice_id: str, result: dg.ExecuteInProcessResult) -> Outcome:
+def _outcome(slice_id: str, result: FinishedRun) -> Outcome:
     if not result.success:
         return Outcome(slice_id, Result.FAILED, failure_reason(result)[0], result.run_id)
-    materialized = {e.asset_key.to_user_string(): e.event_specific_data.materialization.metadata
-                    for e in result.get_asset_materialization_events()}
+    materialized = result.materializations()
     if "production_deployment" in materialized:
         meta = materialized["production_deployment"]
         return Outcome(slice_id, Result.DEPLOYED, f"production: {_where(meta)}; {went_home(meta)}", result.run_id)

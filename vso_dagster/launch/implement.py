@@ -1,8 +1,9 @@
-"""`vso orchestrate` and `vso test`: one in-process Dagster run per slice, dependencies first."""
+"""`vso orchestrate` and `vso test`: one Dagster run per slice, dependencies first."""
 
 from __future__ import annotations
 
 import multiprocessing
+import os
 import time
 from concurrent.futures import FIRST_COMPLETED, Future, ProcessPoolExecutor, ThreadPoolExecutor
 from concurrent.futures import wait as futures_wait
@@ -14,11 +15,10 @@ from ..core.base.project import Project
 from ..core.base.state import BUILT, load_state
 from ..core.implementation.implement import blockers, priorities
 from ..implementation.jobs import implement_job, unit_tests_job
-from ..lib.in_process import run_here
 from ..lib.partitions import ensure_slice_partitions
 from .checks import QUIET, run_check_job
-from .jobs import resolved
 from .results import Outcome, Result, failure_metadata, failure_reason
+from .runs import FinishedRun, RunStarter
 
 
 def orchestrate(project: Project, instance: dg.DagsterInstance, slice_ids: list[str] | None, *,
@@ -39,10 +39,11 @@ def orchestrate(project: Project, instance: dg.DagsterInstance, slice_ids: list[
         for sid in [sid for sid in pending if slices[sid].get("status") in BUILT]:
             outcomes[sid] = Outcome(sid, Result.UNCHANGED, f"already {slices[sid]['status']}")
             pending.remove(sid)
+    runs = RunStarter.for_project(project, instance)
     if concurrency <= 1:
-        run = _InProcess(instance, verbose)
+        run = _InProcess(runs, verbose)
     else:
-        run = _ProcessPool(concurrency, instance, verbose)
+        run = _ProcessPool(concurrency, runs, verbose)
     with run:
         while pending or run.busy:
             state = load_state(project)
@@ -70,10 +71,10 @@ def orchestrate(project: Project, instance: dg.DagsterInstance, slice_ids: list[
     return [outcomes[sid] for sid in sorted(outcomes, key=order.index)]
 
 
-def implement_one(slice_id: str, instance: dg.DagsterInstance, verbose: bool, priority: int = 0) -> Outcome:
+def implement_one(runs: RunStarter, slice_id: str, verbose: bool, priority: int = 0) -> Outcome:
     started = time.monotonic()
-    result = run_here(resolved(implement_job), instance, partition_key=slice_id,
-                      run_config={} if verbose else QUIET, tags={"dagster/priority": str(priority)})
+    result = runs.run(implement_job, partition_key=slice_id, run_config={} if verbose else QUIET,
+                      tags={"dagster/priority": str(priority)})
     outcome = _outcome(slice_id, result)
     return Outcome(outcome.slice_id, outcome.result, outcome.detail, outcome.run_id, time.monotonic() - started)
 
@@ -81,7 +82,8 @@ def implement_one(slice_id: str, instance: dg.DagsterInstance, verbose: bool, pr
 def _implement_in_worker(slice_id: str, verbose: bool, priority: int) -> Outcome:
     """In a worker process: DAGSTER_HOME and VSO_PROJECT_ROOT come from the parent's environment."""
     with dg.DagsterInstance.get() as instance:
-        return implement_one(slice_id, instance, verbose, priority)
+        runs = RunStarter.for_project(Project.at(os.environ["VSO_PROJECT_ROOT"]), instance)
+        return implement_one(runs, slice_id, verbose, priority)
 
 
 def _warm_up() -> None:
@@ -91,8 +93,8 @@ def _warm_up() -> None:
 class _InProcess:
     """One slice at a time, in this process (and on whatever instance it was given)."""
 
-    def __init__(self, instance: dg.DagsterInstance, verbose: bool):
-        self.instance, self.verbose, self.done = instance, verbose, []
+    def __init__(self, runs: RunStarter, verbose: bool):
+        self.runs, self.verbose, self.done = runs, verbose, []
         self.busy = self.full = False
         self.synchronous = True
 
@@ -106,7 +108,7 @@ class _InProcess:
         return False
 
     def start(self, slice_id: str, priority: int) -> None:
-        self.done.append(implement_one(slice_id, self.instance, self.verbose, priority))
+        self.done.append(implement_one(self.runs, slice_id, self.verbose, priority))
 
     def wait(self) -> list[Outcome]:
         done, self.done = self.done, []
@@ -118,8 +120,8 @@ class _ProcessPool:
     and the others in worker processes, which start loading it at once (about 2 s each) while the
     first wave, often a single slice, runs here."""
 
-    def __init__(self, size: int, instance: dg.DagsterInstance, verbose: bool):
-        self.size, self.instance, self.verbose = size, instance, verbose
+    def __init__(self, size: int, runs: RunStarter, verbose: bool):
+        self.size, self.runs, self.verbose = size, runs, verbose
         self.running: dict[Future, str] = {}
         self.here: Future | None = None
         self.synchronous = False
@@ -148,7 +150,7 @@ class _ProcessPool:
 
     def start(self, slice_id: str, priority: int) -> None:
         if self.here is None or self.here.done():
-            future = self.here = self.local.submit(implement_one, slice_id, self.instance, self.verbose, priority)
+            future = self.here = self.local.submit(implement_one, self.runs, slice_id, self.verbose, priority)
         else:
             future = self.pool.submit(_implement_in_worker, slice_id, self.verbose, priority)
         self.running[future] = slice_id
@@ -170,14 +172,13 @@ class _ProcessPool:
 def run_unit_tests(project: Project, instance: dg.DagsterInstance, slice_id: str, *,
                    verbose: bool = False) -> Outcome:
     load_plan(project).slice(slice_id)
-    check, run_id = run_check_job(instance, unit_tests_job, slice_id, verbose=verbose)
+    check, run_id = run_check_job(RunStarter.for_project(project, instance), unit_tests_job, slice_id, verbose=verbose)
     return Outcome(slice_id, Result.PASSED if check.passed else Result.FAILED, check.description or "", run_id)
 
 
-def _outcome(slice_id: str, result: dg.ExecuteInProcessResult) -> Outcome:
+def _outcome(slice_id: str, result: FinishedRun) -> Outcome:
     if result.success:
-        [mat] = result.asset_materializations_for_node("slice_implementation")
-        meta = mat.metadata
+        meta = result.materializations()["slice_implementation"]
         return Outcome(slice_id, Result.IMPLEMENTED, f"{meta['unit_tests'].value} on {meta['branch'].value}",
                        result.run_id)
     blocked = "blocked_by" in failure_metadata(result)

@@ -1,4 +1,4 @@
-"""What an in-process run came to: the typed outcome the CLI shows, and why a run failed."""
+"""What a run came to: the typed outcome the CLI shows, and why a run failed."""
 
 from __future__ import annotations
 
@@ -7,7 +7,7 @@ from enum import StrEnum
 from typing import TYPE_CHECKING
 
 if TYPE_CHECKING:  # the CLI imports Result for every command: Dagster's import is most of its time
-    import dagster as dg
+    from .runs import FinishedRun
 
 
 class Result(StrEnum):
@@ -29,8 +29,8 @@ class Outcome:
     duration_s: float = 0.0
 
 
-def failure_reason(result: dg.ExecuteInProcessResult) -> tuple[str, bool]:
-    """Why an in-process run failed: the first failed step's message (for a failed blocking check,
+def failure_reason(result: FinishedRun) -> tuple[str, bool]:
+    """Why a run failed: the first failed step's message (for a failed blocking check,
     that check's description), and whether it is a reported failure (a dg.Failure, e.g. a spec
     mistake, or a red check) rather than a crash."""
     failed_checks = [e.event_specific_data.description for e in result.all_events
@@ -46,7 +46,7 @@ def failure_reason(result: dg.ExecuteInProcessResult) -> tuple[str, bool]:
     return f"Dagster run {result.run_id} failed", False
 
 
-def failure_metadata(result: dg.ExecuteInProcessResult) -> dict:
+def failure_metadata(result: FinishedRun) -> dict:
     """The metadata of the first reported failure (a dg.Failure's), by key."""
     for event in (e for e in result.all_events if e.is_step_failure):
         data = event.step_failure_data.user_failure_data

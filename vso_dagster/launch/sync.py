@@ -1,5 +1,5 @@
 """`vso nightly` and `vso sync` (what the post-commit hook runs): the work the schedule and the git
-sensor would request, run here and now, one in-process Dagster run per slice, dependencies first."""
+sensor would request, run now, one Dagster run per slice, dependencies first."""
 
 from __future__ import annotations
 
@@ -15,27 +15,24 @@ from ..core.base.project import Project
 from ..core.base.state import load_state, record_change_check, record_nightly_run
 from ..core.decomposition.decompose import preview
 from ..core.sync.changes import Changes, changes_since, first_cursor
-from ..lib.in_process import run_here
 from ..lib.partitions import ensure_slice_partitions
 from ..lib.staleness import STAGES, StageHistory, Work, stale_work
 from ..sync.jobs import master_sync_job, slice_sync_job
 from .checks import QUIET
 from .decompose import decompose
 from .deploy import went_home
-from .jobs import resolved
 from .results import Outcome, Result, failure_reason
+from .runs import RunStarter
 
 
-def run_work(instance: dg.DagsterInstance, work: list[Work], *, verbose: bool = False) -> list[Outcome]:
-    job = resolved(slice_sync_job)
-    ensure_slice_partitions(instance, [w.slice_id for w in work])
+def run_work(runs: RunStarter, work: list[Work], *, verbose: bool = False) -> list[Outcome]:
+    ensure_slice_partitions(runs.instance, [w.slice_id for w in work])
     outcomes = []
     for item in work:
-        result = run_here(job, instance, partition_key=item.slice_id,
+        result = runs.run(slice_sync_job, partition_key=item.slice_id,
                           asset_selection=[dg.AssetKey(a) for a in item.assets], run_config={} if verbose else QUIET)
         if result.success:
-            events = {e.asset_key.to_user_string(): e.event_specific_data.materialization.metadata
-                      for e in result.get_asset_materialization_events()}
+            events = result.materializations()
             home = f"; {went_home(events['production_deployment'])}" if "production_deployment" in events else ""
             outcomes.append(Outcome(item.slice_id, Result.PASSED,
                                     f"{item.reason}; ran {', '.join(events) or 'nothing'}{home}", result.run_id))
@@ -46,9 +43,9 @@ def run_work(instance: dg.DagsterInstance, work: list[Work], *, verbose: bool = 
 
 def sync_master_spec(project: Project, instance: dg.DagsterInstance, slice_ids: Collection[str] = (), *,
                      verbose: bool = False) -> OwnCommit:
-    """The master_sync asset, in process (the master's generated section and what slices added),
-    then VSO's commit of what it wrote, and of what the runs before it regenerated in `slice_ids`."""
-    result = run_here(resolved(master_sync_job), instance, run_config={} if verbose else QUIET)
+    """The master_sync asset (the master's generated section and what slices added), then VSO's
+    commit of what it wrote, and of what the runs before it regenerated in `slice_ids`."""
+    result = RunStarter.for_project(project, instance).run(master_sync_job, run_config={} if verbose else QUIET)
     if not result.success:
         raise VSOError(f"master_sync failed: {failure_reason(result)[0]}")
     return commit_own_writes(project, "VSO: master-spec.md's Vertical Slices section and what the slices added",
@@ -60,7 +57,7 @@ def nightly(project: Project, instance: dg.DagsterInstance, *, dry_run: bool = F
     work = stale_work(preview(project), StageHistory.read(instance), load_state(project)["slices"])
     if dry_run:
         return work, []
-    outcomes = run_work(instance, work, verbose=verbose)
+    outcomes = run_work(RunStarter.for_project(project, instance), work, verbose=verbose)
     sync_master_spec(project, instance, [w.slice_id for w in work], verbose=verbose)
     record_nightly_run(project)
     return work, outcomes
@@ -103,7 +100,7 @@ def _sync_commits(project: Project, instance: dg.DagsterInstance, verbose: bool)
         # A change re-runs what had run before; a stage nobody started yet is not started by it.
         work = [Work(w.slice_id, reached, w.reason) for w in work
                 if (reached := tuple(a for a in w.assets if a in history.reached(w.slice_id)))]
-        outcomes = run_work(instance, work, verbose=verbose)
+        outcomes = run_work(RunStarter.for_project(project, instance), work, verbose=verbose)
         if changes.edited_slices:
             sync_master_spec(project, instance, verbose=verbose)
     advanced = not any(o.result == Result.FAILED for o in outcomes)

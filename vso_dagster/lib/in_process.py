@@ -1,4 +1,4 @@
-"""Runs VSO executes in its own process (`execute_in_process`), tagged with that process.
+"""Runs the `vso` process executes itself, tagged with that process.
 
 Killed (kill -9, a closed terminal), such a run can never record its end: Dagster keeps it
 STARTED for good. VSO leaves a slice with a run in flight to that run, so a dead one would hold
@@ -10,18 +10,12 @@ from __future__ import annotations
 
 import dagster as dg
 
-from ..core.base.process_group import is_running, process_identity
+from ..core.base.process_group import is_running
 
 PROCESS_TAG = "vso/process"
 
 
-def run_here(job: dg.JobDefinition, instance: dg.DagsterInstance, *, tags: dict[str, str] | None = None,
-             **kwargs) -> dg.ExecuteInProcessResult:
-    return job.execute_in_process(instance=instance, raise_on_error=False,
-                                  tags={**(tags or {}), PROCESS_TAG: process_identity()}, **kwargs)
-
-
 def abandoned(run: dg.DagsterRun) -> bool:
-    """An in-process run of VSO whose process no longer runs."""
+    """A run executed in a `vso` process that no longer runs."""
     identity = run.tags.get(PROCESS_TAG)
     return identity is not None and not is_running(identity)

@@ -17,6 +17,8 @@ from .secrets import SECRET_VARIABLES
 ENV_NAME = re.compile(r"[A-Za-z_][A-Za-z0-9_]*")
 # A remote's name as `git remote add` takes it; never an option (a leading "-").
 REMOTE_NAME = re.compile(r"[A-Za-z0-9_.][A-Za-z0-9_./-]*")
+# auto: in the `vso` process when the instance's run launcher is Dagster's default, else submitted.
+LAUNCH_MODES = ("auto", "in_process", "submit")
 ROLES = ("orchestrator", "developer", "tester", "testrunner")
 TEAM_SIZES = {"small": ROLES[:2], "medium": ROLES[:3], "large": ROLES}
 
@@ -88,6 +90,7 @@ class Config:
     sync_branch: str = "main"  # the branch the git sensor and hooks watch
     commit_own_writes: bool = True  # VSO commits the files it regenerated (core/base/own_commits.py)
     nightly_timezone: str = "UTC"
+    launch: str = "auto"  # where the `vso` command's Dagster runs execute (LAUNCH_MODES)
 
 
 def load_config(project: Project) -> Config:
@@ -110,7 +113,8 @@ def load_config(project: Project) -> Config:
                       pass_env=_pass_env(raw.get("deploy", {})),
                       sync_branch=str(raw.get("sync", {}).get("branch", "main")),
                       commit_own_writes=_flag(raw.get("sync", {}), "commit", True),
-                      nightly_timezone=_timezone(raw.get("sync", {})))
+                      nightly_timezone=_timezone(raw.get("sync", {})),
+                      launch=_launch(raw.get("dagster", {})))
     except (TypeError, ValueError) as exc:
         raise VSOError(Diagnostic(shown, None, str(exc))) from None
 
@@ -167,6 +171,13 @@ def _flag(section: dict, key: str, default: bool) -> bool:
     if not isinstance(value, bool):
         raise ValueError(f"{key} must be true or false, not {value!r}")
     return value
+
+
+def _launch(section: dict) -> str:
+    mode = section.get("launch", "auto")
+    if mode not in LAUNCH_MODES:
+        raise ValueError(f"[dagster] launch must be one of {', '.join(LAUNCH_MODES)}, not {mode!r}")
+    return mode
 
 
 def _platform(section: dict) -> str:
