@@ -141,5 +141,5 @@ def test_ui_serves_the_dagster_webserver(todo_project):
         nodes = ui.graphql("{ assetNodes { assetKey { path } } }")["assetNodes"]
         keys = sorted(node["assetKey"]["path"][0] for node in nodes)
         assert keys == ["integration_tests", "master_spec", "master_sync", "production_deployment",
-                        "slice_implementation", "slice_plan", "slice_spec", "test_deployment"]
+                        "slice_implementation", "slice_inputs", "slice_plan", "slice_spec", "test_deployment"]
         assert (todo_project.dagster_home / "dagster.yaml").exists()

@@ -54,6 +54,6 @@ def test_slice_assets_share_the_slices_partitions():
     graph = defs.get_repository_def().asset_graph
     partitioned = [k.to_user_string() for k in graph.get_all_asset_keys() if graph.get(k).partitions_def]
     assert sorted(partitioned) == ["integration_tests", "production_deployment", "slice_implementation",
-                                   "slice_spec", "test_deployment"]
+                                   "slice_inputs", "slice_spec", "test_deployment"]
     assert graph.get(next(k for k in graph.get_all_asset_keys() if k.to_user_string() == "slice_spec")
                      ).partitions_def.name == "slices"

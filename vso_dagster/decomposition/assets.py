@@ -1,14 +1,16 @@
 import hashlib
 
 import dagster as dg
+from dagster._core.definitions.data_version import DATA_VERSION_TAG
 
 from ..core.base.config import load_config
 from ..core.base.errors import VSOError
 from ..core.base.master_spec import read_project_spec
 from ..core.base.model import MasterSpec
-from ..core.base.plan import load_plan
+from ..core.base.plan import Plan, load_plan
+from ..core.base.project import Project
 from ..core.base.state import conflicts_of, load_state
-from ..core.decomposition.decompose import plan_is_current, plan_project, write_slices
+from ..core.decomposition.decompose import SliceWrite, plan_is_current, plan_project, write_slices
 from ..core.decomposition.refine import agent_refiner
 from ..lib.partitions import ensure_slice_partitions, slices_partitions
 from ..lib.resources import VSOProject
@@ -53,8 +55,10 @@ def master_spec(context: dg.AssetExecutionContext, vso: VSOProject) -> dg.Output
 @dg.asset(group_name=GROUP, kinds={"networkx"})
 def slice_plan(context: dg.AssetExecutionContext, config: PlanConfig, vso: VSOProject,
                master_spec: MasterSpec) -> dg.MaterializeResult:
-    """Slices in dependency order with stable IDs; new IDs become `slices` partitions (none are removed)."""
+    """Slices in dependency order with stable IDs; new IDs become `slices` partitions (none are removed).
+    Each slice whose inputs changed gets a new data version of its `slice_inputs` partition."""
     with vso.log_to("decomposition") as project:
+        before = _input_hashes(project)
         try:
             plan = plan_project(project, master_spec, strict=config.strict)
         except VSOError as error:
@@ -62,12 +66,18 @@ def slice_plan(context: dg.AssetExecutionContext, config: PlanConfig, vso: VSOPr
     known = set(context.instance.get_dynamic_partitions(slices_partitions.name))
     new_keys = [s.slice_id for s in plan.slices if s.slice_id not in known]
     ensure_slice_partitions(context.instance, new_keys)
+    changed = [s for s in plan.slices if before.get(s.slice_id, s.input_hash) != s.input_hash]
+    for s in changed:
+        context.log_event(dg.AssetObservation(asset_key=SLICE_INPUTS, partition=s.slice_id,
+                                              tags={DATA_VERSION_TAG: s.input_hash},
+                                              metadata={"component": s.name, "input_hash": s.input_hash}))
     unassigned = "\n".join(f"| {u.kind} | {u.label} | {u.line} | {u.reason} |" for u in plan.unassigned)
     return dg.MaterializeResult(
         data_version=dg.DataVersion(hashlib.sha256(plan.to_json().encode()).hexdigest()),
         metadata={
             "slices": len(plan.slices),
             "new_partitions": len(new_keys),
+            "inputs_changed": dg.MetadataValue.json([s.slice_id for s in changed]),
             "retired": dg.MetadataValue.json(plan.retired),
             "order": dg.MetadataValue.json([s.slice_id for s in plan.slices[:200]]),
             "dependency_graph": dg.MetadataValue.md(f"```mermaid\n{plan.mermaid()}\n```"),
@@ -79,11 +89,33 @@ def slice_plan(context: dg.AssetExecutionContext, config: PlanConfig, vso: VSOPr
     )
 
 
+def _input_hashes(project: Project) -> dict[str, str]:
+    """The input hash of each slice in the plan before this one (none before the first)."""
+    try:
+        return {s.slice_id: s.input_hash for s in load_plan(project).slices}
+    except VSOError:
+        return {}
+
+
+# Each slice's part of the plan: what its files are generated from. An observation, not a
+# materialization: slice_plan records a new data version only for the slices whose inputs changed, so
+# Dagster's staleness agrees with VSO's: after one component changes, exactly its slice_spec is
+# stale, and every other slice stays fresh (a partitioned asset right below the unpartitioned plan
+# would go stale in every partition whenever the plan changed at all).
+SLICE_INPUTS = "slice_inputs"
+slice_inputs = dg.AssetSpec(
+    SLICE_INPUTS, deps=[slice_plan], partitions_def=slices_partitions, group_name=GROUP, kinds={"json"},
+    description="A slice's part of the plan (its component, endpoints, models, requirements, dependencies, "
+                "platform and VSO's generator), by content hash: its data version changes only when that slice's "
+                "generated files would.",
+)
+
+
 @dg.asset(
     group_name=GROUP,
     kinds={"markdown", "python", "terraform"},
     partitions_def=slices_partitions,
-    deps=[slice_plan],
+    deps=[slice_inputs],
     backfill_policy=dg.BackfillPolicy.single_run(),
 )
 def slice_spec(context: dg.AssetExecutionContext, vso: VSOProject) -> dg.MaterializeResult:
@@ -103,17 +135,34 @@ def slice_spec(context: dg.AssetExecutionContext, vso: VSOProject) -> dg.Materia
         except VSOError as error:
             raise _user_error(error) from None
     written = sum(len(r.written) for r in results)
-    merged = [f"{r.slice_id}/{path}" for r in results for path in r.merged]
-    kept = [f"{r.slice_id}/{path}" for r in results for path in r.conflicts]
     skipped = sorted(set(keys) - {r.slice_id for r in results})
-    context.log.info(f"{len(results)} slices: {written} files written, {len(merged)} edits merged with the "
-                     f"master's change, {len(kept)} in conflict"
+    context.log.info(f"{len(results)} slices: {written} files written, "
+                     f"{sum(len(r.merged) for r in results)} edits merged with the master's change, "
+                     f"{sum(len(r.conflicts) for r in results)} in conflict"
                      + (f"; not in the current plan (retired): {', '.join(skipped)}" if skipped else ""))
-    metadata: dict = {"slices": len(results), "files_written": written, "merged": dg.MetadataValue.json(merged),
-                      "conflicts": dg.MetadataValue.json(kept), "skipped_retired": dg.MetadataValue.json(skipped)}
-    if len(keys) == 1:
-        metadata["path"] = dg.MetadataValue.path(str(project.slices_dir / keys[0]))
-    return dg.MaterializeResult(metadata=metadata)
+    # Each partition's materialization describes its own slice, though one run wrote many.
+    plan, slices = load_plan(project), load_state(project)["slices"]
+    for result in results:
+        context.add_asset_metadata(_slice_metadata(project, plan, slices[result.slice_id], result),
+                                   partition_key=result.slice_id)
+    for slice_id in skipped:
+        context.add_asset_metadata({"retired": True}, partition_key=slice_id)
+    return dg.MaterializeResult()
+
+
+def _slice_metadata(project: Project, plan: Plan, entry: dict, result: SliceWrite) -> dict:
+    planned = plan.slice(result.slice_id)
+    return {
+        "component": planned.name,
+        "version": entry.get("version", ""),
+        "platform": planned.platform,
+        "depends_on": dg.MetadataValue.json(planned.dependencies),
+        "files_written": len(result.written),
+        "merged": dg.MetadataValue.json(result.merged),
+        "conflicts": dg.MetadataValue.json(result.conflicts),
+        "removed": dg.MetadataValue.json(result.removed),
+        "path": dg.MetadataValue.path(str(project.slice_dir(result.slice_id))),
+    }
 
 
 @dg.asset_check(asset=slice_spec, partitions_def=slices_partitions,
