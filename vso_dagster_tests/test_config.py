@@ -42,6 +42,8 @@ def test_an_adapter_and_an_override(project):
         ('[team]\nsize = "huge"\n', "[team] size must be one of small, medium, large"),
         ('[agent\nname = "x"\n', ".slice-orchestrator/config.toml:1: not valid TOML"),
         ('[dagster]\nlaunch = "cloud"\n', "[dagster] launch must be one of auto, in_process, submit, not 'cloud'"),
+        ('[dagster]\nowners = ["shop"]\n', '[dagster] owners must be a list of "team:NAME" or email addresses'),
+        ('[dagster]\ngroup = "my shop"\n', "[dagster] group must be a name of letters, digits and '_', not 'my shop'"),
     ],
 )
 def test_mistakes_name_the_file_and_the_fix(project, text, message):

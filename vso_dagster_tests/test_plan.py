@@ -6,6 +6,7 @@ import pytest
 
 from vso_dagster.core.base.errors import SpecError
 from vso_dagster.core.base.master_spec import parse_master_spec
+from vso_dagster.core.base.plan import mermaid
 from vso_dagster.core.decomposition.planning import assign_slice_ids, build_plan, unassigned_errors
 
 from .conftest import EXAMPLES
@@ -159,7 +160,7 @@ def test_an_unknown_tag_is_an_error():
 
 def test_mermaid_graph_lists_every_slice_and_edge():
     plan = plan_of("- **A**: a\n- **B**: b (depends on: A)\n")
-    assert plan.mermaid().splitlines() == [
+    assert mermaid([(s.slice_id, s.name) for s in plan.slices], plan.edges).splitlines() == [
         "graph TD", '  slice_001_a["slice-001-a: A"]', '  slice_002_b["slice-002-b: B"]',
         "  slice_001_a --> slice_002_b"]
 

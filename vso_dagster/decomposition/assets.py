@@ -29,16 +29,11 @@ def _user_error(error: VSOError) -> dg.Failure:
 
 
 @dg.asset(group_name=GROUP, kinds={"markdown"})
-def master_spec(context: dg.AssetExecutionContext, vso: VSOProject) -> dg.Output[MasterSpec]:
+def master_spec(context: dg.AssetExecutionContext, vso: VSOProject) -> dg.MaterializeResult:
     """The master spec, parsed. Its data version hashes the spec without its generated
     "Vertical Slices" section, so regenerating that section never makes the slices stale."""
-    with vso.log_to("decomposition") as project:
-        try:
-            spec = read_project_spec(project)
-        except VSOError as error:
-            raise _user_error(error) from None
-    return dg.Output(
-        spec,
+    spec, project = _read_spec(vso)
+    return dg.MaterializeResult(
         data_version=dg.DataVersion(spec.content_hash),
         metadata={
             "title": spec.title,
@@ -52,15 +47,25 @@ def master_spec(context: dg.AssetExecutionContext, vso: VSOProject) -> dg.Output
     )
 
 
-@dg.asset(group_name=GROUP, kinds={"networkx"})
-def slice_plan(context: dg.AssetExecutionContext, config: PlanConfig, vso: VSOProject,
-               master_spec: MasterSpec) -> dg.MaterializeResult:
+def _read_spec(vso: VSOProject) -> tuple[MasterSpec, Project]:
+    """The spec as the file says now. Each asset reads it (a parse is cached per content), so no
+    value passes between runs through an IO manager's files."""
+    with vso.log_to("decomposition") as project:
+        try:
+            return read_project_spec(project), project
+        except VSOError as error:
+            raise _user_error(error) from None
+
+
+@dg.asset(group_name=GROUP, kinds={"networkx"}, deps=[master_spec])
+def slice_plan(context: dg.AssetExecutionContext, config: PlanConfig, vso: VSOProject) -> dg.MaterializeResult:
     """Slices in dependency order with stable IDs; new IDs become `slices` partitions (none are removed).
     Each slice whose inputs changed gets a new data version of its `slice_inputs` partition."""
-    with vso.log_to("decomposition") as project:
+    spec, project = _read_spec(vso)
+    with vso.log_to("decomposition"):
         before = _input_hashes(project)
         try:
-            plan = plan_project(project, master_spec, strict=config.strict)
+            plan = plan_project(project, spec, strict=config.strict)
         except VSOError as error:
             raise _user_error(error) from None
     known = set(context.instance.get_dynamic_partitions(slices_partitions.name))
@@ -80,13 +85,25 @@ def slice_plan(context: dg.AssetExecutionContext, config: PlanConfig, vso: VSOPr
             "inputs_changed": dg.MetadataValue.json([s.slice_id for s in changed]),
             "retired": dg.MetadataValue.json(plan.retired),
             "order": dg.MetadataValue.json([s.slice_id for s in plan.slices[:200]]),
-            "dependency_graph": dg.MetadataValue.md(f"```mermaid\n{plan.mermaid()}\n```"),
+            "dependencies": dg.MetadataValue.md(_dependency_table(plan)),
             "unassigned": dg.MetadataValue.md(
                 f"| kind | item | line | why |\n|---|---|---|---|\n{unassigned}" if unassigned else "none"
             ),
             "plan": dg.MetadataValue.path(str(project.plan_file)),
         },
     )
+
+
+# The UI renders a Markdown table (Mermaid it shows as raw text); past this many slices, it counts the rest.
+TABLE_ROWS = 500
+
+
+def _dependency_table(plan: Plan) -> str:
+    """Slice -> the slices it depends on, in build order: the slice graph as the UI can show it."""
+    rows = [f"| {s.slice_id} | {s.name} | {', '.join(s.dependencies) or '-'} | {s.platform} |"
+            for s in plan.slices[:TABLE_ROWS]]
+    more = [f"| … and {len(plan.slices) - TABLE_ROWS} more | | | |"] if len(plan.slices) > TABLE_ROWS else []
+    return "\n".join(["| slice | component | depends on | platform |", "|---|---|---|---|", *rows, *more])
 
 
 def _input_hashes(project: Project) -> dict[str, str]:

@@ -15,6 +15,8 @@ from ..lib.partitions import slices_partitions
 from ..lib.resources import VSOProject
 
 GROUP = "deployment"
+# Where a deployment can run: loopback (a Python process), Hetzner through Terraform, or Modal.
+PLATFORM_KINDS = {"python", "terraform", "modal"}
 
 
 class DeployConfig(dg.Config):
@@ -51,7 +53,7 @@ def _deploy(context: dg.AssetExecutionContext, vso: VSOProject, environment: str
 
 
 # Its upstream is another room's asset, named by its key: the rooms do not import one another.
-@dg.asset(group_name=GROUP, kinds={"python"}, partitions_def=slices_partitions, deps=["slice_implementation"])
+@dg.asset(group_name=GROUP, kinds=PLATFORM_KINDS, partitions_def=slices_partitions, deps=["slice_implementation"])
 def test_deployment(context: dg.AssetExecutionContext, vso: VSOProject, config: DeployConfig) -> dg.MaterializeResult:
     """The slice serving in the test environment, health-gated; a failed deploy leaves the previous one
     serving and recorded. Platform: run config, else config.toml's [deploy] platform, else local."""
@@ -90,7 +92,7 @@ def integration_tests(context: dg.AssetExecutionContext, vso: VSOProject) -> dg.
     return dg.MaterializeResult(metadata=metadata, check_results=[check])
 
 
-@dg.asset(group_name=GROUP, kinds={"python"}, partitions_def=slices_partitions, deps=[integration_tests],
+@dg.asset(group_name=GROUP, kinds=PLATFORM_KINDS, partitions_def=slices_partitions, deps=[integration_tests],
           output_required=False)
 def production_deployment(context: dg.AssetExecutionContext, vso: VSOProject, config: DeployConfig):
     """The slice serving in production, only after its integration tests passed against what is

@@ -31,7 +31,8 @@ def slice_implementation(context: dg.AssetExecutionContext, vso: VSOProject) -> 
     slice_id = context.partition_key
     with vso.log_to("implementation") as project:
         try:
-            done = implement_slice(project, load_plan(project), slice_id)
+            plan = load_plan(project)
+            done = implement_slice(project, plan, slice_id)
         except VSOError as error:
             blocked = {"blocked_by": dg.MetadataValue.json(error.waiting)} if isinstance(error, Blocked) else {}
             raise dg.Failure(description=str(error), allow_retries=False, metadata=blocked) from None
@@ -39,6 +40,7 @@ def slice_implementation(context: dg.AssetExecutionContext, vso: VSOProject) -> 
         context.log.info(f"team: {event}")
     metadata = {
         "agent": done.agent,
+        "depends_on": dg.MetadataValue.json(plan.slice(slice_id).dependencies),
         "branch": done.worktree.branch,
         "head": done.head,
         "worktree": dg.MetadataValue.path(str(done.worktree.path)),

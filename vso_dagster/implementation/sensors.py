@@ -17,7 +17,10 @@ IN_FLIGHT = [dg.DagsterRunStatus.QUEUED, dg.DagsterRunStatus.NOT_STARTED, dg.Dag
 # Guards: a slice is requested only when every dependency is built and no run for it is in flight;
 # the run key (slice@version) means a failed slice is not retried in a loop. Off by default: agent
 # runs can cost money, so a person turns it on in the UI.
-@dg.sensor(job=implement_job, minimum_interval_seconds=10, default_status=dg.DefaultSensorStatus.STOPPED)
+@dg.sensor(job=implement_job, minimum_interval_seconds=10, default_status=dg.DefaultSensorStatus.STOPPED,
+           description="Every 10 s: a vso_implement run for each slice whose dependencies are built and that "
+                       "has no run in flight, most-waited-on first. COSTS MONEY: each run starts the configured "
+                       "agent team (a paid model unless [agent] is the scaffold agent). Off until you turn it on.")
 def implementation_waves(context: dg.SensorEvaluationContext, vso: VSOProject):
     project = vso.project()
     try:

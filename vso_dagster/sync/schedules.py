@@ -1,24 +1,13 @@
-import os
-
 import dagster as dg
 
-from ..core.base.config import load_config
 from ..core.base.errors import VSOError
-from ..core.base.project import Project
 from ..core.base.state import load_state, record_nightly_run
 from ..core.decomposition.decompose import preview
 from ..lib.partitions import ensure_slice_partitions
+from ..lib.presentation import loading_config
 from ..lib.resources import VSOProject
 from ..lib.staleness import StageHistory, stale_work
 from .jobs import slice_sync_job
-
-
-def _timezone() -> str:
-    """[sync] timezone of the project Dagster loads VSO for; UTC when it cannot be read."""
-    try:
-        return load_config(Project.at(os.environ.get("VSO_PROJECT_ROOT") or os.getcwd())).nightly_timezone
-    except VSOError:
-        return "UTC"
 
 
 # Why: commits are not the only way work goes stale. VSO's templates change with an upgrade, a run
@@ -27,8 +16,12 @@ def _timezone() -> str:
 # and what follows, dependencies first (by dagster/priority), keyed by night so a re-evaluated tick
 # requests nothing twice. (slice_spec plans first when the plan is not current.) Off by default, like
 # the sensor: the runs it requests run agent teams.
-@dg.schedule(cron_schedule="0 2 * * *", execution_timezone=_timezone(), job=slice_sync_job,
-             default_status=dg.DefaultScheduleStatus.STOPPED)
+@dg.schedule(cron_schedule="0 2 * * *", execution_timezone=loading_config().nightly_timezone, job=slice_sync_job,
+             default_status=dg.DefaultScheduleStatus.STOPPED,
+             description="At 02:00 ([sync] timezone): every slice that is stale by VSO's rules (generated files "
+                         "changed, a stage never run, failed, or older than what it is built from), from its first "
+                         "stale stage on, dependencies first. COSTS MONEY: stale implementations run their agent "
+                         "teams, stale deployments redeploy. Off until you turn it on.")
 def nightly(context: dg.ScheduleEvaluationContext, vso: VSOProject):
     project = vso.project()
     try:

@@ -31,9 +31,16 @@ if TYPE_CHECKING:  # what define_asset_job returns; Dagster does not export the 
 # Off by default: the runs it starts run agent teams, which can cost money.
 # `plan_job` is the decomposition's, handed in by definitions.py: the stage rooms do not import one another.
 def git_changes_sensor(plan_job: UnresolvedAssetJobDefinition) -> dg.SensorDefinition:
+    interval = int(os.environ.get("VSO_SENSOR_INTERVAL_SECONDS", "30"))
+
     @dg.sensor(name="git_changes", jobs=[plan_job, slice_sync_job, slice_downstream_job, master_sync_job],
-               minimum_interval_seconds=int(os.environ.get("VSO_SENSOR_INTERVAL_SECONDS", "30")),
-               default_status=dg.DefaultSensorStatus.STOPPED)
+               minimum_interval_seconds=interval,
+               default_status=dg.DefaultSensorStatus.STOPPED,
+               description=f"Every {interval} s: the commits on the watched branch since the last tick "
+                           "become exactly the runs they make stale (a master change re-plans and regenerates its "
+                           "slices; an edited slice re-runs its own downstream; what slices added goes back to the "
+                           "master). COSTS MONEY: a regenerated or edited slice is re-implemented by its agent team. "
+                           "Off until you turn it on.")
     def git_changes(context: dg.SensorEvaluationContext, vso: VSOProject):
         return _changes_to_runs(context, vso.project(), plan_job.name)
 

@@ -15,6 +15,8 @@ from .project import Project
 from .secrets import SECRET_VARIABLES
 
 ENV_NAME = re.compile(r"[A-Za-z_][A-Za-z0-9_]*")
+# What Dagster accepts as an asset owner: a team or an email address.
+OWNER = re.compile(r"team:[A-Za-z0-9_-]+|[^@\s]+@[^@\s]+\.[^@\s]+")
 # A remote's name as `git remote add` takes it; never an option (a leading "-").
 REMOTE_NAME = re.compile(r"[A-Za-z0-9_.][A-Za-z0-9_./-]*")
 # auto: in the `vso` process when the instance's run launcher is Dagster's default, else submitted.
@@ -91,6 +93,8 @@ class Config:
     commit_own_writes: bool = True  # VSO commits the files it regenerated (core/base/own_commits.py)
     nightly_timezone: str = "UTC"
     launch: str = "auto"  # where the `vso` command's Dagster runs execute (LAUNCH_MODES)
+    owners: tuple[str, ...] = ()  # Dagster owners of every VSO asset ("team:name" or an email)
+    group: str = ""  # one Dagster group for every VSO asset; "" keeps the stage groups
 
 
 def load_config(project: Project) -> Config:
@@ -114,7 +118,9 @@ def load_config(project: Project) -> Config:
                       sync_branch=str(raw.get("sync", {}).get("branch", "main")),
                       commit_own_writes=_flag(raw.get("sync", {}), "commit", True),
                       nightly_timezone=_timezone(raw.get("sync", {})),
-                      launch=_launch(raw.get("dagster", {})))
+                      launch=_launch(raw.get("dagster", {})),
+                      owners=_owners(raw.get("dagster", {})),
+                      group=_group(raw.get("dagster", {})))
     except (TypeError, ValueError) as exc:
         raise VSOError(Diagnostic(shown, None, str(exc))) from None
 
@@ -178,6 +184,21 @@ def _launch(section: dict) -> str:
     if mode not in LAUNCH_MODES:
         raise ValueError(f"[dagster] launch must be one of {', '.join(LAUNCH_MODES)}, not {mode!r}")
     return mode
+
+
+def _owners(section: dict) -> tuple[str, ...]:
+    owners = section.get("owners", [])
+    if not isinstance(owners, list) or not all(isinstance(o, str) and OWNER.fullmatch(o) for o in owners):
+        raise ValueError("[dagster] owners must be a list of \"team:NAME\" or email addresses, such as "
+                         "[\"team:platform\", \"ana@example.com\"]")
+    return tuple(owners)
+
+
+def _group(section: dict) -> str:
+    group = section.get("group", "")
+    if not isinstance(group, str) or (group and not IDENTIFIER.fullmatch(group)):
+        raise ValueError(f"[dagster] group must be a name of letters, digits and '_', not {group!r}")
+    return group
 
 
 def _platform(section: dict) -> str:

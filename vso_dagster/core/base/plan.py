@@ -80,9 +80,6 @@ class Plan:
                 return s
         raise VSOError(f"{slice_id}: not a slice of the current plan; `vso status` lists them")
 
-    def mermaid(self, limit: int = 300) -> str:
-        return mermaid([(s.slice_id, s.name) for s in self.slices], self.edges, limit)
-
 
 def mermaid(slices: list[tuple[str, str]], edges: list[tuple[str, str]], limit: int = 300) -> str:
     """The slice dependency graph as a Mermaid flowchart (arrows point from a dependency);
