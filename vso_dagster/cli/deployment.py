@@ -10,8 +10,9 @@ from ..core.base.model import DEPLOY_TARGETS, ENVIRONMENTS
 from ..core.base.project import Project
 from ..core.base.state import load_state
 from ..launch.results import Result
-from .project import known_slices, project_command, project_instance, slice_selection, verbose_option
-from .tables import out, outcome_table
+from .progress import LiveProgress
+from .project import json_option, known_slices, project_command, project_instance, slice_selection, verbose_option
+from .tables import emit_json, out, report
 
 
 @project_command()
@@ -24,9 +25,10 @@ from .tables import out, outcome_table
                    "(needs Modal credentials), or planned: each slice on the platform its plan names. Default: "
                    "[deploy] platform in .slice-orchestrator/config.toml, else local.")
 @verbose_option
+@json_option
 @click.pass_obj
 def deploy(project: Project, slice_ids: tuple[str, ...], all_slices: bool, environment: str,
-           platform: str | None, verbose: bool) -> None:
+           platform: str | None, verbose: bool, as_json: bool) -> None:
     """Deploy slices: to test, to production (gated by integration tests), or the whole path."""
     from ..core.base.config import load_config
     from ..core.base.plan import load_plan
@@ -35,10 +37,13 @@ def deploy(project: Project, slice_ids: tuple[str, ...], all_slices: bool, envir
     wanted = load_plan(project).slice_ids if all_slices else list(slice_ids)
     what = "deliver" if environment == "both" else environment
     platform = platform or load_config(project).platform
-    with project_instance(project) as instance, out.status(f"Deploying ({platform})…"):
-        outcomes = [run_deployment_job(project, instance, what, sid, platform=platform, verbose=verbose)
-                    for sid in wanted]
-    outcome_table(outcomes)
+    outcomes = []
+    with project_instance(project) as instance, LiveProgress(f"deploying ({platform})", len(wanted)) as progress:
+        for sid in wanted:
+            outcomes.append(run_deployment_job(project, instance, what, sid, platform=platform, verbose=verbose))
+            progress.finished(outcomes[-1])
+            progress.advance()
+    report(outcomes, as_json)
     if any(o.result == Result.FAILED for o in outcomes):
         sys.exit(1)
 
@@ -46,21 +51,26 @@ def deploy(project: Project, slice_ids: tuple[str, ...], all_slices: bool, envir
 @project_command()
 @slice_selection("take down", "every deployed slice")
 @click.option("--environment", type=click.Choice([*ENVIRONMENTS, "both"]), required=True)
+@json_option
 @click.pass_obj
-def destroy(project: Project, slice_ids: tuple[str, ...], all_slices: bool, environment: str) -> None:
+def destroy(project: Project, slice_ids: tuple[str, ...], all_slices: bool, environment: str, as_json: bool) -> None:
     """Take slices' deployments down, on whatever platform each runs; state.json forgets them."""
     from ..core.base.logs import log_to_file
     from ..core.deployment.deploy import destroy as destroy_slice
 
     known_slices(project, slice_ids)
+    taken_down = []
     with log_to_file(project, "deployment"):
         for env in ENVIRONMENTS if environment == "both" else (environment,):
             # --all: every slice, recorded or not (a deploy killed before it recorded may have left one).
             for slice_id in _all_slices(project, env) if all_slices else slice_ids:
                 if destroy_slice(project, slice_id, env):
+                    taken_down.append({"slice_id": slice_id, "environment": env})
                     out.print(f"{slice_id} no longer serves {env}.")
                 elif not all_slices:
                     out.print(f"{slice_id} was not deployed to {env}.")
+    if as_json:
+        emit_json({"taken_down": taken_down})
 
 
 def _all_slices(project: Project, environment: str) -> list[str]:

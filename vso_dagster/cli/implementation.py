@@ -10,8 +10,17 @@ import click
 from ..core.base.errors import VSOError
 from ..core.base.project import Project
 from ..launch.results import Result
-from .project import known_slices, one_slice, project_command, project_instance, slice_selection, verbose_option
-from .tables import out, outcome_table
+from .progress import LiveProgress
+from .project import (
+    json_option,
+    known_slices,
+    one_slice,
+    project_command,
+    project_instance,
+    slice_selection,
+    verbose_option,
+)
+from .tables import out, report
 
 
 @project_command()
@@ -20,9 +29,10 @@ from .tables import out, outcome_table
 @click.option("--concurrency", type=click.IntRange(min=1), default=None,
               help="Slices at once (default: [limits] concurrency in config.toml, else 2).")
 @verbose_option
+@json_option
 @click.pass_obj
 def orchestrate(project: Project, slice_ids: tuple[str, ...], all_slices: bool, force: bool,
-                concurrency: int | None, verbose: bool) -> None:
+                concurrency: int | None, verbose: bool, as_json: bool) -> None:
     """Implement slices on their own branches and worktrees (built-in scaffold agent), each gated by its unit tests.
 
     The project must be a git repository whose HEAD holds the slices (commit after `vso decompose`).
@@ -31,10 +41,10 @@ def orchestrate(project: Project, slice_ids: tuple[str, ...], all_slices: bool, 
     from ..launch.implement import orchestrate as run_orchestrate
 
     width = concurrency or load_config(project).limits.concurrency
-    with project_instance(project) as instance, out.status(f"Implementing slices through Dagster ({width} at once)…"):
+    with project_instance(project) as instance, LiveProgress("starting") as progress:
         outcomes = run_orchestrate(project, instance, None if all_slices else list(slice_ids), force=force,
-                                   verbose=verbose, concurrency=width)
-    outcome_table(outcomes)
+                                   verbose=verbose, concurrency=width, progress=progress)
+    report(outcomes, as_json)
     if any(o.result in (Result.FAILED, Result.BLOCKED) for o in outcomes):
         sys.exit(1)
 
@@ -76,8 +86,9 @@ def stop(project: Project, slice_id: str) -> None:
 @click.option("--environment", type=click.Choice(["test"]), default=None,
               help="Run the integration and performance tests against this deployment instead of the unit tests.")
 @verbose_option
+@json_option
 @click.pass_obj
-def test_command(project: Project, slice_id: str, environment: str | None, verbose: bool) -> None:
+def test_command(project: Project, slice_id: str, environment: str | None, verbose: bool, as_json: bool) -> None:
     """A slice's unit tests in its worktree (its unit_tests check), or with --environment test its
     integration tests against the test deployment (the integration_tests asset)."""
     from ..launch.deploy import run_deployment_job
@@ -88,7 +99,7 @@ def test_command(project: Project, slice_id: str, environment: str | None, verbo
             outcome = run_deployment_job(project, instance, "integration", slice_id, verbose=verbose)
         else:
             outcome = run_unit_tests(project, instance, slice_id, verbose=verbose)
-    outcome_table([outcome])
+    report([outcome], as_json)
     if outcome.result != Result.PASSED:
         sys.exit(1)
 

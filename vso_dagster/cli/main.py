@@ -15,8 +15,8 @@ from ..core.base.state import load_state, public_view
 from ..core.decomposition.decompose import check_project_spec
 from ..core.decomposition.scaffold_project import init_project
 from . import decomposition, deployment, implementation, sync
-from .project import VSOGroup
-from .tables import out, slice_table, warn_unassigned
+from .project import VSOGroup, json_option
+from .tables import emit_json, out, slice_table, warn_unassigned
 
 # `dagster dev` waits up to a minute on its webserver and daemon; `vso ui` gives it this long, then
 # stops what is left of the process tree.
@@ -63,8 +63,9 @@ def init(project: Project, title: str | None) -> None:
               help="Lint this file instead of the project's master-spec.md.")
 @click.option("--no-conflicts", is_flag=True,
               help="Also fail while a master/slice conflict is unresolved (what the pre-push hook runs).")
+@json_option
 @click.pass_obj
-def validate(project: Project, strict: bool, spec_path: Path | None, no_conflicts: bool) -> None:
+def validate(project: Project, strict: bool, spec_path: Path | None, no_conflicts: bool, as_json: bool) -> None:
     """Lint master-spec.md: every problem as file:line; exit 2 if there is one. Writes nothing."""
     plan = check_project_spec(project, strict=strict, spec_path=spec_path)
     conflicts = load_state(project)["conflicts"] if no_conflicts else []
@@ -75,10 +76,13 @@ def validate(project: Project, strict: bool, spec_path: Path | None, no_conflict
         raise SystemExit(1)
     warn_unassigned(plan)
     out.print(f"{plan.master['path']}: ok: {len(plan.slices)} slices, {len(plan.unassigned)} unassigned items")
+    if as_json:
+        emit_json({"path": plan.master["path"], "ok": True, "slices": [s.slice_id for s in plan.slices],
+                   "unassigned": plan.unassigned})
 
 
 @cli.command()
-@click.option("--json", "as_json", is_flag=True, help="Print state.json's shape instead of a table.")
+@json_option
 @click.pass_obj
 def status(project: Project, as_json: bool) -> None:
     """Slices with their versions, statuses, platforms and dependencies."""

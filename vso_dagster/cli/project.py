@@ -13,6 +13,7 @@ import click
 from ..core.base.errors import VSOError
 from ..core.base.project import Project
 from ..core.base.state import load_state
+from .tables import out
 
 if TYPE_CHECKING:
     import dagster as dg
@@ -68,6 +69,16 @@ def known_slices(project: Project, slice_ids) -> None:
 
 
 verbose_option = click.option("--verbose", "-v", is_flag=True, help="Show Dagster's run logs.")
+
+
+def _json_only(_ctx: click.Context, _param: click.Parameter, as_json: bool) -> bool:
+    out.quiet = as_json  # set on every invocation: a previous command's --json does not linger
+    return as_json
+
+
+json_option = click.option("--json", "as_json", is_flag=True, callback=_json_only, is_eager=True,
+                           help="Print the result as JSON on stdout, and nothing else there (progress and "
+                                "warnings go to stderr).")
 
 
 def slice_selection(verb: str, all_help: str) -> Callable[[Callable], Callable]:

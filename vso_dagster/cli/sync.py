@@ -12,8 +12,9 @@ from rich.table import Table
 from ..core.base.project import Project
 from ..core.sync.resolve import TAKES
 from ..launch.results import Result
-from .project import VSOGroup, one_slice, project_command, project_instance, verbose_option
-from .tables import out, outcome_table
+from .progress import LiveProgress
+from .project import VSOGroup, json_option, one_slice, project_command, project_instance, verbose_option
+from .tables import emit_json, out, outcome_table
 
 
 @project_command()
@@ -22,8 +23,9 @@ from .tables import out, outcome_table
               help="master: the regenerated file replaces your edit; slice: your edit stays; merged: the "
                    "proposal beside the file (FILE.proposed, its conflict markers edited away) replaces it.")
 @verbose_option
+@json_option
 @click.pass_obj
-def resolve(project: Project, slice_id: str, take: str, verbose: bool) -> None:
+def resolve(project: Project, slice_id: str, take: str, verbose: bool, as_json: bool) -> None:
     """Settle a slice's conflicts between a master change and an edit in the slice (`vso status` lists them)."""
     from ..core.base.logs import log_to_file
     from ..core.sync.resolve import resolve as resolve_conflicts
@@ -36,30 +38,37 @@ def resolve(project: Project, slice_id: str, take: str, verbose: bool) -> None:
     with project_instance(project) as instance:
         check, run_id = check_in_sync(project, instance, slice_id, verbose=verbose)
     out.print(f"spec_in_sync for {slice_id}: {'passed' if check.passed else 'failed'} (Dagster run {run_id[:8]})")
+    if as_json:
+        emit_json({"slice_id": slice_id, "took": take, "settled": settled, "spec_in_sync": check.passed,
+                   "run_id": run_id})
 
 
 @project_command()
 @click.option("--dry-run", is_flag=True, help="List what is stale and why; run nothing.")
 @verbose_option
+@json_option
 @click.pass_obj
-def nightly(project: Project, dry_run: bool, verbose: bool) -> None:
+def nightly(project: Project, dry_run: bool, verbose: bool, as_json: bool) -> None:
     """What the 02:00 schedule does, now: re-run everything stale, each slice from its first stale stage.
 
     Stale: the master spec or VSO's slice templates changed what a slice generates, a stage was never
     materialized, or the stage it is built from is newer (docs/keeping-in-sync.md)."""
     from ..launch.sync import nightly as run_nightly
 
-    with project_instance(project) as instance, out.status("Nightly: re-running what is stale…"):
-        work, outcomes = run_nightly(project, instance, dry_run=dry_run, verbose=verbose)
-    if dry_run:
+    with project_instance(project) as instance, LiveProgress("finding what is stale") as progress:
+        work, outcomes = run_nightly(project, instance, dry_run=dry_run, verbose=verbose, progress=progress)
+    if as_json:
+        emit_json({"stale": [{"slice_id": w.slice_id, "stages": w.assets, "why": w.reason} for w in work],
+                   "outcomes": outcomes})
+    elif dry_run:
         table = Table("slice", "from stage", "why")
         for item in work:
             table.add_row(item.slice_id, item.assets[0], item.reason)
         out.print(table if work else "Nothing is stale.")
-        return
-    if outcomes:
-        outcome_table(outcomes)
-    out.print(f"{len(work)} slices were stale; nightly_last_run recorded in state.json.")
+    else:
+        if outcomes:
+            outcome_table(outcomes)
+        out.print(f"{len(work)} slices were stale; nightly_last_run recorded in state.json.")
     if any(o.result == Result.FAILED for o in outcomes):
         sys.exit(1)
 
@@ -68,8 +77,9 @@ def nightly(project: Project, dry_run: bool, verbose: bool) -> None:
 @click.option("--background", is_flag=True, help="Return at once; the work goes on in a detached process "
                                                   "(what the post-commit hook uses; log: logs/sync.log).")
 @verbose_option
+@json_option
 @click.pass_obj
-def sync(project: Project, background: bool, verbose: bool) -> None:
+def sync(project: Project, background: bool, verbose: bool, as_json: bool) -> None:
     """Process the commits on the watched branch since the last sync: what the git sensor does, now."""
     from ..launch.sync import sync_commits
 
@@ -82,9 +92,12 @@ def sync(project: Project, background: bool, verbose: bool) -> None:
                              stdout=log, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL, start_new_session=True,
                              env=clean_env())
         return
-    with project_instance(project) as instance:
-        report = sync_commits(project, instance, verbose=verbose)
+    with project_instance(project) as instance, LiveProgress("reading the new commits") as progress:
+        report = sync_commits(project, instance, verbose=verbose, progress=progress)
     changes = report.changes
+    if as_json:
+        emit_json({"since": changes.since, "head": changes.head, "master_changed": changes.master_changed,
+                   "edited_slices": changes.edited_slices, "outcomes": report.outcomes, "advanced": report.advanced})
     if changes.since is None:
         out.print(f"Baseline set at {changes.head[:12]}: commits after it will be processed.")
     elif changes.since == changes.head:
@@ -94,7 +107,7 @@ def sync(project: Project, background: bool, verbose: bool) -> None:
         since = "since the slices were generated" if report.first else f"since {changes.since[:12]}"
         out.print(f"Commits {since}, up to {changes.head[:12]}: master spec {master}; slices edited: "
                   f"{', '.join(changes.edited_slices) or 'none'}; slices re-run: {len(report.outcomes)}")
-    if report.outcomes:
+    if report.outcomes and not as_json:
         outcome_table(report.outcomes)
     if not report.advanced:
         click.echo(f"{len(report.failed)} slice(s) failed; the sync cursor stays at "

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import dataclasses
+import json
 import sys
 
 import click
@@ -10,10 +12,24 @@ from rich.table import Table
 
 from ..core.base.model import ENVIRONMENTS
 from ..core.base.plan import Plan
-from ..launch.results import Result
+from ..launch.results import Outcome, Result
 
 # Piped or captured output keeps whole slice IDs on one line instead of rich's 80-column default.
+# `--json` makes it quiet: stdout then holds the JSON alone.
 out = Console(highlight=False, width=None if sys.stdout.isatty() else 200)
+COLOURS = {Result.IMPLEMENTED: "green", Result.PASSED: "green", Result.DEPLOYED: "green", Result.UNCHANGED: "dim",
+           Result.BLOCKED: "yellow", Result.SKIPPED: "yellow", Result.FAILED: "red"}
+
+
+def emit_json(data: object) -> None:
+    """The command's result as JSON on stdout (Outcomes as objects, enums as their value)."""
+    click.echo(json.dumps(data, indent=2, default=_plain))
+
+
+def _plain(value: object) -> object:
+    if dataclasses.is_dataclass(value):
+        return dataclasses.asdict(value)
+    raise TypeError(f"{type(value).__name__} is not JSON")
 
 
 def slice_table(state: dict, only: list[str] | None = None) -> None:
@@ -30,14 +46,20 @@ def slice_table(state: dict, only: list[str] | None = None) -> None:
     out.print(table)
 
 
-def outcome_table(outcomes) -> None:
+def report(outcomes: list[Outcome], as_json: bool) -> None:
+    """Slices' results: a table, or with --json a list of objects."""
+    if as_json:
+        emit_json(outcomes)
+    else:
+        outcome_table(outcomes)
+
+
+def outcome_table(outcomes: list[Outcome]) -> None:
     """One row per slice; a failure's whole reason (often several lines) is printed below the table."""
     table = Table("slice", "result", "detail", "Dagster run")
-    colours = {Result.IMPLEMENTED: "green", Result.PASSED: "green", Result.DEPLOYED: "green", Result.UNCHANGED: "dim",
-               Result.BLOCKED: "yellow", Result.SKIPPED: "yellow", Result.FAILED: "red"}
     for o in outcomes:
         first_line = o.detail.strip().splitlines()[0] if o.detail.strip() else ""
-        table.add_row(o.slice_id, f"[{colours[o.result]}]{o.result}[/]", first_line, (o.run_id or "-")[:8])
+        table.add_row(o.slice_id, f"[{COLOURS[o.result]}]{o.result}[/]", first_line, (o.run_id or "-")[:8])
     out.print(table)
     for o in outcomes:  # a reason the table had to wrap or cut is printed whole, on one line each
         if o.result == "failed" and ("\n" in o.detail.strip() or len(o.detail) > 100):

@@ -19,7 +19,7 @@ from ..decomposition.jobs import plan_job, slice_spec_job, spec_sync_job
 from ..lib.partitions import ensure_slice_partitions, slices_partitions
 from ..sync.jobs import master_sync_job
 from .checks import QUIET, run_check_job
-from .results import failure_reason
+from .results import SILENT, Progress, failure_reason
 from .runs import FinishedRun, RunStarter
 
 # VSO reports failures itself (as file:line for spec mistakes), so Dagster's console stays silent.
@@ -34,19 +34,21 @@ class DecomposeReport:
 
 
 def decompose(project: Project, instance: dg.DagsterInstance, *, strict: bool = False,
-              verbose: bool = False) -> DecomposeReport:
+              verbose: bool = False, progress: Progress = SILENT) -> DecomposeReport:
     try:
-        return _decompose(project, instance, strict=strict, verbose=verbose)
+        return _decompose(project, instance, strict=strict, verbose=verbose, progress=progress)
     except VSOError as error:
         with log_to_file(project, "decomposition") as log:
             log.error("decomposition refused:\n%s", error)
         raise
 
 
-def _decompose(project: Project, instance: dg.DagsterInstance, *, strict: bool, verbose: bool) -> DecomposeReport:
+def _decompose(project: Project, instance: dg.DagsterInstance, *, strict: bool, verbose: bool,
+               progress: Progress) -> DecomposeReport:
     runs, starter = [], RunStarter.for_project(project, instance)
     spec = read_project_spec(project)  # a spec mistake stops here, before any run is recorded
     if strict or not plan_is_current(project, spec):
+        progress.phase("planning")
         run_config = {"ops": {"slice_plan": {"config": {"strict": strict}}}, **({} if verbose else QUIET)}
         result = starter.run(plan_job, run_config=run_config)
         _raise_on_failure(result)
@@ -57,6 +59,7 @@ def _decompose(project: Project, instance: dg.DagsterInstance, *, strict: bool, 
     # them) has none of its partitions: without them no stale slice could be written.
     ensure_slice_partitions(instance, plan.slice_ids)
     order = instance.get_dynamic_partitions(slices_partitions.name)
+    progress.phase("writing slices", len(stale))
     for first, last in contiguous_ranges(stale, order):
         tags = {"dagster/asset_partition_range_start": first, "dagster/asset_partition_range_end": last}
         spec_result = starter.run(slice_spec_job, tags=tags, run_config={} if verbose else QUIET)
@@ -65,6 +68,7 @@ def _decompose(project: Project, instance: dg.DagsterInstance, *, strict: bool, 
     # Something changed, or an earlier decompose was killed before it wrote the master's generated
     # section: bring that section up to date.
     if runs or not section_is_current(project):
+        progress.phase("the master's Vertical Slices section")
         sync_result = starter.run(master_sync_job, run_config={} if verbose else QUIET)
         _raise_on_failure(sync_result)
         runs.append(sync_result.run_id)

@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import dataclasses
 import json
+import time
 
 import dagster as dg
 
@@ -28,8 +30,9 @@ def run_deployment_job(project: Project, instance: dg.DagsterInstance, what: str
     deploying = [op for op in ("test_deployment", "production_deployment") if op in job.graph.node_dict]
     run_config = {**({} if verbose else QUIET),
                   **({"ops": {op: {"config": {"platform": platform}} for op in deploying}} if platform else {})}
+    started = time.monotonic()
     result = RunStarter.for_project(project, instance).run(job, partition_key=slice_id, run_config=run_config)
-    return _outcome(slice_id, result)
+    return dataclasses.replace(_outcome(slice_id, result), duration_s=time.monotonic() - started)
 
 
 def went_home(production: dict) -> str:

@@ -17,12 +17,13 @@ from ..core.implementation.implement import blockers, priorities
 from ..implementation.jobs import implement_job, unit_tests_job
 from ..lib.partitions import ensure_slice_partitions
 from .checks import QUIET, run_check_job
-from .results import Outcome, Result, failure_metadata, failure_reason
+from .results import SILENT, Outcome, Progress, Result, failure_metadata, failure_reason
 from .runs import FinishedRun, RunStarter
 
 
 def orchestrate(project: Project, instance: dg.DagsterInstance, slice_ids: list[str] | None, *,
-                force: bool = False, verbose: bool = False, concurrency: int = 1) -> list[Outcome]:
+                force: bool = False, verbose: bool = False, concurrency: int = 1,
+                progress: Progress = SILENT) -> list[Outcome]:
     """Implements the given slices (all, when None) in dependency waves: a slice starts once every
     dependency is built, with at most `concurrency` runs at once (each in its own process when more
     than one). A slice whose dependency failed is reported as blocked without starting a run."""
@@ -40,6 +41,13 @@ def orchestrate(project: Project, instance: dg.DagsterInstance, slice_ids: list[
             outcomes[sid] = Outcome(sid, Result.UNCHANGED, f"already {slices[sid]['status']}")
             pending.remove(sid)
     runs = RunStarter.for_project(project, instance)
+    progress.phase(f"implementing ({concurrency} at once)", len(pending))
+
+    def done(outcome: Outcome) -> None:
+        outcomes[outcome.slice_id] = outcome
+        progress.finished(outcome)
+        progress.advance()
+
     if concurrency <= 1:
         run = _InProcess(runs, verbose)
     else:
@@ -54,19 +62,19 @@ def orchestrate(project: Project, instance: dg.DagsterInstance, slice_ids: list[
                 if any(dep in pending or run.has(dep) for dep in waiting):
                     continue  # its dependency is still to be built in this wave
                 if waiting and slice_ids is None:
-                    outcomes[sid] = Outcome(sid, Result.BLOCKED, "blocked by: " + ", ".join(waiting))
+                    done(Outcome(sid, Result.BLOCKED, "blocked by: " + ", ".join(waiting)))
                 else:  # an explicit request runs: the asset itself fails fast with `blocked by`
                     run.start(sid, rank[sid])
                 pending.remove(sid)
                 if run.synchronous:
                     break  # that slice is finished: look at the state again before the next one
             for outcome in run.wait():
-                outcomes[outcome.slice_id] = outcome
+                done(outcome)
             if not run.busy and pending and all(
                     any(dep in pending for dep in blockers(load_state(project), plan.slice(sid)))
                     for sid in pending):
                 for sid in pending:  # a cycle cannot happen (the plan is a DAG); this is a lost dependency
-                    outcomes[sid] = Outcome(sid, Result.BLOCKED, "its dependencies were not built")
+                    done(Outcome(sid, Result.BLOCKED, "its dependencies were not built"))
                 pending = []
     return [outcomes[sid] for sid in sorted(outcomes, key=order.index)]
 

@@ -29,6 +29,23 @@ class Outcome:
     duration_s: float = 0.0
 
 
+class Progress:
+    """What a long command says while it works: its phase, how far it got, and each slice as it
+    finishes. This one says nothing; the CLI draws it (cli/progress.py)."""
+
+    def phase(self, name: str, total: int | None = None) -> None:
+        """A new phase, of `total` steps (None: not counted)."""
+
+    def advance(self) -> None:
+        """One more step of the phase done."""
+
+    def finished(self, outcome: Outcome) -> None:
+        """A slice's result, the moment it is known."""
+
+
+SILENT = Progress()
+
+
 def failure_reason(result: FinishedRun) -> tuple[str, bool]:
     """Why a run failed: the first failed step's message (for a failed blocking check,
     that check's description), and whether it is a reported failure (a dg.Failure, e.g. a spec

@@ -21,13 +21,15 @@ from ..sync.jobs import master_sync_job, slice_sync_job
 from .checks import QUIET
 from .decompose import decompose
 from .deploy import went_home
-from .results import Outcome, Result, failure_reason
+from .results import SILENT, Outcome, Progress, Result, failure_reason
 from .runs import RunStarter
 
 
-def run_work(runs: RunStarter, work: list[Work], *, verbose: bool = False) -> list[Outcome]:
+def run_work(runs: RunStarter, work: list[Work], *, verbose: bool = False,
+             progress: Progress = SILENT) -> list[Outcome]:
     ensure_slice_partitions(runs.instance, [w.slice_id for w in work])
     outcomes = []
+    progress.phase("re-running what is stale", len(work))
     for item in work:
         result = runs.run(slice_sync_job, partition_key=item.slice_id,
                           asset_selection=[dg.AssetKey(a) for a in item.assets], run_config={} if verbose else QUIET)
@@ -38,6 +40,8 @@ def run_work(runs: RunStarter, work: list[Work], *, verbose: bool = False) -> li
                                     f"{item.reason}; ran {', '.join(events) or 'nothing'}{home}", result.run_id))
         else:
             outcomes.append(Outcome(item.slice_id, Result.FAILED, failure_reason(result)[0], result.run_id))
+        progress.finished(outcomes[-1])
+        progress.advance()
     return outcomes
 
 
@@ -53,11 +57,12 @@ def sync_master_spec(project: Project, instance: dg.DagsterInstance, slice_ids: 
 
 
 def nightly(project: Project, instance: dg.DagsterInstance, *, dry_run: bool = False,
-            verbose: bool = False) -> tuple[list[Work], list[Outcome]]:
+            verbose: bool = False, progress: Progress = SILENT) -> tuple[list[Work], list[Outcome]]:
     work = stale_work(preview(project), StageHistory.read(instance), load_state(project)["slices"])
     if dry_run:
         return work, []
-    outcomes = run_work(RunStarter.for_project(project, instance), work, verbose=verbose)
+    outcomes = run_work(RunStarter.for_project(project, instance), work, verbose=verbose, progress=progress)
+    progress.phase("the master's Vertical Slices section")
     sync_master_spec(project, instance, [w.slice_id for w in work], verbose=verbose)
     record_nightly_run(project)
     return work, outcomes
@@ -75,23 +80,25 @@ class SyncReport:
         return [o for o in self.outcomes if o.result == Result.FAILED]
 
 
-def sync_commits(project: Project, instance: dg.DagsterInstance, *, verbose: bool = False) -> SyncReport:
+def sync_commits(project: Project, instance: dg.DagsterInstance, *, verbose: bool = False,
+                 progress: Progress = SILENT) -> SyncReport:
     """Processes the commits since the last `vso sync` (its cursor is `sync_cursor` in state.json):
     decomposes when the master spec changed, then re-runs each changed or edited slice's downstream,
     and what an earlier sync left unfinished. The cursor moves only when every run succeeded, so a
     failure is retried by the next sync (and by the nightly run) instead of being skipped.
     One sync at a time: a second one (the next commit's hook) waits, then starts from the new cursor."""
     with project.lock("sync"):
-        return _sync_commits(project, instance, verbose)
+        return _sync_commits(project, instance, verbose, progress)
 
 
-def _sync_commits(project: Project, instance: dg.DagsterInstance, verbose: bool) -> SyncReport:
+def _sync_commits(project: Project, instance: dg.DagsterInstance, verbose: bool, progress: Progress) -> SyncReport:
     state = load_state(project)
     cursor = state.get("sync_cursor") or first_cursor(state)
     changes = changes_since(project, cursor, load_config(project).sync_branch, state["slices"])
     outcomes: list[Outcome] = []
     if changes.since is not None and changes.since != changes.head:
-        regenerated = decompose(project, instance, verbose=verbose).stale if changes.master_changed else []
+        regenerated = (decompose(project, instance, verbose=verbose, progress=progress).stale
+                       if changes.master_changed else [])
         wanted = set(regenerated) | set(changes.edited_slices)
         seen, history = preview(project), StageHistory.read(instance)
         work = [Work(sid, STAGES, "changed in " + changes.head[:12]) for sid in seen.slices if sid in wanted]
@@ -100,7 +107,7 @@ def _sync_commits(project: Project, instance: dg.DagsterInstance, verbose: bool)
         # A change re-runs what had run before; a stage nobody started yet is not started by it.
         work = [Work(w.slice_id, reached, w.reason) for w in work
                 if (reached := tuple(a for a in w.assets if a in history.reached(w.slice_id)))]
-        outcomes = run_work(RunStarter.for_project(project, instance), work, verbose=verbose)
+        outcomes = run_work(RunStarter.for_project(project, instance), work, verbose=verbose, progress=progress)
         if changes.edited_slices:
             sync_master_spec(project, instance, verbose=verbose)
     advanced = not any(o.result == Result.FAILED for o in outcomes)

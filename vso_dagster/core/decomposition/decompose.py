@@ -8,6 +8,7 @@ import os
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from ..base import progress
 from ..base.baselines import Baseline, baseline_path, load_baseline
 from ..base.bulk import gc_paused
 from ..base.errors import SpecError
@@ -145,11 +146,12 @@ def write_slices(project: Project, plan: Plan, slice_ids: list[str], refine: Ref
     with project.lock():
         state = load_state(project)
         writer = BatchWriter(project)
-        for slice_id in slice_ids:
+        for done, slice_id in enumerate(slice_ids, 1):
             if slice_id not in by_id:
                 log.warning("%s is not in the current plan (retired or unknown); nothing to write", slice_id)
                 continue
             results.append(_write_slice(project, writer, plan.master, by_id[slice_id], state, refine))
+            progress.step("writing slices", done, len(slice_ids))
         save_state(project, state)
     return results
 
