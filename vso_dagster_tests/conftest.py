@@ -146,6 +146,21 @@ def venv_bin(name: str) -> str:
     return str(Path(os.sys.executable).parent / name)
 
 
+def run_vso(cwd: Path, *args: str, extra_env: dict[str, str] | None = None, terminal: bool = False,
+            check: bool = False, timeout: int = 600) -> subprocess.CompletedProcess:
+    """The real `vso` executable in `cwd`, as a user runs it: none of the test's Dagster environment;
+    `terminal`: on a pseudo-terminal (`script` gives it one), as at a shell; `check`: it must succeed."""
+    env = {k: v for k, v in os.environ.items() if k not in ("VSO_PROJECT_ROOT", "DAGSTER_HOME")} | (extra_env or {})
+    argv = [venv_bin("vso"), *args]
+    if terminal:
+        argv = ["script", "--quiet", "--return", "--command", " ".join(argv), "/dev/null"]
+        env["COLUMNS"] = "160"
+    done = subprocess.run(argv, cwd=cwd, env=env, capture_output=True, text=True, timeout=timeout)
+    if check:
+        assert done.returncode == 0, (args, done.stdout[-2000:] + done.stderr[-3000:])
+    return done
+
+
 def commit_on_branch(project: Project, slice_id: str, *, as_tested: bool = False) -> str:
     """Commits what a test changed in the slice's worktree (as a team would) and runs its unit tests
     there, so the new head is the tested commit a deploy ships. `as_tested`: record it as tested

@@ -4,14 +4,11 @@ queue gets them there, with the command waiting for each."""
 
 from __future__ import annotations
 
-import os
-import subprocess
-
 import dagster as dg
 
 from vso_dagster.core.base.project import Project
 
-from .conftest import venv_bin
+from .conftest import run_vso
 from .dagster_ui import running_ui
 
 JOB_RUNS = """query($job: String!) {
@@ -26,18 +23,13 @@ REEXECUTE = """mutation($parent: String!) {
 }"""
 
 
-def vso_command(project: Project, *args: str) -> subprocess.CompletedProcess:
-    return subprocess.run([venv_bin("vso"), *args], cwd=project.root, capture_output=True, text=True, timeout=600,
-                          env={k: v for k, v in os.environ.items() if k not in ("VSO_PROJECT_ROOT", "DAGSTER_HOME")})
-
-
 def runs_of(project: Project, job_name: str) -> list[dg.DagsterRun]:
     with dg.DagsterInstance.from_config(str(project.dagster_home)) as instance:
         return [r for r in instance.get_runs() if r.job_name == job_name]
 
 
 def test_a_cli_run_shows_under_its_job_and_re_executes_from_the_ui(todo_project):
-    decomposed = vso_command(todo_project, "decompose")
+    decomposed = run_vso(todo_project.root, "decompose")
     assert decomposed.returncode == 0, decomposed.stderr
     [plan_run] = runs_of(todo_project, "vso_plan")
     [specs_run] = runs_of(todo_project, "vso_slice_specs")
@@ -66,11 +58,11 @@ def test_a_cli_run_shows_under_its_job_and_re_executes_from_the_ui(todo_project)
 
 
 def test_with_launch_submit_the_runs_go_through_the_daemons_queue(todo_project):
-    assert vso_command(todo_project, "init").returncode == 0
+    assert run_vso(todo_project.root, "init").returncode == 0
     config = todo_project.state_dir / "config.toml"
     config.write_text(config.read_text().replace('launch = "auto"', 'launch = "submit"'))
     with running_ui(todo_project):  # its daemon dequeues and launches what the command submits
-        decomposed = vso_command(todo_project, "decompose")
+        decomposed = run_vso(todo_project.root, "decompose")
     assert decomposed.returncode == 0, decomposed.stderr
     assert "3 slices, 3 written or refreshed" in decomposed.stdout
     assert (todo_project.slice_dir("slice-003-reports") / "spec.md").exists()

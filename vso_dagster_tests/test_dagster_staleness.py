@@ -4,10 +4,9 @@ each slice partition's metadata describes that slice only."""
 
 from __future__ import annotations
 
-import os
 import subprocess
 
-from .conftest import commit, venv_bin
+from .conftest import commit, run_vso
 from .dagster_ui import running_ui
 
 SLICES = ["slice-001-auth", "slice-002-todos", "slice-003-reports"]
@@ -23,35 +22,27 @@ LAST_METADATA = """query($path: [String!]!, $partition: String!) {
 }"""
 
 
-def vso(project, *args: str) -> subprocess.CompletedProcess:
-    env = {k: v for k, v in os.environ.items() if k not in ("VSO_PROJECT_ROOT", "DAGSTER_HOME")}
-    done = subprocess.run([venv_bin("vso"), *args], cwd=project.root, env=env, capture_output=True, text=True,
-                          timeout=600)
-    assert done.returncode == 0, done.stdout[-2000:] + done.stderr[-3000:]
-    return done
-
-
 def test_one_changed_component_makes_only_its_slice_stale_in_dagster(todo_project):
     subprocess.run(["git", "init", "-q", "-b", "main", str(todo_project.root)], check=True)
-    vso(todo_project, "init")
-    vso(todo_project, "decompose")
+    run_vso(todo_project.root, "init", check=True)
+    run_vso(todo_project.root, "decompose", check=True)
     commit(todo_project.root)
-    vso(todo_project, "orchestrate", "--all")
+    run_vso(todo_project.root, "orchestrate", "--all", check=True)
     try:
-        vso(todo_project, "deploy", "--all")
+        run_vso(todo_project.root, "deploy", "--all", check=True)
         spec = todo_project.master_spec
         spec.write_text(spec.read_text().replace("Todo items (depends on", "Todo items with due dates (depends on"))
         commit(todo_project.root, "todos get due dates")
-        decomposed = vso(todo_project, "decompose")
+        decomposed = run_vso(todo_project.root, "decompose", check=True)
         assert "3 slices, 1 written or refreshed" in decomposed.stdout
         check_dagsters_view(todo_project)
         # The nightly schedule's rules see the same: only that slice, from its implementation on.
-        dry = vso(todo_project, "nightly", "--dry-run")
+        dry = run_vso(todo_project.root, "nightly", "--dry-run", check=True)
         listed = [line for line in dry.stdout.splitlines() if "slice-00" in line]
         assert len(listed) == 1 and "slice-002-todos" in listed[0] and "slice_implementation" in listed[0], \
             dry.stdout
     finally:
-        vso(todo_project, "destroy", "--all", "--environment", "both")
+        run_vso(todo_project.root, "destroy", "--all", "--environment", "both", check=True)
 
 
 def check_dagsters_view(todo_project) -> None:

@@ -15,7 +15,7 @@ import pytest
 
 from vso_dagster.core.base.state import load_state
 
-from .conftest import commit, venv_bin
+from .conftest import commit, run_vso, venv_bin
 from .dagster_ui import free_port
 from .test_sync import AUTH, TODOS, git, head
 
@@ -122,11 +122,6 @@ def test_a_clean_git_environment_even_when_vso_runs_inside_a_hook(committed, vso
             os.environ.pop(key)
     assert result.exit_code == 0, result.output
     assert git(committed, "diff", "--cached", "--name-only") == ""  # the project's index untouched
-
-
-def run_vso(cwd, *args: str, extra_env: dict[str, str] | None = None) -> subprocess.CompletedProcess:
-    env = {k: v for k, v in os.environ.items() if k not in ("VSO_PROJECT_ROOT", "DAGSTER_HOME")} | (extra_env or {})
-    return subprocess.run([venv_bin("vso"), *args], cwd=cwd, env=env, capture_output=True, text=True, timeout=300)
 
 
 def test_a_command_with_nothing_to_run_does_not_load_dagster(committed):

@@ -12,9 +12,8 @@ import dagster as dg
 
 from vso_dagster.lib.presentation import source_link, with_code_references
 
-from .conftest import commit
+from .conftest import commit, run_vso
 from .dagster_ui import running_ui
-from .test_dagster_staleness import vso
 
 ASSETS = """{ assetNodes { assetKey { path } groupName owners { ... on TeamAssetOwner { team } }
   assetMaterializations(limit: 1) { metadataEntries { label ... on MarkdownMetadataEntry { mdStr }
@@ -26,11 +25,11 @@ AUTOMATION = """{ sensorsOrError(repositorySelector: {repositoryName: "__reposit
 
 
 def test_the_ui_shows_the_slice_graph_the_master_file_owners_and_what_automation_costs(todo_project):
-    vso(todo_project, "init")
+    run_vso(todo_project.root, "init", check=True)
     config = todo_project.state_dir / "config.toml"
     config.write_text(config.read_text().replace('# owners = ["team:platform"]', 'owners = ["team:shop"]')
                       .replace('# group = ""', 'group = "shop"'))
-    vso(todo_project, "decompose")
+    run_vso(todo_project.root, "decompose", check=True)
     with running_ui(todo_project) as ui:
         nodes = {n["assetKey"]["path"][0]: n for n in ui.graphql(ASSETS)["assetNodes"]}
         automation = ui.graphql(AUTOMATION)

@@ -4,26 +4,16 @@ report them as JSON for a script: stdout then holds the JSON alone."""
 from __future__ import annotations
 
 import json
-import os
 import re
 import shutil
 import subprocess
 
-from .conftest import EXAMPLES, commit, venv_bin
-
-
-def run_vso(project, *args: str, terminal: bool = False) -> subprocess.CompletedProcess:
-    env = {k: v for k, v in os.environ.items() if k not in ("VSO_PROJECT_ROOT", "DAGSTER_HOME")}
-    argv = [venv_bin("vso"), *args]
-    if terminal:  # a pseudo-terminal, as a person at a shell has: `script` gives the command one
-        argv = ["script", "--quiet", "--return", "--command", " ".join(argv), "/dev/null"]
-        env["COLUMNS"] = "160"
-    return subprocess.run(argv, cwd=project.root, env=env, capture_output=True, text=True, timeout=600)
+from .conftest import EXAMPLES, commit, run_vso
 
 
 def test_decompose_shows_its_phases_and_counts_the_slices_it_writes_at_a_terminal(project):
     shutil.copy(EXAMPLES / "marketplace.md", project.master_spec)
-    done = run_vso(project, "decompose", terminal=True)
+    done = run_vso(project.root, "decompose", terminal=True)
     assert done.returncode == 0, done.stdout[-3000:]
     screen = re.sub(r"\x1b\[[0-9;?]*[A-Za-z]", "", done.stdout.replace("\r", "\n"))
     assert "planning" in screen
@@ -34,18 +24,18 @@ def test_decompose_shows_its_phases_and_counts_the_slices_it_writes_at_a_termina
 
 def test_json_reports_are_the_whole_of_stdout_and_slices_are_said_as_they_finish(project):
     subprocess.run(["git", "init", "-q", "-b", "main", str(project.root)], check=True)
-    assert run_vso(project, "init").returncode == 0
+    assert run_vso(project.root, "init").returncode == 0
     shutil.copy(EXAMPLES / "todo-small.md", project.master_spec)
     commit(project.root, "spec")
 
-    validated = run_vso(project, "validate", "--json")
+    validated = run_vso(project.root, "validate", "--json")
     assert json.loads(validated.stdout)["slices"] == ["slice-001-auth", "slice-002-todos", "slice-003-notifications"]
-    decomposed = run_vso(project, "decompose", "--json")
+    decomposed = run_vso(project.root, "decompose", "--json")
     report = json.loads(decomposed.stdout)
     assert report["written"] == ["slice-001-auth", "slice-002-todos", "slice-003-notifications"]
     assert len(report["runs"]) == 3 and report["commit"]["sha"]
 
-    built = run_vso(project, "orchestrate", "--all", "--json")
+    built = run_vso(project.root, "orchestrate", "--all", "--json")
     assert built.returncode == 0, built.stderr[-3000:]
     outcomes = json.loads(built.stdout)
     assert [(o["slice_id"], o["result"]) for o in outcomes] == [
@@ -56,10 +46,10 @@ def test_json_reports_are_the_whole_of_stdout_and_slices_are_said_as_they_finish
     said = [line.split(":")[0] for line in built.stderr.splitlines() if ": implemented" in line]
     assert said[0] == "slice-001-auth" and sorted(said) == [o["slice_id"] for o in outcomes]
 
-    tested = run_vso(project, "test", "slice-002-todos", "--json")
+    tested = run_vso(project.root, "test", "slice-002-todos", "--json")
     assert json.loads(tested.stdout)[0]["result"] == "passed"
-    nothing = run_vso(project, "nightly", "--dry-run", "--json")
+    nothing = run_vso(project.root, "nightly", "--dry-run", "--json")
     assert {w["slice_id"] for w in json.loads(nothing.stdout)["stale"]} == {
         "slice-001-auth", "slice-002-todos", "slice-003-notifications"}  # never deployed
-    status = json.loads(run_vso(project, "status", "--json").stdout)
+    status = json.loads(run_vso(project.root, "status", "--json").stdout)
     assert status["slices"]["slice-001-auth"]["status"] == "implemented"

@@ -16,9 +16,8 @@ from pathlib import Path
 import dagster as dg
 import pytest
 
-from .conftest import REPO, commit
+from .conftest import REPO, commit, run_vso
 from .dagster_ui import running_ui
-from .test_dagster_staleness import vso
 
 playwright = pytest.importorskip("playwright.sync_api", reason="Playwright for Python is in the dev extras")
 CHROMIUM = Path("/usr/bin/chromium")
@@ -42,8 +41,8 @@ def browser_page():
 
 def test_the_dagster_ui_shows_vso_as_a_user_meets_it(todo_project, browser_page, tmp_path):
     subprocess.run(["git", "init", "-q", "-b", "main", str(todo_project.root)], check=True)
-    vso(todo_project, "init")
-    vso(todo_project, "decompose")
+    run_vso(todo_project.root, "init", check=True)
+    run_vso(todo_project.root, "decompose", check=True)
     commit(todo_project.root)
     with dg.DagsterInstance.from_config(str(todo_project.dagster_home)) as instance:
         [plan_run] = [r.run_id for r in instance.get_runs() if r.job_name == "vso_plan"]

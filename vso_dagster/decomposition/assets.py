@@ -12,7 +12,7 @@ from ..core.base.project import Project
 from ..core.base.state import conflicts_of, load_state
 from ..core.decomposition.decompose import SliceWrite, plan_is_current, plan_project, write_slices
 from ..core.decomposition.refine import agent_refiner
-from ..lib.partitions import ensure_slice_partitions, slices_partitions
+from ..lib.partitions import add_partition_metadata, ensure_slice_partitions, slices_partitions
 from ..lib.resources import VSOProject
 
 GROUP = "decomposition"
@@ -163,11 +163,10 @@ def slice_spec(context: dg.AssetExecutionContext, vso: VSOProject) -> dg.Materia
                      + (f"; not in the current plan (retired): {', '.join(skipped)}" if skipped else ""))
     # Each partition's materialization describes its own slice, though one run wrote many.
     plan, state = load_plan(project), load_state(project)
-    for result in results:
-        context.add_asset_metadata(_slice_metadata(project, plan, state["slices"][result.slice_id], result),
-                                   partition_key=result.slice_id)
-    for slice_id in skipped:
-        context.add_asset_metadata({"retired": True}, partition_key=slice_id)
+    add_partition_metadata(context, {
+        **{r.slice_id: _slice_metadata(project, plan, state["slices"][r.slice_id], r) for r in results},
+        **dict.fromkeys(skipped, {"retired": True}),
+    })
     if IN_SYNC not in context.selected_asset_check_keys:
         # A check in a run of many partitions records one evaluation with no partition (dagster 1.13),
         # so the range job leaves spec_in_sync out, and the asset records it per slice instead: for
