@@ -10,7 +10,7 @@ from concurrent.futures import wait as futures_wait
 
 import dagster as dg
 
-from ..core.base.plan import load_plan
+from ..core.base.plan import Plan, load_plan
 from ..core.base.project import Project
 from ..core.base.state import BUILT, load_state
 from ..core.implementation.implement import blockers, priorities
@@ -28,18 +28,9 @@ def orchestrate(project: Project, instance: dg.DagsterInstance, slice_ids: list[
     dependency is built, with at most `concurrency` runs at once (each in its own process when more
     than one). A slice whose dependency failed is reported as blocked without starting a run."""
     plan = load_plan(project)
-    order = plan.slice_ids
-    wanted = order if slice_ids is None else [plan.slice(sid).slice_id for sid in slice_ids]
+    order, rank = plan.slice_ids, priorities(plan)
     ensure_slice_partitions(instance, order)
-    outcomes: dict[str, Outcome] = {}
-    rank = priorities(plan)
-    # Most-waited-on first (what unblocks most), then plan order; dependencies still go first.
-    pending = sorted(wanted, key=lambda sid: (-rank[sid], order.index(sid)))
-    if slice_ids is None and not force:
-        slices = load_state(project)["slices"]
-        for sid in [sid for sid in pending if slices[sid].get("status") in BUILT]:
-            outcomes[sid] = Outcome(sid, Result.UNCHANGED, f"already {slices[sid]['status']}")
-            pending.remove(sid)
+    pending, outcomes = _to_build(project, plan, slice_ids, force)
     runs = RunStarter.for_project(project, instance)
     progress.phase(f"implementing ({concurrency} at once)", len(pending))
 
@@ -77,6 +68,21 @@ def orchestrate(project: Project, instance: dg.DagsterInstance, slice_ids: list[
                     done(Outcome(sid, Result.BLOCKED, "its dependencies were not built"))
                 pending = []
     return [outcomes[sid] for sid in sorted(outcomes, key=order.index)]
+
+
+def _to_build(project: Project, plan: Plan, slice_ids: list[str] | None,
+              force: bool) -> tuple[list[str], dict[str, Outcome]]:
+    """The slices to build, most-waited-on first (what unblocks most), then in plan order; and, for
+    the whole plan without --force, the ones already built, as unchanged."""
+    order, rank = plan.slice_ids, priorities(plan)
+    wanted = order if slice_ids is None else [plan.slice(sid).slice_id for sid in slice_ids]
+    pending = sorted(wanted, key=lambda sid: (-rank[sid], order.index(sid)))
+    if slice_ids is not None or force:
+        return pending, {}
+    slices = load_state(project)["slices"]
+    built = {sid: Outcome(sid, Result.UNCHANGED, f"already {slices[sid]['status']}")
+             for sid in pending if slices[sid].get("status") in BUILT}
+    return [sid for sid in pending if sid not in built], built
 
 
 def implement_one(runs: RunStarter, slice_id: str, verbose: bool, priority: int = 0) -> Outcome:
