@@ -146,11 +146,16 @@ def venv_bin(name: str) -> str:
     return str(Path(os.sys.executable).parent / name)
 
 
+def user_env() -> dict[str, str]:
+    """This environment without the test's Dagster settings: what a user's shell gives `vso`."""
+    return {k: v for k, v in os.environ.items() if k not in ("VSO_PROJECT_ROOT", "DAGSTER_HOME")}
+
+
 def run_vso(cwd: Path, *args: str, extra_env: dict[str, str] | None = None, terminal: bool = False,
             check: bool = False, timeout: int = 600) -> subprocess.CompletedProcess:
     """The real `vso` executable in `cwd`, as a user runs it: none of the test's Dagster environment;
     `terminal`: on a pseudo-terminal (`script` gives it one), as at a shell; `check`: it must succeed."""
-    env = {k: v for k, v in os.environ.items() if k not in ("VSO_PROJECT_ROOT", "DAGSTER_HOME")} | (extra_env or {})
+    env = user_env() | (extra_env or {})
     argv = [venv_bin("vso"), *args]
     if terminal:
         argv = ["script", "--quiet", "--return", "--command", " ".join(argv), "/dev/null"]

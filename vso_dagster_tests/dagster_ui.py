@@ -16,7 +16,7 @@ import httpx
 from vso_dagster.core.base.project import Project
 from vso_dagster.core.deployment.local import free_port
 
-from .conftest import venv_bin
+from .conftest import user_env, venv_bin
 
 __all__ = ["DagsterUI", "free_port", "running_ui"]
 
@@ -49,7 +49,7 @@ class DagsterUI:
 def running_ui(project: Project, timeout: float = 180) -> Iterator[DagsterUI]:
     """`vso ui` as a user starts it, in the project, with nothing of the test's Dagster environment."""
     port = free_port()
-    env = {k: v for k, v in os.environ.items() if k not in ("VSO_PROJECT_ROOT", "DAGSTER_HOME")}
+    env = user_env()
     process = subprocess.Popen([venv_bin("vso"), "ui", "--port", str(port)], cwd=project.root, env=env,
                                stdout=subprocess.PIPE, stderr=subprocess.STDOUT, start_new_session=True)
     ui = DagsterUI(f"http://127.0.0.1:{port}", process)

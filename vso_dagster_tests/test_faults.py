@@ -18,14 +18,14 @@ from vso_dagster.core.base.config import load_config
 from vso_dagster.core.base.state import load_state
 from vso_dagster.lib.instance import use_project_instance
 
-from .conftest import venv_bin
+from .conftest import user_env, venv_bin
 from .test_journeys import branch_spec, nightly_row
 from .test_sync import AUTH, edit_master
 
 
 def start_vso(project, *args: str) -> subprocess.Popen:
     """The real `vso` executable in a process group of its own, as a terminal starts it."""
-    env = {k: v for k, v in os.environ.items() if k not in ("VSO_PROJECT_ROOT", "DAGSTER_HOME")}
+    env = user_env()
     return subprocess.Popen([venv_bin("vso"), "--project-root", str(project.root), *args], env=env,
                             stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, start_new_session=True)
 

@@ -15,7 +15,7 @@ import pytest
 
 from vso_dagster.core.base.state import load_state
 
-from .conftest import commit, run_vso, venv_bin
+from .conftest import commit, run_vso, user_env, venv_bin
 from .dagster_ui import free_port
 from .test_sync import AUTH, TODOS, git, head
 
@@ -200,7 +200,7 @@ def running(pid: int) -> bool:
 @pytest.mark.parametrize("signum", [signal.SIGTERM, signal.SIGINT])
 def test_vso_ui_stops_its_whole_process_tree(committed, signum):
     port = free_port()
-    env = {k: v for k, v in os.environ.items() if k not in ("VSO_PROJECT_ROOT", "DAGSTER_HOME")}
+    env = user_env()
     ui = subprocess.Popen([venv_bin("vso"), "ui", "--port", str(port)], cwd=committed.root, env=env,
                           stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
     try:

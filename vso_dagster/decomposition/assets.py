@@ -151,8 +151,8 @@ def slice_spec(context: dg.AssetExecutionContext, vso: VSOProject) -> dg.Materia
             if not plan_is_current(project, spec):
                 # A run the git sensor or the nightly schedule started may come before its plan run.
                 plan_project(project, spec)
-            results = write_slices(project, load_plan(project), keys,
-                                   refine=agent_refiner(project, load_config(project)))
+            plan = load_plan(project)
+            results = write_slices(project, plan, keys, refine=agent_refiner(project, load_config(project)))
         except VSOError as error:
             raise _user_error(error) from None
     written = sum(len(r.written) for r in results)
@@ -162,7 +162,7 @@ def slice_spec(context: dg.AssetExecutionContext, vso: VSOProject) -> dg.Materia
                      f"{sum(len(r.conflicts) for r in results)} in conflict"
                      + (f"; not in the current plan (retired): {', '.join(skipped)}" if skipped else ""))
     # Each partition's materialization describes its own slice, though one run wrote many.
-    plan, state = load_plan(project), load_state(project)
+    state = load_state(project)
     add_partition_metadata(context, {
         **{r.slice_id: _slice_metadata(project, plan, state["slices"][r.slice_id], r) for r in results},
         **dict.fromkeys(skipped, {"retired": True}),

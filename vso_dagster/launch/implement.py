@@ -30,7 +30,7 @@ def orchestrate(project: Project, instance: dg.DagsterInstance, slice_ids: list[
     plan = load_plan(project)
     order, rank = plan.slice_ids, priorities(plan)
     ensure_slice_partitions(instance, order)
-    pending, outcomes = _to_build(project, plan, slice_ids, force)
+    pending, outcomes = _to_build(project, plan, rank, slice_ids, force)
     runs = RunStarter.for_project(project, instance)
     progress.phase(f"implementing ({concurrency} at once)", len(pending))
 
@@ -70,11 +70,11 @@ def orchestrate(project: Project, instance: dg.DagsterInstance, slice_ids: list[
     return [outcomes[sid] for sid in sorted(outcomes, key=order.index)]
 
 
-def _to_build(project: Project, plan: Plan, slice_ids: list[str] | None,
+def _to_build(project: Project, plan: Plan, rank: dict[str, int], slice_ids: list[str] | None,
               force: bool) -> tuple[list[str], dict[str, Outcome]]:
     """The slices to build, most-waited-on first (what unblocks most), then in plan order; and, for
     the whole plan without --force, the ones already built, as unchanged."""
-    order, rank = plan.slice_ids, priorities(plan)
+    order = plan.slice_ids
     wanted = order if slice_ids is None else [plan.slice(sid).slice_id for sid in slice_ids]
     pending = sorted(wanted, key=lambda sid: (-rank[sid], order.index(sid)))
     if slice_ids is not None or force:
