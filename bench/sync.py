@@ -66,10 +66,11 @@ def tick_seconds(project: Project, instance: dg.DagsterInstance, change) -> floa
     change(project)
     git(project.root, "commit", "--quiet", "-am", "one change")
     started = time.perf_counter()
-    result = defs.resolve_sensor_def("git_changes")(dg.build_sensor_context(instance=instance, cursor=cursor,
-                                                 resources={"vso": VSOProject(root=str(project.root))}))
+    context = dg.build_sensor_context(instance=instance, cursor=cursor, definitions=defs,
+                                      resources={"vso": VSOProject(root=str(project.root))})
+    result = defs.resolve_sensor_def("git_changes").evaluate_tick(context)  # as the daemon evaluates it
     seconds = time.perf_counter() - started
-    assert isinstance(result, dg.SensorResult) and result.run_requests, f"the tick requested nothing: {result}"
+    assert result.run_requests, f"the tick requested nothing: {result.skip_message}"
     return seconds
 
 

@@ -182,3 +182,47 @@ def commit_on_branch(project: Project, slice_id: str, *, as_tested: bool = False
     else:
         assert record_tests(project, worktree, unit_tests(project, worktree)), "the unit tests did not pass"
     return head(worktree)
+
+
+def defined(*names: str) -> list:
+    """definitions.py's assets and checks by name, as defined: without the definitions' own resource
+    (which `resolve_assets_def` would bind), so a test gives them its project's."""
+    import dagster as dg
+
+    from vso_dagster.definitions import defs
+
+    def name_of(definition: dg.AssetsDefinition) -> set[str]:
+        return {k.to_user_string() for k in definition.keys} | {k.name for k in definition.check_keys}
+
+    definitions = [d for d in [*defs.assets, *defs.asset_checks] if isinstance(d, dg.AssetsDefinition)]
+    return [next(d for d in definitions if name in name_of(d)) for name in names]
+
+
+def sensor_tick(name: str, project: Project, instance, cursor: str | None = None):
+    """One tick of a VSO sensor on a test project, evaluated as the daemon evaluates it: its run
+    requests, skip message and cursor."""
+    import dagster as dg
+
+    from vso_dagster.definitions import defs
+    from vso_dagster.lib.resources import VSOProject
+
+    # With the instance's ref, partitions the tick itself adds count for its run requests.
+    context = dg.build_sensor_context(instance=instance, cursor=cursor, definitions=defs,
+                                      instance_ref=instance.get_ref() if instance.is_persistent else None,
+                                      resources={"vso": VSOProject(root=str(project.root))})
+    with dg.partition_loading_context(dynamic_partitions_store=instance):  # as the daemon's code server does
+        return defs.resolve_sensor_def(name).evaluate_tick(context)
+
+
+def schedule_tick(name: str, project: Project, instance, when):
+    """One tick of a VSO schedule on a test project at `when`, evaluated as the daemon evaluates it."""
+    import dagster as dg
+
+    from vso_dagster.definitions import defs
+    from vso_dagster.lib.resources import VSOProject
+
+    context = dg.build_schedule_context(instance=instance, scheduled_execution_time=when,
+                                        repository_def=defs.get_repository_def(),
+                                        resources={"vso": VSOProject(root=str(project.root))})
+    with dg.partition_loading_context(dynamic_partitions_store=instance):
+        return defs.resolve_schedule_def(name).evaluate_tick(context)

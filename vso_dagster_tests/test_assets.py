@@ -5,13 +5,12 @@ from __future__ import annotations
 import dagster as dg
 import pytest
 
-from vso_dagster.decomposition import master_spec, slice_plan, slice_spec
 from vso_dagster.launch.decompose import contiguous_ranges, decompose
 from vso_dagster.lib.resources import VSOProject
 
-from .conftest import TODO_SPEC, tree_digest
+from .conftest import TODO_SPEC, defined, tree_digest
 
-ASSETS = [master_spec, slice_plan, slice_spec]
+ASSETS = [master_spec, slice_plan, slice_spec] = defined("master_spec", "slice_plan", "slice_spec")
 
 
 @pytest.fixture

@@ -17,7 +17,7 @@ from vso_dagster.core.deployment.deployments import deployments
 from vso_dagster.core.deployment.local import deploy_local, destroy_local
 from vso_dagster.core.implementation.implement import implement_slice
 
-from .conftest import commit_on_branch
+from .conftest import commit_on_branch, defined
 
 
 def alive(pid: int) -> bool:
@@ -82,10 +82,10 @@ def test_a_recorded_pid_that_is_no_longer_ours_is_never_signalled(implemented):
 
 
 def deliver(project, instance):
-    from vso_dagster.deployment import integration_tests, production_deployment, test_deployment
     from vso_dagster.lib.resources import VSOProject
 
-    return dg.materialize([test_deployment, integration_tests, production_deployment], partition_key="slice-001-auth",
+    path = defined("test_deployment", "integration_tests", "production_deployment")
+    return dg.materialize(path, partition_key="slice-001-auth",
                           instance=instance, resources={"vso": VSOProject(root=str(project.root))},
                           raise_on_error=False)
 
@@ -114,11 +114,10 @@ def test_production_is_skipped_with_the_reason_when_integration_tests_fail(imple
     with dg.DagsterInstance.ephemeral() as instance:
         instance.add_dynamic_partitions("slices", ["slice-001-auth"])
         assert not deliver(implemented, instance).success
-        from vso_dagster.deployment import production_deployment
         from vso_dagster.lib.resources import VSOProject
 
-        alone = dg.materialize([production_deployment], partition_key="slice-001-auth", instance=instance,
-                               resources={"vso": VSOProject(root=str(implemented.root))})
+        alone = dg.materialize(defined("production_deployment"), partition_key="slice-001-auth",
+                               instance=instance, resources={"vso": VSOProject(root=str(implemented.root))})
         assert alone.success and not alone.get_asset_materialization_events()
         logs = " ".join(e.message for e in instance.all_logs(alone.run_id) if e.message)
         assert "production skipped: integration tests failed" in logs

@@ -18,7 +18,7 @@ from vso_dagster.core.base.config import load_config
 from vso_dagster.core.base.state import load_state
 from vso_dagster.lib.instance import use_project_instance
 
-from .conftest import user_env, venv_bin
+from .conftest import sensor_tick, user_env, venv_bin
 from .test_journeys import branch_spec, nightly_row
 from .test_sync import AUTH, edit_master
 
@@ -147,9 +147,6 @@ def test_a_deploy_killed_before_it_recorded_its_service_leaves_nothing_running(c
 def test_an_orchestrate_killed_mid_run_does_not_hold_its_slice_from_the_wave_sensor(committed):
     """The killed run stays STARTED in Dagster; the implementation sensor must not take it for a
     run in flight (its `vso/process` names a process that is gone)."""
-    from vso_dagster.implementation import implementation_waves
-    from vso_dagster.lib.resources import VSOProject
-
     use_project_instance(committed)
     with dg.DagsterInstance.get() as instance:
         def started() -> bool:
@@ -158,8 +155,7 @@ def test_an_orchestrate_killed_mid_run_does_not_hold_its_slice_from_the_wave_sen
 
         kill_when(start_vso(committed, "orchestrate", "--slice-id", AUTH), started)
         assert started()  # what a kill leaves: a run that never ends
-        context = dg.build_sensor_context(instance=instance, resources={"vso": VSOProject(root=str(committed.root))})
-        [request] = implementation_waves(context)
+        [request] = sensor_tick("implementation_waves", committed, instance).run_requests
         assert request.partition_key == AUTH
 
 

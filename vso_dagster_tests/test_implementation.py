@@ -13,10 +13,9 @@ from vso_dagster.core.base.state import load_state, mark_implemented
 from vso_dagster.core.base.worktrees import git
 from vso_dagster.core.decomposition.decompose import decompose_project
 from vso_dagster.core.implementation.implement import implement_slice, priorities
-from vso_dagster.implementation import implementation_waves, slice_implementation, unit_tests
 from vso_dagster.lib.resources import VSOProject
 
-from .conftest import commit
+from .conftest import commit, defined, sensor_tick
 
 
 def test_scaffold_implements_a_slice_on_its_own_branch_and_worktree(committed):
@@ -50,7 +49,7 @@ def test_an_uncommitted_slice_is_refused_with_the_fix(todo_project):
 
 
 def materialize(project, instance, key: str):
-    return dg.materialize([slice_implementation, unit_tests], partition_key=key, instance=instance,
+    return dg.materialize(defined("slice_implementation", "unit_tests"), partition_key=key, instance=instance,
                           resources={"vso": VSOProject(root=str(project.root))}, raise_on_error=False)
 
 
@@ -119,17 +118,16 @@ def test_priorities_count_what_waits_on_a_slice(committed):
 
 def test_the_wave_sensor_requests_only_slices_whose_dependencies_are_built(committed):
     with dg.DagsterInstance.ephemeral() as instance:
-        context = dg.build_sensor_context(instance=instance, resources={"vso": VSOProject(root=str(committed.root))})
-        [request] = implementation_waves(context)
+        instance.add_dynamic_partitions("slices", load_plan(committed).slice_ids)  # as slice_plan does
+        [request] = sensor_tick("implementation_waves", committed, instance).run_requests
         assert request.partition_key == "slice-001-auth" and request.run_key == "slice-001-auth@1.0.0"
         assert request.tags["dagster/priority"] == "2"
         mark_implemented(committed, "slice-001-auth")
-        [request] = implementation_waves(context)
+        [request] = sensor_tick("implementation_waves", committed, instance).run_requests
         assert request.partition_key == "slice-002-todos"
 
 
 def test_the_wave_sensor_skips_with_a_reason_when_nothing_is_ready(todo_project):
     with dg.DagsterInstance.ephemeral() as instance:
-        context = dg.build_sensor_context(instance=instance, resources={"vso": VSOProject(root=str(todo_project.root))})
-        result = implementation_waves(context)
-        assert isinstance(result, dg.SkipReason) and "no slice plan yet" in result.skip_message
+        result = sensor_tick("implementation_waves", todo_project, instance)
+        assert not result.run_requests and "no slice plan yet" in result.skip_message

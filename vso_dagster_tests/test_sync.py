@@ -16,11 +16,9 @@ from vso_dagster.core.base.plan import load_plan
 from vso_dagster.core.base.state import load_state
 from vso_dagster.core.implementation.implement import implement_slice
 from vso_dagster.core.sync.changes import changes_since
-from vso_dagster.definitions import defs
 from vso_dagster.lib.resources import VSOProject
-from vso_dagster.sync.schedules import nightly
 
-from .conftest import commit, decompose
+from .conftest import commit, decompose, defined, schedule_tick, sensor_tick
 
 AUTH, TODOS, REPORTS = "slice-001-auth", "slice-002-todos", "slice-003-reports"
 
@@ -90,15 +88,13 @@ def test_a_rewritten_history_is_diffed_from_the_merge_base(committed):
 
 @pytest.fixture
 def instance(committed):
-    with dg.DagsterInstance.ephemeral() as instance:
+    with dg.instance_for_test() as instance:
         instance.add_dynamic_partitions("slices", [AUTH, TODOS, REPORTS])
         yield instance
 
 
 def tick(project, instance, cursor):
-    context = dg.build_sensor_context(instance=instance, cursor=cursor,
-                                      resources={"vso": VSOProject(root=str(project.root))})
-    return defs.resolve_sensor_def("git_changes")(context)
+    return sensor_tick("git_changes", project, instance, cursor)
 
 
 def requested(result) -> list[tuple[str, str | None, str]]:
@@ -111,7 +107,7 @@ def test_the_sensor_starts_where_the_slices_were_generated_then_requests_exactly
     # all VSO's own output.
     first = tick(committed, instance, None)
     assert first.run_requests in (None, []) and first.cursor == head(committed)
-    assert "nothing to re-run" in first.skip_reason.skip_message
+    assert "nothing to re-run" in first.skip_message
     assert load_state(committed)["last_change_check"]
 
     sha = edit_master(committed, "Todo items (depends", "Todo items you keep (depends")
@@ -144,9 +140,8 @@ def test_the_nightly_schedule_requests_each_slice_from_its_first_stale_stage(com
 
     use_project_instance(committed)
     with dg.DagsterInstance.get() as instance:
-        context = dg.build_schedule_context(instance=instance, resources={"vso": VSOProject(root=str(committed.root))},
-                                            scheduled_execution_time=dt.datetime(2026, 11, 26, 2, tzinfo=dt.UTC))
-        requests = nightly(context)
+        when = dt.datetime(2026, 11, 26, 2, tzinfo=dt.UTC)
+        requests = schedule_tick("nightly", committed, instance, when).run_requests
     by_slice = {r.partition_key: r for r in requests}
     assert list(by_slice) == [AUTH, TODOS, REPORTS]  # dependencies first, highest priority first
     assert [k.to_user_string() for k in by_slice[TODOS].asset_selection][0] == "slice_implementation"
@@ -246,11 +241,10 @@ def test_a_hook_someone_else_wrote_is_left_alone(committed, vso):
 
 
 def deliver(project):
-    from vso_dagster.deployment import integration_tests, production_deployment, test_deployment
-
+    path = defined("test_deployment", "integration_tests", "production_deployment")
     with dg.DagsterInstance.ephemeral() as instance:
         instance.add_dynamic_partitions("slices", [AUTH])
-        result = dg.materialize([test_deployment, integration_tests, production_deployment], partition_key=AUTH,
+        result = dg.materialize(path, partition_key=AUTH,
                                 instance=instance, resources={"vso": VSOProject(root=str(project.root))})
         [production] = [e.event_specific_data.materialization for e in result.get_asset_materialization_events()
                         if e.asset_key.to_user_string() == "production_deployment"]
@@ -361,7 +355,7 @@ def test_a_broken_master_spec_is_reported_and_retried_after_the_fix(committed, i
     start = head(committed)
     edit_master(committed, "(depends on: Auth)", "(depends on: Nobody)")
     broken = tick(committed, instance, start)
-    assert isinstance(broken, dg.SkipReason) and "the master spec has problems" in broken.skip_message
+    assert not broken.run_requests and "the master spec has problems" in broken.skip_message
     assert "Nobody" in broken.skip_message
     fixed = edit_master(committed, "(depends on: Nobody)", "(depends on: Auth)", "fixed")
     result = tick(committed, instance, start)  # the cursor did not move: both commits are diffed together

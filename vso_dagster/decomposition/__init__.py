@@ -1,8 +1,14 @@
 """Master spec -> slice plan -> slice specs: the first stretch of the asset graph."""
 
-from .assets import master_spec, slice_inputs, slice_plan, slice_spec, spec_in_sync
-from .jobs import plan_job, slice_spec_job, spec_sync_job
+from ..lib.naming import Naming
+from ..lib.room import Room
+from . import assets, jobs
+from .jobs import PLAN_JOB, SLICE_SPEC_JOB, SPEC_SYNC_JOB
 
-assets = [master_spec, slice_plan, slice_inputs, slice_spec]
-asset_checks = [spec_in_sync]
-jobs = [plan_job, slice_spec_job, spec_sync_job]
+
+def room(names: Naming) -> Room:
+    built_assets, checks = assets.build(names)
+    return Room(assets=built_assets, asset_checks=checks, jobs=jobs.build(names))
+
+
+__all__ = ["room", "PLAN_JOB", "SLICE_SPEC_JOB", "SPEC_SYNC_JOB"]

@@ -1,7 +1,13 @@
 """slice_implementation -> test_deployment -> integration_tests -> production_deployment."""
 
-from .assets import integration_tests, production_deployment, test_deployment
-from .jobs import deliver_job, deploy_production_job, deploy_test_job, integration_job  # noqa: E402
+from ..lib.naming import Naming
+from ..lib.room import Room
+from . import assets, jobs
+from .jobs import DELIVER_JOB, DEPLOY_PRODUCTION_JOB, DEPLOY_TEST_JOB, INTEGRATION_JOB
 
-assets = [test_deployment, integration_tests, production_deployment]
-jobs = [deploy_test_job, integration_job, deploy_production_job, deliver_job]
+
+def room(names: Naming) -> Room:
+    return Room(assets=assets.build(names), jobs=jobs.build(names))
+
+
+__all__ = ["room", "DELIVER_JOB", "DEPLOY_PRODUCTION_JOB", "DEPLOY_TEST_JOB", "INTEGRATION_JOB"]

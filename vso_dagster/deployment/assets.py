@@ -11,7 +11,7 @@ from ..core.deployment.deploy import deploy
 from ..core.deployment.deployments import deployments
 from ..core.deployment.integration import production_blocker, run_integration_tests
 from ..core.deployment.merge_back import merge_slice_branch
-from ..lib.partitions import slices_partitions
+from ..lib.naming import Naming
 from ..lib.resources import VSOProject
 
 GROUP = "deployment"
@@ -52,63 +52,70 @@ def _deploy(context: dg.AssetExecutionContext, vso: VSOProject, environment: str
     return dg.MaterializeResult(metadata=metadata)
 
 
-# Its upstream is another room's asset, named by its key: the rooms do not import one another.
-@dg.asset(group_name=GROUP, kinds=PLATFORM_KINDS, partitions_def=slices_partitions, deps=["slice_implementation"])
-def test_deployment(context: dg.AssetExecutionContext, vso: VSOProject, config: DeployConfig) -> dg.MaterializeResult:
-    """The slice serving in the test environment, health-gated; a failed deploy leaves the previous one
-    serving and recorded. Platform: run config, else config.toml's [deploy] platform, else local."""
-    return _deploy(context, vso, "test", config)
+def build(names: Naming) -> list:
+    """The deployment path's assets, named for one project."""
+    # Each asks for the project's VSOProject by its key.
+    common = {"group_name": GROUP, "partitions_def": names.slices, "required_resource_keys": {names.resource}}
 
+    # Its upstream is another room's asset, named by its key: the rooms do not import one another.
+    @dg.asset(key=names.key("test_deployment"), kinds=PLATFORM_KINDS, deps=[names.key("slice_implementation")],
+              **common)
+    def test_deployment(context: dg.AssetExecutionContext, config: DeployConfig) -> dg.MaterializeResult:
+        """The slice serving in the test environment, health-gated; a failed deploy leaves the previous one
+        serving and recorded. Platform: run config, else config.toml's [deploy] platform, else local."""
+        return _deploy(context, names.project_resource(context), "test", config)
 
-@dg.asset(group_name=GROUP, kinds={"pytest"}, partitions_def=slices_partitions, deps=[test_deployment],
-          check_specs=[dg.AssetCheckSpec("integration_junit", asset="integration_tests", blocking=True,
-                                         description="The slice's integration and performance tests all passed "
-                                                     "(JUnit); production waits for it")])
-def integration_tests(context: dg.AssetExecutionContext, vso: VSOProject) -> dg.MaterializeResult:
-    """tests/integration (and the latency-budget performance test) against the test endpoint; for a
-    worker, its job's run in test. The run is recorded either way; its blocking check fails when a
-    test did, so production does not follow."""
-    with vso.log_to("deployment", context) as project:
-        try:
-            run = run_integration_tests(project, context.partition_key, "test")
-        except VSOError as error:
-            raise dg.Failure(description=str(error), allow_retries=False) from None
-    metadata: dict = {"platform": run.platform}
-    if run.tests is None:
-        metadata["job_summary"] = dg.MetadataValue.json(run.job_summary)
-    else:
-        metadata.update({
-            "endpoint": dg.MetadataValue.url(run.url),
-            "passed": run.tests.passed, "failed": run.tests.failed, "errors": run.tests.errors,
-            "skipped": run.tests.skipped, "duration_s": round(run.tests.duration_s, 2),
-            "failing": dg.MetadataValue.json(run.tests.failing),
-        })
-    if run.performance:
-        metadata[f"p{run.performance['percentile']:g}_ms"] = round(run.performance["measured_ms"], 1)
-        metadata["latency_budget_ms"] = run.performance["budget_ms"]
-    check = dg.AssetCheckResult(check_name="integration_junit", passed=run.passed, metadata=metadata,
-                                description=f"{context.partition_key}: integration tests "
-                                            f"{'passed' if run.passed else 'failed'} ({run.summary()})")
-    return dg.MaterializeResult(metadata=metadata, check_results=[check])
+    @dg.asset(key=names.key("integration_tests"), kinds={"pytest"}, deps=[test_deployment], **common,
+              check_specs=[dg.AssetCheckSpec("integration_junit", asset=names.key("integration_tests"), blocking=True,
+                                             description="The slice's integration and performance tests all passed "
+                                                         "(JUnit); production waits for it")])
+    def integration_tests(context: dg.AssetExecutionContext) -> dg.MaterializeResult:
+        """tests/integration (and the latency-budget performance test) against the test endpoint; for a
+        worker, its job's run in test. The run is recorded either way; its blocking check fails when a
+        test did, so production does not follow."""
+        with names.project_resource(context).log_to("deployment", context) as project:
+            try:
+                run = run_integration_tests(project, context.partition_key, "test")
+            except VSOError as error:
+                raise dg.Failure(description=str(error), allow_retries=False) from None
+        metadata: dict = {"platform": run.platform}
+        if run.tests is None:
+            metadata["job_summary"] = dg.MetadataValue.json(run.job_summary)
+        else:
+            metadata.update({
+                "endpoint": dg.MetadataValue.url(run.url),
+                "passed": run.tests.passed, "failed": run.tests.failed, "errors": run.tests.errors,
+                "skipped": run.tests.skipped, "duration_s": round(run.tests.duration_s, 2),
+                "failing": dg.MetadataValue.json(run.tests.failing),
+            })
+        if run.performance:
+            metadata[f"p{run.performance['percentile']:g}_ms"] = round(run.performance["measured_ms"], 1)
+            metadata["latency_budget_ms"] = run.performance["budget_ms"]
+        check = dg.AssetCheckResult(check_name="integration_junit", passed=run.passed, metadata=metadata,
+                                    description=f"{context.partition_key}: integration tests "
+                                                f"{'passed' if run.passed else 'failed'} ({run.summary()})")
+        return dg.MaterializeResult(metadata=metadata, check_results=[check])
 
-
-@dg.asset(group_name=GROUP, kinds=PLATFORM_KINDS, partitions_def=slices_partitions, deps=[integration_tests],
-          output_required=False)
-def production_deployment(context: dg.AssetExecutionContext, vso: VSOProject, config: DeployConfig):
-    """The slice serving in production, only after its integration tests passed against what is
-    deployed in test now; otherwise skipped, with the reason in the run log."""
-    project = vso.project()
-    if reason := production_blocker(project, context.partition_key):
+    @dg.asset(key=names.key("production_deployment"), kinds=PLATFORM_KINDS, deps=[integration_tests],
+              output_required=False, **common)
+    def production_deployment(context: dg.AssetExecutionContext, config: DeployConfig):
+        """The slice serving in production, only after its integration tests passed against what is
+        deployed in test now; otherwise skipped, with the reason in the run log."""
+        vso = names.project_resource(context)
+        project = vso.project()
+        if reason := production_blocker(project, context.partition_key):
+            with vso.log_to("deployment", context):
+                logging.getLogger("vso.deploy").warning(f"{context.partition_key}: production skipped: {reason}")
+            # The reason, as an event of the asset (shown in the UI, read by the launch layer), not only a log line.
+            yield dg.AssetObservation(asset_key=context.asset_key, partition=context.partition_key,
+                                      metadata={"skipped": reason})
+            return
+        result = _deploy(context, vso, "production", config)
+        mark_deployed(project, context.partition_key)
         with vso.log_to("deployment", context):
-            logging.getLogger("vso.deploy").warning(f"{context.partition_key}: production skipped: {reason}")
-        # The reason, as an event of the asset (shown in the UI, read by the launch layer), not only a log line.
-        yield dg.AssetObservation(asset_key=context.asset_key, partition=context.partition_key,
-                                  metadata={"skipped": reason})
-        return
-    result = _deploy(context, vso, "production", config)
-    mark_deployed(project, context.partition_key)
-    with vso.log_to("deployment", context):
-        home = merge_slice_branch(project, context.partition_key)
-    context.log.info(f"{context.partition_key}: branch {home.result}: {home.detail}")
-    yield dg.MaterializeResult(metadata={**result.metadata, "merged_to_main": home.result,
-                                         "merge_detail": home.detail})
+            home = merge_slice_branch(project, context.partition_key)
+        context.log.info(f"{context.partition_key}: branch {home.result}: {home.detail}")
+        yield dg.MaterializeResult(metadata={**result.metadata, "merged_to_main": home.result,
+                                             "merge_detail": home.detail})
+
+    return [test_deployment, integration_tests, production_deployment]

@@ -1,16 +1,24 @@
-import dagster as dg
 
-from ..lib.partitions import slices_partitions
-from .assets import integration_tests, production_deployment, test_deployment
+from ..lib.jobs import asset_job
+from ..lib.naming import Naming
 
-_common = {"partitions_def": slices_partitions, "tags": {"vso/stage": "deployment"}}
+DEPLOY_TEST_JOB, INTEGRATION_JOB = "vso_deploy_test", "vso_integration_tests"
+DEPLOY_PRODUCTION_JOB, DELIVER_JOB = "vso_deploy_production", "vso_deliver"
 
-# `vso deploy` / `vso test --environment test` run one of these for one slice; `vso_deliver` runs the
-# whole path (test deploy, integration tests, production) in one run.
-deploy_test_job = dg.define_asset_job("vso_deploy_test", selection=[test_deployment], **_common)
-integration_job = dg.define_asset_job("vso_integration_tests", selection=[integration_tests], **_common)
-deploy_production_job = dg.define_asset_job("vso_deploy_production", selection=[production_deployment], **_common)
-deliver_job = dg.define_asset_job(
-    "vso_deliver", selection=[test_deployment, integration_tests, production_deployment], **_common,
-    description="Deploy to test, run the integration tests, and promote to production only if they passed.",
-)
+
+def build(names: Naming) -> dict:
+    common = {"partitions_def": names.slices, "tags": {"vso/stage": "deployment"}}
+    test, integration, production = (names.key(a) for a in ("test_deployment", "integration_tests",
+                                                             "production_deployment"))
+    # `vso deploy` / `vso test --environment test` run one of the first three for one slice; `vso_deliver`
+    # runs the whole path (test deploy, integration tests, production) in one run.
+    return {
+        DEPLOY_TEST_JOB: asset_job(names.name(DEPLOY_TEST_JOB), selection=[test], **common),
+        INTEGRATION_JOB: asset_job(names.name(INTEGRATION_JOB), selection=[integration], **common),
+        DEPLOY_PRODUCTION_JOB: asset_job(names.name(DEPLOY_PRODUCTION_JOB), selection=[production],
+                                                   **common),
+        DELIVER_JOB: asset_job(
+            names.name(DELIVER_JOB), selection=[test, integration, production], **common,
+            description="Deploy to test, run the integration tests, and promote to production only if they passed.",
+        ),
+    }

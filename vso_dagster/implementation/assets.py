@@ -6,8 +6,7 @@ from ..core.base.unit_tests import TestRun
 from ..core.base.worktrees import existing_worktree
 from ..core.implementation.implement import implement_slice, record_tests
 from ..core.implementation.implement import unit_tests as run_unit_tests
-from ..lib.partitions import slices_partitions
-from ..lib.resources import VSOProject
+from ..lib.naming import Naming
 
 GROUP = "implementation"
 
@@ -23,48 +22,54 @@ def _test_metadata(tests: TestRun) -> dict:
     }
 
 
-# Its upstream is another room's asset, named by its key: the rooms do not import one another.
-@dg.asset(group_name=GROUP, kinds={"git", "python"}, partitions_def=slices_partitions, deps=["slice_spec"])
-def slice_implementation(context: dg.AssetExecutionContext, vso: VSOProject) -> dg.MaterializeResult:
-    """The slice built by an agent on branch `slice-NNN-name-vX.Y.Z` in its own worktree; done only
-    when its unit tests pass. A slice whose dependencies are not built fails fast: `blocked by: ...`."""
-    slice_id = context.partition_key
-    with vso.log_to("implementation") as project:
-        try:
-            plan = load_plan(project)
-            done = implement_slice(project, plan, slice_id)
-        except VSOError as error:
-            blocked = {"blocked_by": dg.MetadataValue.json(error.waiting)} if isinstance(error, Blocked) else {}
-            raise dg.Failure(description=str(error), allow_retries=False, metadata=blocked) from None
-    for event in done.events:
-        context.log.info(f"team: {event}")
-    metadata = {
-        "agent": done.agent,
-        "depends_on": dg.MetadataValue.json(plan.slice(slice_id).dependencies),
-        "branch": done.worktree.branch,
-        "head": done.head,
-        "worktree": dg.MetadataValue.path(str(done.worktree.path)),
-        "diff_files": done.diff["files"],
-        "diff_insertions": done.diff["insertions"],
-        "diff_deletions": done.diff["deletions"],
-        "unit_tests": done.tests.summary(),
-    }
-    if not done.tests.green:
-        raise dg.Failure(description=f"{slice_id}: unit tests are red ({done.tests.summary()}); "
-                                     f"failing: {', '.join(done.tests.failing[:10])}",
-                         metadata={**metadata, **_test_metadata(done.tests)}, allow_retries=False)
-    return dg.MaterializeResult(metadata=metadata)
+def build(names: Naming) -> tuple[list, list]:
+    """The implementation asset and its unit-test check, named for one project."""
+    uses = {names.resource}  # the project's VSOProject, asked for by its key
 
+    # Its upstream is another room's asset, named by its key: the rooms do not import one another.
+    @dg.asset(key=names.key("slice_implementation"), group_name=GROUP, kinds={"git", "python"},
+              partitions_def=names.slices, deps=[names.key("slice_spec")], required_resource_keys=uses)
+    def slice_implementation(context: dg.AssetExecutionContext) -> dg.MaterializeResult:
+        """The slice built by an agent on branch `slice-NNN-name-vX.Y.Z` in its own worktree; done only
+        when its unit tests pass. A slice whose dependencies are not built fails fast: `blocked by: ...`."""
+        slice_id, vso = context.partition_key, names.project_resource(context)
+        with vso.log_to("implementation") as project:
+            try:
+                plan = load_plan(project)
+                done = implement_slice(project, plan, slice_id)
+            except VSOError as error:
+                blocked = {"blocked_by": dg.MetadataValue.json(error.waiting)} if isinstance(error, Blocked) else {}
+                raise dg.Failure(description=str(error), allow_retries=False, metadata=blocked) from None
+        for event in done.events:
+            context.log.info(f"team: {event}")
+        metadata = {
+            "agent": done.agent,
+            "depends_on": dg.MetadataValue.json(plan.slice(slice_id).dependencies),
+            "branch": done.worktree.branch,
+            "head": done.head,
+            "worktree": dg.MetadataValue.path(str(done.worktree.path)),
+            "diff_files": done.diff["files"],
+            "diff_insertions": done.diff["insertions"],
+            "diff_deletions": done.diff["deletions"],
+            "unit_tests": done.tests.summary(),
+        }
+        if not done.tests.green:
+            raise dg.Failure(description=f"{slice_id}: unit tests are red ({done.tests.summary()}); "
+                                         f"failing: {', '.join(done.tests.failing[:10])}",
+                             metadata={**metadata, **_test_metadata(done.tests)}, allow_retries=False)
+        return dg.MaterializeResult(metadata=metadata)
 
-@dg.asset_check(asset=slice_implementation, partitions_def=slices_partitions, blocking=True)
-def unit_tests(context: dg.AssetCheckExecutionContext, vso: VSOProject) -> dg.AssetCheckResult:
-    """The slice's unit tests, run with pytest in its worktree. Blocking: nothing downstream of a red
-    slice runs, and other slices are not affected."""
-    project = vso.project()
-    worktree = existing_worktree(project, context.partition_key)
-    if worktree is None:
-        return dg.AssetCheckResult(passed=False, description="not implemented yet: no worktree for this slice")
-    tests = run_unit_tests(project, worktree)
-    tested = record_tests(project, worktree, tests)  # green on a committed head: the commit a deploy ships
-    return dg.AssetCheckResult(passed=tests.green, metadata={**_test_metadata(tests), "commit": tested or ""},
-                               description=tests.summary())
+    @dg.asset_check(asset=slice_implementation, partitions_def=names.slices, blocking=True, required_resource_keys=uses)
+    def unit_tests(context: dg.AssetCheckExecutionContext) -> dg.AssetCheckResult:
+        """The slice's unit tests, run with pytest in its worktree. Blocking: nothing downstream of a red
+        slice runs, and other slices are not affected."""
+        project = names.project_resource(context).project()
+        worktree = existing_worktree(project, context.partition_key)
+        if worktree is None:
+            return dg.AssetCheckResult(passed=False, description="not implemented yet: no worktree for this slice")
+        tests = run_unit_tests(project, worktree)
+        tested = record_tests(project, worktree, tests)  # green on a committed head: the commit a deploy ships
+        return dg.AssetCheckResult(passed=tests.green, metadata={**_test_metadata(tests), "commit": tested or ""},
+                                   description=tests.summary())
+
+    return [slice_implementation], [unit_tests]

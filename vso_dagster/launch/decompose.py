@@ -15,10 +15,11 @@ from ..core.base.plan import Plan, load_plan
 from ..core.base.project import Project
 from ..core.decomposition.decompose import plan_is_current, stale_slice_ids
 from ..core.sync.master_sync import section_is_current
-from ..decomposition.jobs import plan_job, slice_spec_job, spec_sync_job
-from ..lib.partitions import ensure_slice_partitions, slices_partitions
-from ..sync.jobs import master_sync_job
+from ..decomposition import PLAN_JOB, SLICE_SPEC_JOB, SPEC_SYNC_JOB
+from ..lib.partitions import ensure_slice_partitions
+from ..sync import MASTER_SYNC_JOB
 from .checks import QUIET, run_check_job
+from .jobs import naming
 from .results import SILENT, Progress, failure_reason
 from .runs import FinishedRun, RunStarter
 
@@ -50,26 +51,26 @@ def _decompose(project: Project, instance: dg.DagsterInstance, *, strict: bool, 
     if strict or not plan_is_current(project, spec):
         progress.phase("planning")
         run_config = {"ops": {"slice_plan": {"config": {"strict": strict}}}, **({} if verbose else QUIET)}
-        result = starter.run(plan_job, run_config=run_config)
+        result = starter.run(PLAN_JOB, run_config=run_config)
         _raise_on_failure(result)
         runs.append(result.run_id)
     plan = load_plan(project)
     stale = stale_slice_ids(project, plan)
     # An instance that never saw this plan (a fresh clone, a decompose killed before slice_plan added
     # them) has none of its partitions: without them no stale slice could be written.
-    ensure_slice_partitions(instance, plan.slice_ids)
-    order = instance.get_dynamic_partitions(slices_partitions.name)
+    ensure_slice_partitions(instance, naming.slices, plan.slice_ids)
+    order = instance.get_dynamic_partitions(naming.slices.name)
     progress.phase("writing slices", len(stale))
     for first, last in contiguous_ranges(stale, order):
         tags = {"dagster/asset_partition_range_start": first, "dagster/asset_partition_range_end": last}
-        spec_result = starter.run(slice_spec_job, tags=tags, run_config={} if verbose else QUIET)
+        spec_result = starter.run(SLICE_SPEC_JOB, tags=tags, run_config={} if verbose else QUIET)
         _raise_on_failure(spec_result)
         runs.append(spec_result.run_id)
     # Something changed, or an earlier decompose was killed before it wrote the master's generated
     # section: bring that section up to date.
     if runs or not section_is_current(project):
         progress.phase("the master's Vertical Slices section")
-        sync_result = starter.run(master_sync_job, run_config={} if verbose else QUIET)
+        sync_result = starter.run(MASTER_SYNC_JOB, run_config={} if verbose else QUIET)
         _raise_on_failure(sync_result)
         runs.append(sync_result.run_id)
     commit = None
@@ -82,7 +83,7 @@ def _decompose(project: Project, instance: dg.DagsterInstance, *, strict: bool, 
 
 def check_in_sync(project: Project, instance: dg.DagsterInstance, slice_id: str, *, verbose: bool = False):
     """The slice's spec_in_sync check, run again (after `vso resolve`): its evaluation and run ID."""
-    return run_check_job(RunStarter.for_project(project, instance), spec_sync_job, slice_id, verbose=verbose)
+    return run_check_job(RunStarter.for_project(project, instance), SPEC_SYNC_JOB, slice_id, verbose=verbose)
 
 
 def contiguous_ranges(keys: list[str], order: list[str]) -> list[tuple[str, str]]:

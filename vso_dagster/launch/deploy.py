@@ -10,22 +10,22 @@ import dagster as dg
 
 from ..core.base.plan import load_plan
 from ..core.base.project import Project
-from ..deployment.jobs import deliver_job, deploy_production_job, deploy_test_job, integration_job
+from ..deployment import DELIVER_JOB, DEPLOY_PRODUCTION_JOB, DEPLOY_TEST_JOB, INTEGRATION_JOB
 from ..lib.partitions import ensure_slice_partitions
 from .checks import QUIET
-from .jobs import resolved
+from .jobs import naming, resolved
 from .results import Outcome, Result, failure_reason
 from .runs import FinishedRun, RunStarter
 
-JOBS = {"test": deploy_test_job, "production": deploy_production_job, "integration": integration_job,
-        "deliver": deliver_job}
+JOBS = {"test": DEPLOY_TEST_JOB, "production": DEPLOY_PRODUCTION_JOB, "integration": INTEGRATION_JOB,
+        "deliver": DELIVER_JOB}
 
 
 def run_deployment_job(project: Project, instance: dg.DagsterInstance, what: str, slice_id: str, *,
                        platform: str | None = None, verbose: bool = False) -> Outcome:
     """`platform` None: the assets' default ([deploy] platform in config.toml, else local)."""
     load_plan(project).slice(slice_id)
-    ensure_slice_partitions(instance, [slice_id])
+    ensure_slice_partitions(instance, naming.slices, [slice_id])
     job = resolved(JOBS[what])
     deploying = [op for op in ("test_deployment", "production_deployment") if op in job.graph.node_dict]
     run_config = {**({} if verbose else QUIET),

@@ -14,9 +14,10 @@ from ..core.base.plan import Plan, load_plan
 from ..core.base.project import Project
 from ..core.base.state import BUILT, load_state
 from ..core.implementation.implement import blockers, priorities
-from ..implementation.jobs import implement_job, unit_tests_job
+from ..implementation import IMPLEMENT_JOB, UNIT_TESTS_JOB
 from ..lib.partitions import ensure_slice_partitions
 from .checks import QUIET, run_check_job
+from .jobs import naming
 from .results import SILENT, Outcome, Progress, Result, failure_metadata, failure_reason
 from .runs import FinishedRun, RunStarter
 
@@ -29,7 +30,7 @@ def orchestrate(project: Project, instance: dg.DagsterInstance, slice_ids: list[
     than one). A slice whose dependency failed is reported as blocked without starting a run."""
     plan = load_plan(project)
     order, rank = plan.slice_ids, priorities(plan)
-    ensure_slice_partitions(instance, order)
+    ensure_slice_partitions(instance, naming.slices, order)
     pending, outcomes = _to_build(project, plan, rank, slice_ids, force)
     runs = RunStarter.for_project(project, instance)
     progress.phase(f"implementing ({concurrency} at once)", len(pending))
@@ -87,7 +88,7 @@ def _to_build(project: Project, plan: Plan, rank: dict[str, int], slice_ids: lis
 
 def implement_one(runs: RunStarter, slice_id: str, verbose: bool, priority: int = 0) -> Outcome:
     started = time.monotonic()
-    result = runs.run(implement_job, partition_key=slice_id, run_config={} if verbose else QUIET,
+    result = runs.run(IMPLEMENT_JOB, partition_key=slice_id, run_config={} if verbose else QUIET,
                       tags={"dagster/priority": str(priority)})
     outcome = _outcome(slice_id, result)
     return Outcome(outcome.slice_id, outcome.result, outcome.detail, outcome.run_id, time.monotonic() - started)
@@ -186,7 +187,7 @@ class _ProcessPool:
 def run_unit_tests(project: Project, instance: dg.DagsterInstance, slice_id: str, *,
                    verbose: bool = False) -> Outcome:
     load_plan(project).slice(slice_id)
-    check, run_id = run_check_job(RunStarter.for_project(project, instance), unit_tests_job, slice_id, verbose=verbose)
+    check, run_id = run_check_job(RunStarter.for_project(project, instance), UNIT_TESTS_JOB, slice_id, verbose=verbose)
     return Outcome(slice_id, Result.PASSED if check.passed else Result.FAILED, check.description or "", run_id)
 
 

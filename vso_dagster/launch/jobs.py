@@ -1,16 +1,15 @@
-"""The jobs of definitions.py, bound to their assets: what a run executes."""
+"""The jobs of definitions.py, bound to their assets: what a run executes. The `vso` command works on
+its own checkout's code location, whose names are the plain ones (`naming`)."""
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING
-
 import dagster as dg
 
-from ..definitions import defs
+from ..definitions import defs, naming
 
-if TYPE_CHECKING:  # what define_asset_job returns; Dagster does not export the name
-    from dagster._core.definitions.unresolved_asset_job_definition import UnresolvedAssetJobDefinition
+__all__ = ["naming", "resolved"]
 
 
-def resolved(job: UnresolvedAssetJobDefinition) -> dg.JobDefinition:
-    return defs.resolve_job_def(job.name)
+def resolved(job: str) -> dg.JobDefinition:
+    """A job by its plain name (`vso_plan`, as the rooms' job constants say)."""
+    return defs.resolve_job_def(naming.name(job))

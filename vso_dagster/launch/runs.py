@@ -16,7 +16,6 @@ from collections.abc import Callable, Iterator, Mapping, Sequence
 from contextlib import contextmanager, nullcontext
 from dataclasses import dataclass, field
 from functools import cache
-from typing import TYPE_CHECKING
 
 import dagster as dg
 from dagster._core.definitions.reconstruct import ReconstructableJob, ReconstructableRepository
@@ -34,9 +33,6 @@ from ..core.base.project import Project
 from ..lib.code_location import DEFINITIONS_MODULE, LOCATION_NAME, REPOSITORY_NAME
 from ..lib.in_process import PROCESS_TAG
 from .jobs import resolved
-
-if TYPE_CHECKING:  # what define_asset_job returns; Dagster does not export the name
-    from dagster._core.definitions.unresolved_asset_job_definition import UnresolvedAssetJobDefinition
 
 log = logging.getLogger("vso.launch")
 IN_PROCESS, SUBMIT = "in_process", "submit"
@@ -85,7 +81,7 @@ class RunStarter:
         mode = launch_mode(instance, load_config(project).launch)
         return cls(instance, str(project.root), mode, on_wait=log.warning)
 
-    def run(self, job: UnresolvedAssetJobDefinition | dg.JobDefinition, *, run_config: Mapping | None = None,
+    def run(self, job: str | dg.JobDefinition, *, run_config: Mapping | None = None,
             tags: Mapping[str, str] | None = None, partition_key: str | None = None,
             asset_selection: Sequence[dg.AssetKey] | None = None) -> FinishedRun:
         job_def = job if isinstance(job, dg.JobDefinition) else resolved(job)

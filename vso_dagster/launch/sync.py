@@ -17,22 +17,23 @@ from ..core.decomposition.decompose import preview
 from ..core.sync.changes import Changes, changes_since, first_cursor
 from ..lib.partitions import ensure_slice_partitions
 from ..lib.staleness import STAGES, StageHistory, Work, stale_work
-from ..sync.jobs import master_sync_job, slice_sync_job
+from ..sync import MASTER_SYNC_JOB, SLICE_SYNC_JOB
 from .checks import QUIET
 from .decompose import decompose
 from .deploy import went_home
+from .jobs import naming
 from .results import SILENT, Outcome, Progress, Result, failure_reason
 from .runs import RunStarter
 
 
 def run_work(runs: RunStarter, work: list[Work], *, verbose: bool = False,
              progress: Progress = SILENT) -> list[Outcome]:
-    ensure_slice_partitions(runs.instance, [w.slice_id for w in work])
+    ensure_slice_partitions(runs.instance, naming.slices, [w.slice_id for w in work])
     outcomes = []
     progress.phase("re-running what is stale", len(work))
     for item in work:
-        result = runs.run(slice_sync_job, partition_key=item.slice_id,
-                          asset_selection=[dg.AssetKey(a) for a in item.assets], run_config={} if verbose else QUIET)
+        result = runs.run(SLICE_SYNC_JOB, partition_key=item.slice_id,
+                          asset_selection=[naming.key(a) for a in item.assets], run_config={} if verbose else QUIET)
         if result.success:
             events = result.materializations()
             home = f"; {went_home(events['production_deployment'])}" if "production_deployment" in events else ""
@@ -49,7 +50,7 @@ def sync_master_spec(project: Project, instance: dg.DagsterInstance, slice_ids: 
                      verbose: bool = False) -> OwnCommit:
     """The master_sync asset (the master's generated section and what slices added), then VSO's
     commit of what it wrote, and of what the runs before it regenerated in `slice_ids`."""
-    result = RunStarter.for_project(project, instance).run(master_sync_job, run_config={} if verbose else QUIET)
+    result = RunStarter.for_project(project, instance).run(MASTER_SYNC_JOB, run_config={} if verbose else QUIET)
     if not result.success:
         raise VSOError(f"master_sync failed: {failure_reason(result)[0]}")
     return commit_own_writes(project, "VSO: master-spec.md's Vertical Slices section and what the slices added",
@@ -58,7 +59,7 @@ def sync_master_spec(project: Project, instance: dg.DagsterInstance, slice_ids: 
 
 def nightly(project: Project, instance: dg.DagsterInstance, *, dry_run: bool = False,
             verbose: bool = False, progress: Progress = SILENT) -> tuple[list[Work], list[Outcome]]:
-    work = stale_work(preview(project), StageHistory.read(instance), load_state(project)["slices"])
+    work = stale_work(preview(project), StageHistory.read(instance, naming), load_state(project)["slices"])
     if dry_run:
         return work, []
     outcomes = run_work(RunStarter.for_project(project, instance), work, verbose=verbose, progress=progress)
@@ -100,7 +101,7 @@ def _sync_commits(project: Project, instance: dg.DagsterInstance, verbose: bool,
         regenerated = (decompose(project, instance, verbose=verbose, progress=progress).stale
                        if changes.master_changed else [])
         wanted = set(regenerated) | set(changes.edited_slices)
-        seen, history = preview(project), StageHistory.read(instance)
+        seen, history = preview(project), StageHistory.read(instance, naming)
         work = [Work(sid, STAGES, "changed in " + changes.head[:12]) for sid in seen.slices if sid in wanted]
         work += [w for w in stale_work(seen, history, load_state(project)["slices"])
                  if w.slice_id not in wanted and w.unfinished]

@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import os
 import re
+from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -59,9 +60,10 @@ def with_code_references(assets: list, link: SourceLink | None) -> list:
                                                file_path_mapping=mapping))
 
 
-def with_project_owners(defs: dg.Definitions, config: Config) -> dg.Definitions:
-    """The project's `[dagster] owners` and `group`, when set, on every asset."""
-    if not (config.owners or config.group):
+def with_project_owners(defs: dg.Definitions, owners: Sequence[str], group: str | None) -> dg.Definitions:
+    """The project's owners and group (`[dagster] owners` and `group`, or the Component's), when set, on
+    every asset."""
+    if not (owners or group):
         return defs
     return defs.map_asset_specs(func=lambda spec: spec.replace_attributes(
-        owners=list(config.owners) or spec.owners, group_name=config.group or spec.group_name))
+        owners=list(owners) or spec.owners, group_name=group or spec.group_name))

@@ -11,6 +11,7 @@ from dagster._core.storage.dagster_run import IN_PROGRESS_RUN_STATUSES
 from ..core.base.state import BUILT
 from ..core.decomposition.decompose import Preview
 from .in_process import abandoned
+from .naming import Naming
 
 # A slice's stages in order; each is built from the one before it.
 STAGES = ("slice_spec", "slice_implementation", "test_deployment", "integration_tests", "production_deployment")
@@ -35,14 +36,14 @@ class StageHistory:
 
     latest: dict[str, dict[str, int]]
     attempted: dict[str, dict[str, int]]
-    in_flight: frozenset[str]  # slices with a run queued or running: its outcome is not known yet
+    in_flight: frozenset[str]  # slices with a run of this project queued or running: its outcome is not known yet
 
     @classmethod
-    def read(cls, instance: dg.DagsterInstance) -> StageHistory:
+    def read(cls, instance: dg.DagsterInstance, names: Naming) -> StageHistory:
         storage = instance.event_log_storage
         latest, attempted = {}, {}
         for stage in STAGES:
-            key = dg.AssetKey(stage)
+            key = names.key(stage)
             latest[stage] = storage.get_latest_storage_id_by_partition(
                 key, dg.DagsterEventType.ASSET_MATERIALIZATION)
             attempted[stage] = storage.get_latest_storage_id_by_partition(
@@ -53,7 +54,7 @@ class StageHistory:
             if abandoned(run):
                 # Killed mid-run, it can never say so itself: it failed, and its work is stale again.
                 instance.report_run_failed(run, "VSO process that ran it is gone (killed?); its work is redone")
-            elif PARTITION_TAG in run.tags:
+            elif PARTITION_TAG in run.tags and names.owns_job(run.job_name):
                 busy.add(run.tags[PARTITION_TAG])
         return cls(latest, attempted, frozenset(busy))
 

@@ -13,8 +13,8 @@ from ..core.base.state import load_state, record_change_check
 from ..core.decomposition.decompose import preview
 from ..core.implementation.implement import priorities
 from ..core.sync.changes import changes_since, first_cursor
-from ..lib.resources import VSOProject
-from .jobs import master_sync_job, slice_downstream_job, slice_sync_job
+from ..lib.naming import Naming
+from .jobs import MASTER_SYNC_JOB, SLICE_DOWNSTREAM_JOB, SLICE_SYNC_JOB
 
 if TYPE_CHECKING:  # what define_asset_job returns; Dagster does not export the name
     from dagster._core.definitions.unresolved_asset_job_definition import UnresolvedAssetJobDefinition
@@ -29,25 +29,27 @@ if TYPE_CHECKING:  # what define_asset_job returns; Dagster does not export the 
 # commits made while the sensor was off are not skipped; VSO's own writes (files whose content is
 # what VSO generated) are not edits.
 # Off by default: the runs it starts run agent teams, which can cost money.
-# `plan_job` is the decomposition's, handed in by definitions.py: the stage rooms do not import one another.
-def git_changes_sensor(plan_job: UnresolvedAssetJobDefinition) -> dg.SensorDefinition:
+# `jobs`: this room's jobs by plain name, and the decomposition's plan job, handed in by the assembly
+# (the stage rooms do not import one another).
+def git_changes_sensor(names: Naming, jobs: dict[str, UnresolvedAssetJobDefinition],
+                       plan_job: UnresolvedAssetJobDefinition) -> dg.SensorDefinition:
     interval = int(os.environ.get("VSO_SENSOR_INTERVAL_SECONDS", "30"))
+    targets = {"plan": plan_job.name, **{name: job.name for name, job in jobs.items()}}
 
-    @dg.sensor(name="git_changes", jobs=[plan_job, slice_sync_job, slice_downstream_job, master_sync_job],
-               minimum_interval_seconds=interval,
-               default_status=dg.DefaultSensorStatus.STOPPED,
+    @dg.sensor(name=names.name("git_changes"), jobs=[plan_job, *jobs.values()], minimum_interval_seconds=interval,
+               default_status=dg.DefaultSensorStatus.STOPPED, required_resource_keys={names.resource},
                description=f"Every {interval} s: the commits on the watched branch since the last tick "
                            "become exactly the runs they make stale (a master change re-plans and regenerates its "
                            "slices; an edited slice re-runs its own downstream; what slices added goes back to the "
                            "master). COSTS MONEY: a regenerated or edited slice is re-implemented by its agent team. "
                            "Off until you turn it on.")
-    def git_changes(context: dg.SensorEvaluationContext, vso: VSOProject):
-        return _changes_to_runs(context, vso.project(), plan_job.name)
+    def git_changes(context: dg.SensorEvaluationContext):
+        return _changes_to_runs(context, names.project_resource(context).project(), names, targets)
 
     return git_changes
 
 
-def _changes_to_runs(context: dg.SensorEvaluationContext, project: Project, plan_job_name: str):
+def _changes_to_runs(context: dg.SensorEvaluationContext, project: Project, names: Naming, jobs: dict[str, str]):
     try:
         branch = load_config(project).sync_branch
         state = load_state(project)
@@ -74,18 +76,18 @@ def _changes_to_runs(context: dg.SensorEvaluationContext, project: Project, plan
             return dg.SkipReason(f"{sha[:12]}: the master spec has problems; fix them and commit:\n{error}")
         new = seen.new
         if not seen.plan_current:
-            requests.append(dg.RunRequest(job_name=plan_job_name, run_key=f"{sha}:plan"))
-        requests += [dg.RunRequest(job_name=slice_sync_job.name, partition_key=sid, run_key=f"{sha}:{sid}",
+            requests.append(dg.RunRequest(job_name=jobs["plan"], run_key=f"{sha}:plan"))
+        requests += [dg.RunRequest(job_name=jobs[SLICE_SYNC_JOB], partition_key=sid, run_key=f"{sha}:{sid}",
                                    tags={"dagster/priority": str(rank.get(sid, 0))}) for sid in seen.stale]
     regenerating = {r.partition_key for r in requests}
-    requests += [dg.RunRequest(job_name=slice_downstream_job.name, partition_key=sid, run_key=f"{sha}:{sid}",
+    requests += [dg.RunRequest(job_name=jobs[SLICE_DOWNSTREAM_JOB], partition_key=sid, run_key=f"{sha}:{sid}",
                                tags={"dagster/priority": str(rank.get(sid, 0))})
                  for sid in changes.edited_slices if sid not in regenerating]
     if changes.edited_slices:  # what a slice added to its spec goes back into the master
-        requests.append(dg.RunRequest(job_name=master_sync_job.name, run_key=f"{sha}:master_sync"))
+        requests.append(dg.RunRequest(job_name=jobs[MASTER_SYNC_JOB], run_key=f"{sha}:master_sync"))
     return dg.SensorResult(
         run_requests=requests, cursor=sha,
-        dynamic_partitions_requests=[dg.AddDynamicPartitionsRequest("slices", new)] if new else [],
+        dynamic_partitions_requests=[dg.AddDynamicPartitionsRequest(names.slices.name, new)] if new else [],
         skip_reason=None if requests else f"{len(changes.paths)} changed paths up to {sha[:12]}; nothing to re-run",
     )
 
