@@ -7,13 +7,18 @@ import json
 import os
 from pathlib import Path
 
+import dagster as dg
+
+from vso_dagster.assembly import assemble
 from vso_dagster.definitions import defs
+from vso_dagster.lib.naming import Naming
+from vso_dagster.lib.resources import VSOProject
 
 SNAPSHOT = Path(__file__).parent / "snapshots" / "asset_graph.json"
 
 
-def graph_snapshot() -> dict:
-    repo = defs.get_repository_def()
+def graph_snapshot(definitions: dg.Definitions = defs) -> dict:
+    repo = definitions.get_repository_def()
     graph = repo.asset_graph
     assets = {}
     for key in sorted(graph.get_all_asset_keys(), key=lambda k: k.to_user_string()):
@@ -57,3 +62,31 @@ def test_slice_assets_share_the_slices_partitions():
                                    "slice_inputs", "slice_spec", "test_deployment"]
     assert graph.get(next(k for k in graph.get_all_asset_keys() if k.to_user_string() == "slice_spec")
                      ).partitions_def.name == "slices"
+
+
+def under_prefix(snapshot: dict, prefix: str) -> dict:
+    """The snapshot as a project with this key prefix should have it: every name VSO gives, prefixed."""
+    def key(name: str) -> str:
+        return f"{prefix}/{name}"
+
+    def name(plain: str) -> str:
+        return f"{prefix}_{plain}"
+
+    return {
+        "assets": {key(k): {**a, "deps": [key(d) for d in a["deps"]],
+                            "partitions_name": a["partitions_name"] and name(a["partitions_name"])}
+                   for k, a in snapshot["assets"].items()},
+        "checks": {key(k): {**c, "partitions": c["partitions"] and name(c["partitions"])}
+                   for k, c in snapshot["checks"].items()},
+        "jobs": [name(j) for j in snapshot["jobs"]],
+        "resources": [name(r) for r in snapshot["resources"]],
+        "sensors": {name(n): {**s, "jobs": [name(j) for j in s["jobs"]]} for n, s in snapshot["sensors"].items()},
+        "schedules": {name(n): {**s, "job": name(s["job"])} for n, s in snapshot["schedules"].items()},
+    }
+
+
+def test_a_prefixed_project_has_the_same_graph_with_every_name_under_its_prefix():
+    """What the Component builds: a name some room spells out instead of taking from its Naming shows
+    here (a dependency on a plain key would dangle, a job would keep its plain name)."""
+    prefixed = assemble(Naming("billing"), VSOProject(root="."), timezone="UTC")
+    assert graph_snapshot(prefixed) == under_prefix(graph_snapshot(), "billing")

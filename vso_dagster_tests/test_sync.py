@@ -165,6 +165,21 @@ def test_a_slice_with_a_run_in_flight_is_left_to_that_run(committed, vso):
     assert listed.exit_code == 0 and f"{AUTH} " not in listed.output and f"{TODOS} " in listed.output
 
 
+def test_a_run_of_another_projects_slice_with_the_same_id_is_not_this_ones(committed, vso):
+    """Two VSO projects in one deployment may both have slice-001-auth: a run of the other's is no
+    run in flight of this one's."""
+    import uuid
+
+    from vso_dagster.lib.instance import use_project_instance
+
+    use_project_instance(committed)
+    with dg.DagsterInstance.get() as instance:
+        instance.add_run(dg.DagsterRun(job_name="shop_vso_slice_sync", run_id=str(uuid.uuid4()),
+                                       status=dg.DagsterRunStatus.STARTED, tags={"dagster/partition": AUTH}))
+    listed = vso("nightly", "--dry-run")
+    assert listed.exit_code == 0 and f"{AUTH} " in listed.output
+
+
 def test_vso_nightly_runs_what_is_stale_and_then_nothing(committed, vso):
     assert vso("decompose").exit_code == 0
     listed = vso("nightly", "--dry-run")
