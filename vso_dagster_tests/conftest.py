@@ -198,31 +198,39 @@ def defined(*names: str) -> list:
     return [next(d for d in definitions if name in name_of(d)) for name in names]
 
 
-def sensor_tick(name: str, project: Project, instance, cursor: str | None = None):
-    """One tick of a VSO sensor on a test project, evaluated as the daemon evaluates it: its run
-    requests, skip message and cursor."""
-    import dagster as dg
-
+def served(project: Project, prefix: str = ""):
+    """VSO's definitions as a code location serves them for a test project: definitions.py's, or,
+    with a prefix, what the Component builds. Returns them, the Naming and the tick's resources."""
+    from vso_dagster.assembly import assemble
     from vso_dagster.definitions import defs
+    from vso_dagster.lib.naming import Naming
     from vso_dagster.lib.resources import VSOProject
 
+    names, vso = Naming(prefix), VSOProject(root=str(project.root))
+    definitions = assemble(names, vso, timezone="UTC") if prefix else defs
+    return definitions, names, {names.resource: vso}
+
+
+def sensor_tick(name: str, project: Project, instance, cursor: str | None = None, prefix: str = ""):
+    """One tick of a VSO sensor (its plain name) on a test project, evaluated as the daemon evaluates
+    it: its run requests, skip message and cursor."""
+    import dagster as dg
+
+    definitions, names, resources = served(project, prefix)
     # With the instance's ref, partitions the tick itself adds count for its run requests.
-    context = dg.build_sensor_context(instance=instance, cursor=cursor, definitions=defs,
+    context = dg.build_sensor_context(instance=instance, cursor=cursor, definitions=definitions,
                                       instance_ref=instance.get_ref() if instance.is_persistent else None,
-                                      resources={"vso": VSOProject(root=str(project.root))})
+                                      resources=resources)
     with dg.partition_loading_context(dynamic_partitions_store=instance):  # as the daemon's code server does
-        return defs.resolve_sensor_def(name).evaluate_tick(context)
+        return definitions.resolve_sensor_def(names.name(name)).evaluate_tick(context)
 
 
-def schedule_tick(name: str, project: Project, instance, when):
+def schedule_tick(name: str, project: Project, instance, when, prefix: str = ""):
     """One tick of a VSO schedule on a test project at `when`, evaluated as the daemon evaluates it."""
     import dagster as dg
 
-    from vso_dagster.definitions import defs
-    from vso_dagster.lib.resources import VSOProject
-
+    definitions, names, resources = served(project, prefix)
     context = dg.build_schedule_context(instance=instance, scheduled_execution_time=when,
-                                        repository_def=defs.get_repository_def(),
-                                        resources={"vso": VSOProject(root=str(project.root))})
+                                        repository_def=definitions.get_repository_def(), resources=resources)
     with dg.partition_loading_context(dynamic_partitions_store=instance):
-        return defs.resolve_schedule_def(name).evaluate_tick(context)
+        return definitions.resolve_schedule_def(names.name(name)).evaluate_tick(context)

@@ -151,6 +151,29 @@ def test_the_nightly_schedule_requests_each_slice_from_its_first_stale_stage(com
     assert load_state(committed)["nightly_last_run"]
 
 
+def test_a_prefixed_project_ticks_request_its_own_jobs_keys_and_partitions(committed):
+    """The sensor and schedule of a project served as a Component (key prefix `billing`), evaluated as
+    the daemon does: every request names that project's jobs, asset keys and partitions."""
+    with dg.instance_for_test() as instance:
+        first = sensor_tick("git_changes", committed, instance, prefix="billing")
+        sha = edit_master(committed, "### Data Models", "- **Tags**: Labels on todos (depends on: Todos)\n\n"
+                                                        "### Data Models")
+        result = sensor_tick("git_changes", committed, instance, first.cursor, prefix="billing")
+        assert requested(result) == [("billing_vso_plan", None, f"{sha}:plan"),
+                                     ("billing_vso_slice_sync", "slice-004-tags", f"{sha}:slice-004-tags")]
+        [add] = result.dynamic_partitions_requests
+        assert add.partitions_def_name == "billing_slices"
+
+        instance.add_dynamic_partitions("billing_slices", [AUTH, TODOS, REPORTS, "slice-004-tags"])
+        decompose(committed)
+        when = dt.datetime(2026, 11, 26, 2, tzinfo=dt.UTC)
+        requests = schedule_tick("nightly", committed, instance, when, prefix="billing").run_requests
+        assert sorted(r.partition_key for r in requests) == [AUTH, TODOS, REPORTS, "slice-004-tags"]
+        selected = {k.to_user_string() for r in requests for k in r.asset_selection}
+        assert {"billing/slice_implementation", "billing/production_deployment"} <= selected
+        assert all(key.startswith("billing/") for key in selected)
+
+
 def test_a_slice_with_a_run_in_flight_is_left_to_that_run(committed, vso):
     import uuid
 
