@@ -73,8 +73,11 @@ def tree_digest(root: Path) -> dict[str, tuple[str, int]]:
 @pytest.fixture
 def project(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Project:
     """An empty managed project whose Dagster home (set by the CLI) is restored after the test."""
-    monkeypatch.delenv("DAGSTER_HOME", raising=False)
-    monkeypatch.delenv("VSO_PROJECT_ROOT", raising=False)
+    for name in ("DAGSTER_HOME", "VSO_PROJECT_ROOT"):
+        # Set first, so monkeypatch records the value before the test (even none) and puts it back:
+        # `vso` commands run in the test process point these at the test's project, deleted after it.
+        monkeypatch.setenv(name, "")
+        monkeypatch.delenv(name)
     root = tmp_path / "proj"
     root.mkdir()
     return Project.at(root)

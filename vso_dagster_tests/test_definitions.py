@@ -89,4 +89,7 @@ def test_a_prefixed_project_has_the_same_graph_with_every_name_under_its_prefix(
     """What the Component builds: a name some room spells out instead of taking from its Naming shows
     here (a dependency on a plain key would dangle, a job would keep its plain name)."""
     prefixed = assemble(Naming("billing"), VSOProject(root="."), timezone="UTC")
-    assert graph_snapshot(prefixed) == under_prefix(graph_snapshot(), "billing")
+    # Building a repository reads the current instance's definitions state: a test instance of its
+    # own, not whatever instance a `vso` command run earlier in this process left current.
+    with dg.instance_for_test():
+        assert graph_snapshot(prefixed) == under_prefix(graph_snapshot(), "billing")

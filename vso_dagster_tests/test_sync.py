@@ -195,12 +195,18 @@ def test_a_run_of_another_projects_slice_with_the_same_id_is_not_this_ones(commi
 
     from vso_dagster.lib.instance import use_project_instance
 
+    def started(job_name: str, *keys: dg.AssetKey) -> None:
+        with dg.DagsterInstance.get() as instance:
+            instance.add_run(dg.DagsterRun(job_name=job_name, run_id=str(uuid.uuid4()), asset_selection=set(keys)
+                                           or None, status=dg.DagsterRunStatus.STARTED,
+                                           tags={"dagster/partition": AUTH}))
+
     use_project_instance(committed)
-    with dg.DagsterInstance.get() as instance:
-        instance.add_run(dg.DagsterRun(job_name="shop_vso_slice_sync", run_id=str(uuid.uuid4()),
-                                       status=dg.DagsterRunStatus.STARTED, tags={"dagster/partition": AUTH}))
-    listed = vso("nightly", "--dry-run")
-    assert listed.exit_code == 0 and f"{AUTH} " in listed.output
+    started("shop_vso_slice_sync")
+    started("__ASSET_JOB", dg.AssetKey(["shop", "slice_implementation"]))  # `dg launch --assets` on the shop
+    assert f"{AUTH} " in vso("nightly", "--dry-run").output
+    started("__ASSET_JOB", dg.AssetKey("slice_implementation"))  # `dagster asset materialize` on this one
+    assert f"{AUTH} " not in vso("nightly", "--dry-run").output
 
 
 def test_vso_nightly_runs_what_is_stale_and_then_nothing(committed, vso):

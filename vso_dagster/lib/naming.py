@@ -43,9 +43,12 @@ class Naming:
         """A job, sensor, schedule, partitions or resource name: `name`, or `<prefix>_name`."""
         return f"{self.prefix}_{name}" if self.prefix else name
 
-    def owns_job(self, job_name: str) -> bool:
-        """Whether a run's job is one of this project's: every VSO job is named `vso_*` before the prefix."""
-        return job_name.startswith(self.name("vso_"))
+    def owns_run(self, run: dg.DagsterRun) -> bool:
+        """Whether a run works on this project: a run of one of its jobs (each is named `vso_*` after the
+        prefix), or of Dagster's own asset job on its keys (`dagster asset materialize`, `dg launch --assets`)."""
+        home = [self.prefix] if self.prefix else []
+        return (run.job_name.startswith(self.name("vso_"))
+                or any(list(key.path[:-1]) == home for key in run.asset_selection or ()))
 
     @property
     def resource(self) -> str:

@@ -54,7 +54,7 @@ class StageHistory:
             if abandoned(run):
                 # Killed mid-run, it can never say so itself: it failed, and its work is stale again.
                 instance.report_run_failed(run, "VSO process that ran it is gone (killed?); its work is redone")
-            elif PARTITION_TAG in run.tags and names.owns_job(run.job_name):
+            elif PARTITION_TAG in run.tags and names.owns_run(run):
                 busy.add(run.tags[PARTITION_TAG])
         return cls(latest, attempted, frozenset(busy))
 
