@@ -1,11 +1,19 @@
 """STAND-IN for Anthropic's Messages API (streaming), enough for the real Claude Code CLI to run a
-refinement: the scripted refiner (server.py) writes with Claude Code's own Write tool."""
+refinement (the scripted refiner of server.py writes with Claude Code's own Write tool) and to
+implement a slice in a team (the scripted developer of developer.py, through Read, Write and Bash)."""
 
 from __future__ import annotations
 
 import json
+from collections.abc import Callable
 
+from .developer import Call, next_call
 from .server import StandinServer, refinement, sse
+
+# The developer's tool calls as Claude Code's tools take them.
+CLAUDE_TOOLS = {"read": lambda a: ("Read", {"file_path": a["path"]}),
+                "write": lambda a: ("Write", {"file_path": a["path"], "content": a["content"]}),
+                "shell": lambda a: ("Bash", {"command": a["command"], "description": "Run the unit tests"})}
 
 
 def _text(content) -> str:
@@ -18,22 +26,41 @@ def user_prompt(body: dict) -> str:
     return "\n".join(_text(m["content"]) for m in body.get("messages", []) if m.get("role") == "user")
 
 
+def tool_results(body: dict) -> list[str]:
+    """The text of every tool result in the conversation so far, in order."""
+    return [block["content"] if isinstance(block.get("content"), str) else _text(block.get("content") or [])
+            for m in body.get("messages", []) if isinstance(m.get("content"), list)
+            for block in m["content"] if block.get("type") == "tool_result"]
+
+
 class StandinAnthropic(StandinServer):
+    """`code_for(slice_id)`: the implementation the developer writes (none: no developer is played)."""
+
+    def __init__(self, code_for: Callable[[str], str] | None = None) -> None:
+        super().__init__()
+        self.code_for = code_for
+
     def respond(self, path: str, body: dict) -> tuple[str, bytes]:
         if "count_tokens" in path:
             return "application/json", json.dumps({"input_tokens": 100}).encode()
         return "text/event-stream", sse(self._events(body))
 
-    @staticmethod
-    def _reply(body: dict) -> tuple[dict, str]:
+    def _reply(self, body: dict) -> tuple[dict, str]:
         messages = body.get("messages", [])
         last = messages[-1]["content"] if messages else ""
         answered = isinstance(last, list) and any(block.get("type") == "tool_result" for block in last)
         task = refinement(user_prompt(body))
         if task and not answered and "Write" in {tool.get("name") for tool in body.get("tools", [])}:
-            return {"type": "tool_use", "id": "toolu_standin_1", "name": "Write",
-                    "input": {"file_path": task[0], "content": task[1]}}, "tool_use"
+            return self._tool_use(Call("write", {"path": task[0], "content": task[1]}), 1)
+        results = tool_results(body)
+        if self.code_for and (call := next_call(user_prompt(body), results, self.code_for)):
+            return self._tool_use(call, len(results) + 1)
         return {"type": "text", "text": "Done."}, "end_turn"
+
+    @staticmethod
+    def _tool_use(call: Call, number: int) -> tuple[dict, str]:
+        name, arguments = CLAUDE_TOOLS[call.tool](call.args)
+        return {"type": "tool_use", "id": f"toolu_standin_{number}", "name": name, "input": arguments}, "tool_use"
 
     def _events(self, body: dict) -> list[dict]:
         block, stop = self._reply(body)
@@ -56,3 +83,7 @@ class StandinAnthropic(StandinServer):
 
     def prompts(self) -> list[str]:
         return [user_prompt(r["body"]) for r in self.requests if "messages" in r["body"]]
+
+    def tool_results(self) -> list[str]:
+        """Every tool result the CLI sent back, over all its requests."""
+        return [result for r in self.requests for result in tool_results(r["body"])]

@@ -37,6 +37,9 @@ class AgentSpec:
     # the briefing's text goes to its stdin (claude -p and codex exec - read it there).
     batch_argv: tuple[str, ...] = ()
     batch_stdin: bool = False
+    # `mode = "batch"` in a team pane: the same one-shot form, told in its prompt where its briefing
+    # is (a pane has no stdin to pipe the briefing into). The agent's argv in that mode.
+    pane_batch_argv: tuple[str, ...] = ()
 
     @property
     def one_shot_argv(self) -> tuple[str, ...]:
@@ -53,13 +56,18 @@ def agent_argv(template: tuple[str, ...], **values: str) -> list[str]:
     return argv
 
 
+# What a one-shot agent in a team pane is told: the rest is in the briefing.
+BRIEFING_PROMPT = "Your briefing is the file {briefing}: read it, then do what it says."
+
 # Built-in adapters: argv templates a user can override in config.toml. In a one-shot run Claude
 # Code may only edit files (acceptEdits: it refuses --dangerously-skip-permissions as root), and
 # both read the prompt from stdin: a briefing can outgrow one command-line argument. Checked with
 # Claude Code 2.1.197 and codex-cli 0.171.0 (which no longer has --full-auto).
 ADAPTERS = {
     "claude": AgentSpec("claude", ("claude", "--dangerously-skip-permissions"), "interactive", r"^\s*>\s",
-                        ("claude", "-p", "--permission-mode", "acceptEdits", "--output-format", "json"), True),
+                        ("claude", "-p", "--permission-mode", "acceptEdits", "--output-format", "json"), True,
+                        ("claude", "-p", "--permission-mode", "acceptEdits", "--allowedTools", "Read", "Bash",
+                         "--output-format", "json", BRIEFING_PROMPT)),
     "codex": AgentSpec("codex", ("codex", "--sandbox", "workspace-write", "--ask-for-approval", "never"),
                        "interactive", None,
                        ("codex", "exec", "--sandbox", "workspace-write", "--skip-git-repo-check", "-"), True),
@@ -132,12 +140,13 @@ def _agent(section: dict) -> AgentSpec | None:
     base = ADAPTERS.get(name)
     if base is None and name != "custom":
         raise ValueError(f"[agent] name {name!r} is not one of scaffold, {', '.join(ADAPTERS)}, custom")
-    argv = section.get("argv", base.argv if base else None)
-    if not argv or not isinstance(argv, list | tuple) or not all(isinstance(a, str) for a in argv):
-        raise ValueError("[agent] argv must be a list of strings, such as [\"my-agent\", \"{briefing}\"]")
     mode = section.get("mode", base.mode if base else "interactive")
     if mode not in ("interactive", "batch"):
         raise ValueError(f"[agent] mode must be \"interactive\" or \"batch\", not {mode!r}")
+    built_in = ((base.pane_batch_argv if mode == "batch" else ()) or base.argv) if base else None
+    argv = section.get("argv", built_in)
+    if not argv or not isinstance(argv, list | tuple) or not all(isinstance(a, str) for a in argv):
+        raise ValueError("[agent] argv must be a list of strings, such as [\"my-agent\", \"{briefing}\"]")
     ready = section.get("ready_pattern", base.ready_pattern if base else None)
     if ready is not None:
         re.compile(ready)

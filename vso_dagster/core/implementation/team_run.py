@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import logging
+import shlex
+import sys
 from pathlib import Path
 
 import libtmux
@@ -30,7 +32,9 @@ def briefings(project: Project, s: PlannedSlice, worktree: Worktree, config: Con
             "agents/briefing.md.j2", s=s, role=role, roles=config.roles, spec=spec, workdir=worktree.path,
             branch=worktree.branch, slice_dir=f"{SLICES_DIR}/{s.slice_id}", marker=worktree.path / MARKER,
             service=f"{SLICES_DIR}/{s.slice_id}/{implementation_file(s)}", worker=s.kind == WORKER,
-            test_command=f"python -m pytest vertical-slices/{s.slice_id}/tests/unit",
+            # The interpreter VSO judges the slice with: a bare `python` may be another one, without
+            # the slice's dependencies.
+            test_command=shlex.join([sys.executable, "-m", "pytest", f"{SLICES_DIR}/{s.slice_id}/tests/unit"]),
             conflicted=worktree.conflicted))
         paths[role] = path
     return paths

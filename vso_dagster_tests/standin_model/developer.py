@@ -1,0 +1,57 @@
+"""The scripted developer the STAND-IN model APIs play in a VSO team.
+
+Told (by the agent's one-shot prompt) where its briefing is, it works the way a coding model does,
+one tool call per turn, through the CLI's own tools: it reads the briefing; as the developer it reads
+the slice's implementation file, writes the implementation (the scaffold agent's code: the stand-in
+is the model, not the generator), runs the unit tests with the CLI's shell tool and, once they
+pass, writes the done marker. Any other role reads its briefing and ends its turn.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Callable
+from dataclasses import dataclass
+from pathlib import Path
+
+BRIEFING = re.compile(r"briefing is the file (\S+?):")
+_ROLE = re.compile(r"You are the \*\*(\w+)\*\*")
+_SLICE = re.compile(r"team building (slice-\d{3}-[a-z0-9-]+)")
+_WORKDIR = re.compile(r"inside this worktree: `([^`]+)`")
+_SERVICE = re.compile(r"Implement the slice in `([^`]+)`")
+_TESTS = re.compile(r"The unit tests: `([^`]+)`")
+_MARKER = re.compile(r"summary of what was built to `([^`]+)`")
+
+
+@dataclass(frozen=True)
+class Call:
+    """One tool call: the tool's name in the CLI (`read`, `write`, `shell`) and its arguments."""
+
+    tool: str
+    args: dict
+
+
+def next_call(prompt: str, results: list[str], code_for: Callable[[str], str]) -> Call | None:
+    """The developer's next tool call, given the prompt and the tool results so far (None: done)."""
+    found = BRIEFING.search(prompt)
+    if found is None:
+        return None
+    if not results:
+        return Call("read", {"path": found[1]})
+    briefing = results[0]
+    role, slice_id = _ROLE.search(briefing), _SLICE.search(briefing)
+    if role is None or slice_id is None or role[1] != "developer":
+        return None
+    workdir = Path(_WORKDIR.search(briefing)[1])
+    service = str(workdir / _SERVICE.search(briefing)[1])
+    steps = [
+        Call("read", {"path": service}),
+        Call("write", {"path": service, "content": code_for(slice_id[1])}),
+        Call("shell", {"command": _TESTS.search(briefing)[1], "workdir": str(workdir)}),
+        Call("write", {"path": _MARKER.search(briefing)[1],
+                       "content": f"{slice_id[1]}: implemented by the stand-in model; unit tests pass\n"}),
+    ]
+    done = len(results) - 1
+    if done == 3 and " passed" not in results[-1]:
+        return None  # the tests did not pass: no marker (VSO would find them red anyway)
+    return steps[done] if done < len(steps) else None
