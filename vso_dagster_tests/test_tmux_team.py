@@ -64,7 +64,7 @@ def test_a_team_of_four_builds_the_slice_and_the_session_closes(committed, socke
                                                       "testrunner.log"]
     assert "developer: implemented and committed slice-001-auth" in (logs / "developer.log").read_text()
     assert any(e.startswith("developer (last lines of developer.log):") and "implemented and committed" in e
-               for e in done.events)
+               for e in done.team.events)
     assert "You are the **tester**" in (committed.state_dir / "briefings/slice-001-auth/tester.md").read_text()
     assert load_state(committed)["slices"]["slice-001-auth"]["status"] == "implemented"
 
@@ -209,7 +209,7 @@ def test_stop_closes_a_running_team(committed, socket, vso):
 def test_batch_agents_get_the_briefing_file_and_exit_when_done(committed, socket):
     batch = AgentSpec("custom", (sys.executable, STANDIN, "{role}", "{slice_id}", "{briefing}"), "batch", None)
     s, worktree, config = team_for(committed, socket, batch, Limits(timeout_s=30, max_restarts=0))
-    events = run_team(committed, s, worktree, config)
+    events = run_team(committed, s, worktree, config).events
     assert "slice-001-auth" in (worktree.path / ".vso-done.md").read_text()
     assert not any("restarted" in e for e in events)
 
@@ -219,12 +219,15 @@ def test_batch_agents_that_all_exit_without_the_marker_fail_the_run(committed, s
     s, worktree, config = team_for(committed, socket, batch, Limits(timeout_s=30, max_restarts=0))
     with pytest.raises(TeamError, match="every agent exited without writing the done marker"):
         run_team(committed, s, worktree, config)
+    # A failed run counts in what the slice's teams spent (this agent reports no tokens).
+    spent = load_state(committed)["slices"]["slice-001-auth"]["agent_spend"]
+    assert spent["runs"] == 1 and spent["tokens_in"] == 0 and spent["minutes"] > 0
 
 
 def test_a_usage_limit_pauses_then_the_agent_is_told_to_retry(committed, socket):
     s, worktree, config = team_for(committed, socket, standin("limited"),
                                    Limits(timeout_s=30, usage_limit_wait_s=0.5))
-    events = run_team(committed, s, worktree, config)
+    events = run_team(committed, s, worktree, config).events
     assert any("developer: usage limit reported; pausing" in e for e in events)
     assert "slice-001-auth" in (worktree.path / ".vso-done.md").read_text()
 
@@ -309,7 +312,7 @@ def test_a_team_left_by_a_killed_vso_is_taken_over_and_one_of_someone_else_is_no
                    check=True)
     done = implement_slice(committed, load_plan(committed), "slice-001-auth")
     assert done.tests.green and sessions(socket) == []
-    assert "closed the team a killed VSO process had left running" in done.events
+    assert "closed the team a killed VSO process had left running" in done.team.events
 
     subprocess.run(["tmux", "-L", socket, "new-session", "-d", "-s", "vso-slice-002-todos", "sleep", "120"], check=True)
     with pytest.raises(VSOError, match="already runs a team for this slice"):

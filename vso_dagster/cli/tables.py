@@ -34,16 +34,26 @@ def _plain(value: object) -> object:
 
 def slice_table(state: dict, only: list[str] | None = None) -> None:
     """`platform` is where the master spec means the slice to run; `serving` is where it runs now."""
-    table = Table("slice", "component", "version", "status", "platform", "serving", "depends on")
+    table = Table("slice", "component", "version", "status", "platform", "serving", "depends on", "agent spend")
     for slice_id in only or sorted(state["slices"]):
         entry = state["slices"][slice_id]
         serving = [f"{env} ({endpoints[slice_id]['platform']})" for env, endpoints in
                    ((env, state["deployments"].get(env, {}).get("endpoints", {})) for env in ENVIRONMENTS)
                    if slice_id in endpoints]
         row = [slice_id, entry.get("component", ""), entry.get("version", ""), entry.get("status", ""),
-               entry.get("platform", ""), ", ".join(serving) or "-", ", ".join(entry.get("dependencies", [])) or "-"]
+               entry.get("platform", ""), ", ".join(serving) or "-", ", ".join(entry.get("dependencies", [])) or "-",
+               _spend(entry.get("agent_spend"))]
         table.add_row(*row)
     out.print(table)
+
+
+def _spend(spent: dict | None) -> str:
+    """A slice's agent spend, summed over its team runs: cost and tokens as the agents reported them."""
+    if not spent:
+        return "-"
+    tokens = spent["tokens_in"] + spent["tokens_out"]
+    return f"${spent['cost_usd']:.2f}, {tokens:,.0f} tokens, {spent['runs']:.0f} runs" if tokens else \
+        f"not reported, {spent['runs']:.0f} runs"
 
 
 def report(outcomes: list[Outcome], as_json: bool) -> None:

@@ -6,6 +6,7 @@ from ..core.base.unit_tests import TestRun
 from ..core.base.worktrees import existing_worktree
 from ..core.implementation.implement import implement_slice, record_tests
 from ..core.implementation.implement import unit_tests as run_unit_tests
+from ..core.implementation.team_run import TeamRun
 from ..lib.naming import Naming
 
 GROUP = "implementation"
@@ -20,6 +21,16 @@ def _test_metadata(tests: TestRun) -> dict:
         "duration_s": round(tests.duration_s, 2),
         "failing": dg.MetadataValue.json(tests.failing),
     }
+
+
+def _team_metadata(team: TeamRun | None) -> dict:
+    """What the team spent, as far as its agents reported it (token counts only when they did)."""
+    if team is None:
+        return {}
+    spent = team.usage
+    reported = {"agent_tokens_in": spent.tokens_in, "agent_tokens_out": spent.tokens_out,
+                "agent_cost_usd": round(spent.cost_usd, 4), "agent_turns": spent.turns} if spent.reports else {}
+    return {**reported, "agent_restarts": team.restarts, "agent_minutes": round(team.seconds / 60, 2)}
 
 
 def build(names: Naming) -> tuple[list, list]:
@@ -40,7 +51,7 @@ def build(names: Naming) -> tuple[list, list]:
             except VSOError as error:
                 blocked = {"blocked_by": dg.MetadataValue.json(error.waiting)} if isinstance(error, Blocked) else {}
                 raise dg.Failure(description=str(error), allow_retries=False, metadata=blocked) from None
-        for event in done.events:
+        for event in done.team.events if done.team else ():
             context.log.info(f"team: {event}")
         metadata = {
             "agent": done.agent,
@@ -52,6 +63,7 @@ def build(names: Naming) -> tuple[list, list]:
             "diff_insertions": done.diff["insertions"],
             "diff_deletions": done.diff["deletions"],
             "unit_tests": done.tests.summary(),
+            **_team_metadata(done.team),
         }
         if not done.tests.green:
             raise dg.Failure(description=f"{slice_id}: unit tests are red ({done.tests.summary()}); "

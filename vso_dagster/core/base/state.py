@@ -208,6 +208,19 @@ def mark_implemented(project: Project, slice_id: str, tested_commit: str | None 
             entry["built_version"] = built_version
 
 
+# What a slice's agent teams spent, summed over every run (failed ones too): `vso status` shows it.
+SPEND_KEYS = ("tokens_in", "tokens_out", "cost_usd", "turns", "restarts", "minutes", "runs")
+
+
+def record_team_spend(project: Project, slice_id: str, spent: dict[str, float]) -> None:
+    """Adds one team run's spend (SPEND_KEYS but `runs`) to the slice's `agent_spend` totals."""
+    with updating_state(project) as state:
+        entry = state["slices"][slice_id]
+        totals = entry.get("agent_spend") or {}
+        entry["agent_spend"] = {key: round(totals.get(key, 0) + (1 if key == "runs" else spent.get(key, 0)), 4)
+                                for key in SPEND_KEYS}
+
+
 def record_integration(project: Project, slice_id: str, result: dict) -> None:
     """The slice's last integration run (`passed`, and the deployment it ran against); a pass makes a
     built slice tested."""

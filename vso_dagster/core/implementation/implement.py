@@ -15,7 +15,7 @@ from ..base.state import BUILT, SliceStatus, conflicts_of, load_state, mark_impl
 from ..base.unit_tests import TestRun, run_tests
 from ..base.worktrees import Worktree, branch_version, commit_all, diff_stats, ensure_worktree, head, uncommitted
 from .scaffold_agent import implement
-from .team_run import run_team
+from .team_run import TeamRun, run_team
 
 log = logging.getLogger("vso.implement")
 
@@ -29,7 +29,7 @@ class Implementation:
     head: str
     diff: dict[str, int]
     tests: TestRun
-    events: tuple[str, ...] = ()
+    team: TeamRun | None = None  # None: the scaffold agent, which runs no team
 
 
 def blockers(state: dict, s: PlannedSlice) -> list[str]:
@@ -65,13 +65,13 @@ def implement_slice(project: Project, plan: Plan, slice_id: str) -> Implementati
         log.info("%s: brought %d regenerated files from the project onto %s", slice_id, len(refreshed),
                  worktree.branch)
     config = load_config(project)
-    events: list[str] = []
+    team = None
     if config.agent is None:
         project.write(worktree.slice_dir / implementation_file(s), implement(s))
         commit = commit_all(worktree, f"{slice_id}: implementation by the scaffold agent")
         agent = "scaffold"
     else:
-        events = run_team(project, s, worktree, config)
+        team = run_team(project, s, worktree, config)
         commit = commit_all(worktree, f"{slice_id}: work the {config.agent.name} team left uncommitted")
         agent = config.agent.name
     log.info("%s: %s agent%s on %s", slice_id, agent, f" committed {commit[:12]}" if commit else "",
@@ -79,8 +79,7 @@ def implement_slice(project: Project, plan: Plan, slice_id: str) -> Implementati
     tests = unit_tests(project, worktree)
     log.info("%s: unit tests %s", slice_id, tests.summary())
     record_tests(project, worktree, tests)
-    return Implementation(slice_id, agent, worktree, commit, head(worktree), diff_stats(worktree), tests,
-                          tuple(events))
+    return Implementation(slice_id, agent, worktree, commit, head(worktree), diff_stats(worktree), tests, team)
 
 
 def refresh_spec(project: Project, worktree: Worktree, generated: dict[str, str]) -> list[str]:

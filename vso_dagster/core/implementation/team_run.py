@@ -5,6 +5,8 @@ from __future__ import annotations
 import logging
 import shlex
 import sys
+import time
+from dataclasses import dataclass
 from pathlib import Path
 
 import libtmux
@@ -14,8 +16,10 @@ from ..base.model import WORKER
 from ..base.plan import PlannedSlice
 from ..base.project import SLICES_DIR, Project
 from ..base.slice_files import implementation_file
+from ..base.state import record_team_spend
 from ..base.templating import render
 from ..base.worktrees import Worktree, head
+from .agent_usage import AgentUsage, team_usage
 from .tmux_team import Team, TeamError, team_session
 
 log = logging.getLogger("vso.implement")
@@ -62,9 +66,17 @@ def stop_team(config: Config, slice_id: str) -> bool:
         return False
 
 
-def run_team(project: Project, s: PlannedSlice, worktree: Worktree, config: Config) -> list[str]:
+@dataclass(frozen=True)
+class TeamRun:
+    events: tuple[str, ...]  # what happened, for the run log
+    usage: AgentUsage  # what the agents reported spending
+    restarts: int
+    seconds: float
+
+
+def run_team(project: Project, s: PlannedSlice, worktree: Worktree, config: Config) -> TeamRun:
     """Starts the team, briefs it, watches it until the marker appears; always closes the session.
-    Returns what happened (for the run log). Raises TeamError with the reason when the team fails."""
+    Raises TeamError with the reason when the team fails (what it spent is in the run log then)."""
     agent = config.agent
     assert agent is not None
     marker = worktree.path / MARKER
@@ -82,6 +94,7 @@ def run_team(project: Project, s: PlannedSlice, worktree: Worktree, config: Conf
         team.deliver(role, paths[role].read_text())
 
     team.claim()  # before the try: a refusal must not close the session it found
+    started, usage = time.monotonic(), AgentUsage()
     try:
         team.start(config.roles, argv_for)
         if agent.mode == "interactive":
@@ -93,10 +106,24 @@ def run_team(project: Project, s: PlannedSlice, worktree: Worktree, config: Conf
         team.note(f"failed: {error}")
         raise
     finally:
+        usage = _spent(team)
+        team.note(f"spent: {usage.summary()}")
+        restarts, seconds = sum(m.restarts for m in team.members.values()), time.monotonic() - started
+        record_team_spend(project, s.slice_id, {
+            "tokens_in": usage.tokens_in, "tokens_out": usage.tokens_out, "cost_usd": usage.cost_usd,
+            "turns": usage.turns, "restarts": restarts, "minutes": seconds / 60})
         try:
             team.stop()
         except TeamError:
             team.note("the tmux session could not be closed (server gone)")
         for line in team.events:
             log.info("%s: %s", s.slice_id, line)
-    return team.events
+    return TeamRun(tuple(team.events), usage, restarts, seconds)
+
+
+def _spent(team: Team) -> AgentUsage:
+    """What every pane reported, read before the session closes (nothing when it is gone already)."""
+    try:
+        return team_usage(team.screen(role) for role in team.members) if team.alive() else AgentUsage()
+    except TeamError:
+        return AgentUsage()

@@ -1,0 +1,25 @@
+"""What a team spent, from the result lines its agents print (Claude Code's `--output-format json`)."""
+
+import json
+
+from vso_dagster.core.implementation.agent_usage import pane_usage, team_usage
+
+
+def result_line(tokens_in: int, tokens_out: int, cost: float, turns: int) -> str:
+    return json.dumps({"type": "result", "subtype": "success", "num_turns": turns, "total_cost_usd": cost,
+                       "usage": {"input_tokens": tokens_in, "cache_read_input_tokens": 5, "output_tokens": tokens_out}})
+
+
+def test_every_run_in_a_pane_counts_and_the_rest_of_the_pane_does_not():
+    pane = "\n".join(["$ claude -p ...", result_line(100, 20, 0.01, 3), "agent restarted",
+                      '{"type":"result", but cut off by the pane', result_line(50, 10, 0.02, 2), "{}"])
+    spent = pane_usage(pane)
+    assert (spent.tokens_in, spent.tokens_out, spent.turns, spent.reports) == (160, 30, 5, 2)
+    assert round(spent.cost_usd, 4) == 0.03
+    assert spent.summary() == "160 tokens in, 30 out, $0.0300, 5 turns"
+
+
+def test_a_team_sums_its_panes_and_an_agent_that_reports_nothing_is_unknown_not_free():
+    assert team_usage([result_line(1, 2, 0.5, 1), "working…", result_line(3, 4, 0.25, 1)]).tokens_out == 6
+    silent = team_usage(["an interactive TUI prints no result line"])
+    assert silent.reports == 0 and silent.summary() == "usage not reported by the agent"
