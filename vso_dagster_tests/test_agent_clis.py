@@ -15,39 +15,49 @@ from vso_dagster.core.implementation.scaffold_agent import implement
 
 from .conftest import run_vso
 from .standin_model.anthropic_api import StandinAnthropic
-from .test_refine import claude_against, real_agent_cli
+from .standin_model.openai_responses import StandinOpenAI
+from .test_refine import claude_against, codex_against, real_agent_cli
 
 AUTH = "slice-001-auth"
 
 
-def test_claude_code_in_batch_mode_implements_a_slice_through_vso_orchestrate(committed, vso, tmp_path,
-                                                                              monkeypatch):
-    """`claude -p` in each team pane, pointed at its briefing: the stand-in model reads it with Claude
-    Code's Read tool, writes the service with Write, runs the unit tests with Bash, and writes the
-    done marker; VSO's own unit-test check is green on what the CLI wrote."""
-    cli = real_agent_cli("claude")
+def implementation_metadata(project) -> dict:
+    with dg.DagsterInstance.from_config(str(project.dagster_home)) as instance:
+        event = instance.get_latest_materialization_event(dg.AssetKey("slice_implementation"))
+        return event.asset_materialization.metadata
+
+
+def implemented_by(agent, standin, point_at, project, vso, tmp_path, monkeypatch):
+    """`vso orchestrate` of one slice with the real CLI in batch mode, in each team pane pointed at its
+    briefing: the stand-in model reads it with the CLI's own tools, writes the service, runs the unit
+    tests through the CLI's shell tool, and writes the done marker. Returns the stand-in model."""
+    cli = real_agent_cli(agent)
     home = tmp_path / "agent-home"
     home.mkdir()
     monkeypatch.setenv("PATH", f"{cli.parent}{os.pathsep}{os.environ['PATH']}")
     monkeypatch.setenv("HOME", str(home))
-    (committed.state_dir / "config.toml").write_text(
-        '[agent]\nname = "claude"\nmode = "batch"\n[team]\nroles = ["orchestrator", "developer"]\n'
-        "[limits]\ntimeout_s = 300\n")
-    plan = load_plan(committed)
-    with StandinAnthropic(code_for=lambda slice_id: implement(plan.slice(slice_id))) as model:
-        claude_against(model, home, monkeypatch)
+    (project.state_dir / "config.toml").write_text(
+        f'[agent]\nname = "{agent}"\nmode = "batch"\n[team]\nroles = ["orchestrator", "developer"]\n'
+        "[limits]\ntimeout_minutes = 5\n")
+    plan = load_plan(project)
+    with standin(code_for=lambda slice_id: implement(plan.slice(slice_id))) as model:
+        point_at(model, home, monkeypatch)
         result = vso("orchestrate", "--slice-id", AUTH)
     assert result.exit_code == 0, (result.output, [r[-300:] for r in model.tool_results()][-3:])
-    assert load_state(committed)["slices"][AUTH]["status"] == "implemented"
-    worktree = committed.state_dir / "worktrees" / AUTH
-    service = worktree / "vertical-slices" / AUTH / "service" / "main.py"
-    assert service.read_text() == implement(plan.slice(AUTH))  # what the CLI's Write tool wrote
-    shell_results = [r for r in model.tool_results() if "passed" in r]
-    assert shell_results, "the unit tests never ran through Claude Code's Bash tool"
+    # VSO's own unit-test check is green on what the CLI wrote with its own tools.
+    assert load_state(project)["slices"][AUTH]["status"] == "implemented"
+    worktree = project.state_dir / "worktrees" / AUTH
+    assert (worktree / "vertical-slices" / AUTH / "service" / "main.py").read_text() == implement(plan.slice(AUTH))
+    assert [r for r in model.tool_results() if " passed" in r], "the unit tests never ran through the CLI"
     assert "implemented by the stand-in model" in (worktree / ".vso-done.md").read_text()
+    return model
 
-    # What Claude Code reported spending (the stand-in bills 100 tokens in and 20 out per answer) is
-    # the implementation's metadata in Dagster.
+
+def test_claude_code_in_batch_mode_implements_a_slice_and_what_it_spent_is_recorded(committed, vso, tmp_path,
+                                                                                  monkeypatch):
+    model = implemented_by("claude", StandinAnthropic, claude_against, committed, vso, tmp_path, monkeypatch)
+    # The stand-in bills 100 tokens in and 20 out per answer, as the real API reports usage; Claude
+    # Code's own report of it is the implementation's metadata in Dagster…
     meta = implementation_metadata(committed)
     answers = len(model.prompts())
     assert meta["agent_tokens_in"].value == 100 * answers and meta["agent_tokens_out"].value == 20 * answers
@@ -60,10 +70,13 @@ def test_claude_code_in_batch_mode_implements_a_slice_through_vso_orchestrate(co
     assert f"{120 * answers} tokens, 1 runs" in listed
 
 
-def implementation_metadata(project) -> dict:
-    with dg.DagsterInstance.from_config(str(project.dagster_home)) as instance:
-        event = instance.get_latest_materialization_event(dg.AssetKey("slice_implementation"))
-        return event.asset_materialization.metadata
+def test_codex_in_batch_mode_implements_a_slice_and_its_tokens_are_recorded_without_a_cost(committed, vso, tmp_path,
+                                                                                          monkeypatch):
+    model = implemented_by("codex", StandinOpenAI, codex_against, committed, vso, tmp_path, monkeypatch)
+    meta = implementation_metadata(committed)
+    answers = len(model.requests)
+    assert meta["agent_tokens_in"].value == 100 * answers and meta["agent_tokens_out"].value == 20 * answers
+    assert "agent_cost_usd" not in meta  # Codex reports no cost: none is made up
 
 
 @pytest.fixture(autouse=True)

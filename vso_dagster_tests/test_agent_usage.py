@@ -19,6 +19,15 @@ def test_every_run_in_a_pane_counts_and_the_rest_of_the_pane_does_not():
     assert spent.summary() == "160 tokens in, 30 out, $0.0300, 5 turns"
 
 
+def test_codex_reports_tokens_per_turn_and_no_cost_which_stays_unknown():
+    turn = json.dumps({"type": "turn.completed", "usage": {"input_tokens": 100, "cached_input_tokens": 40,
+                                                           "output_tokens": 20}})
+    spent = pane_usage("\n".join(['{"type":"thread.started"}', turn, turn]))
+    assert (spent.tokens_in, spent.tokens_out, spent.cost_usd, spent.reports) == (200, 40, None, 2)
+    assert spent.summary() == "200 tokens in, 40 out, cost not reported"
+    assert team_usage([turn, result_line(1, 1, 0.5, 1)]).cost_usd is None  # part of the cost is unknown
+
+
 def test_a_team_sums_its_panes_and_an_agent_that_reports_nothing_is_unknown_not_free():
     assert team_usage([result_line(1, 2, 0.5, 1), "working…", result_line(3, 4, 0.25, 1)]).tokens_out == 6
     silent = team_usage(["an interactive TUI prints no result line"])

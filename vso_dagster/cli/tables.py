@@ -51,8 +51,9 @@ def _spend(spent: dict | None) -> str:
     """A slice's agent spend, summed over its team runs: cost and tokens as the agents reported them."""
     if not spent:
         return "-"
-    tokens = spent["tokens_in"] + spent["tokens_out"]
-    return f"${spent['cost_usd']:.2f}, {tokens:,.0f} tokens, {spent['runs']:.0f} runs" if tokens else \
+    tokens = (spent["tokens_in"] or 0) + (spent["tokens_out"] or 0)
+    cost = f"${spent['cost_usd']:.2f}" if spent.get("cost_usd") is not None else "cost not reported"
+    return f"{cost}, {tokens:,.0f} tokens, {spent['runs']:.0f} runs" if tokens else \
         f"not reported, {spent['runs']:.0f} runs"
 
 

@@ -28,8 +28,11 @@ def _team_metadata(team: TeamRun | None) -> dict:
     if team is None:
         return {}
     spent = team.usage
-    reported = {"agent_tokens_in": spent.tokens_in, "agent_tokens_out": spent.tokens_out,
-                "agent_cost_usd": round(spent.cost_usd, 4), "agent_turns": spent.turns} if spent.reports else {}
+    reported = {"agent_tokens_in": spent.tokens_in, "agent_tokens_out": spent.tokens_out} if spent.reports else {}
+    if spent.cost_usd is not None:
+        reported["agent_cost_usd"] = round(spent.cost_usd, 4)
+    if spent.turns is not None:
+        reported["agent_turns"] = spent.turns
     return {**reported, "agent_restarts": team.restarts, "agent_minutes": round(team.seconds / 60, 2)}
 
 

@@ -59,6 +59,10 @@ def agent_argv(template: tuple[str, ...], **values: str) -> list[str]:
 # What a one-shot agent in a team pane is told: the rest is in the briefing.
 BRIEFING_PROMPT = "Your briefing is the file {briefing}: read it, then do what it says."
 
+# Codex's workspace-write sandbox blocks sockets, and a slice's unit tests need them: Starlette's
+# TestClient hangs without (measured with codex-cli 0.171.0). Writes stay confined to the worktree.
+CODEX_SOCKETS = ("-c", "sandbox_workspace_write.network_access=true")
+
 # Built-in adapters: argv templates a user can override in config.toml. In a one-shot run Claude
 # Code may only edit files (acceptEdits: it refuses --dangerously-skip-permissions as root), and
 # both read the prompt from stdin: a briefing can outgrow one command-line argument. Checked with
@@ -68,9 +72,11 @@ ADAPTERS = {
                         ("claude", "-p", "--permission-mode", "acceptEdits", "--output-format", "json"), True,
                         ("claude", "-p", "--permission-mode", "acceptEdits", "--allowedTools", "Read", "Bash",
                          "--output-format", "json", BRIEFING_PROMPT)),
-    "codex": AgentSpec("codex", ("codex", "--sandbox", "workspace-write", "--ask-for-approval", "never"),
-                       "interactive", None,
-                       ("codex", "exec", "--sandbox", "workspace-write", "--skip-git-repo-check", "-"), True),
+    "codex": AgentSpec("codex", ("codex", "--sandbox", "workspace-write", *CODEX_SOCKETS, "--ask-for-approval",
+                                 "never"), "interactive", None,
+                       ("codex", "exec", "--sandbox", "workspace-write", "--skip-git-repo-check", "-"), True,
+                       ("codex", "exec", "--json", "--sandbox", "workspace-write", *CODEX_SOCKETS,
+                        "--skip-git-repo-check", BRIEFING_PROMPT)),
     "aider": AgentSpec("aider", ("aider", "--yes-always", "--message-file", "{briefing}"), "batch", None),
 }
 

@@ -212,13 +212,18 @@ def mark_implemented(project: Project, slice_id: str, tested_commit: str | None 
 SPEND_KEYS = ("tokens_in", "tokens_out", "cost_usd", "turns", "restarts", "minutes", "runs")
 
 
-def record_team_spend(project: Project, slice_id: str, spent: dict[str, float]) -> None:
-    """Adds one team run's spend (SPEND_KEYS but `runs`) to the slice's `agent_spend` totals."""
+def record_team_spend(project: Project, slice_id: str, spent: dict[str, float | None]) -> None:
+    """Adds one team run's spend (SPEND_KEYS but `runs`) to the slice's `agent_spend` totals. A value
+    the run could not tell (None: its agents did not report a cost, say) leaves that total unknown."""
     with updating_state(project) as state:
         entry = state["slices"][slice_id]
         totals = entry.get("agent_spend") or {}
-        entry["agent_spend"] = {key: round(totals.get(key, 0) + (1 if key == "runs" else spent.get(key, 0)), 4)
+        entry["agent_spend"] = {key: _add(totals.get(key, 0), 1 if key == "runs" else spent.get(key, 0))
                                 for key in SPEND_KEYS}
+
+
+def _add(total: float | None, more: float | None) -> float | None:
+    return None if total is None or more is None else round(total + more, 4)
 
 
 def record_integration(project: Project, slice_id: str, result: dict) -> None:

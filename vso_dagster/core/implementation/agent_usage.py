@@ -1,10 +1,11 @@
 """What an agent team spent, read from what the agents themselves reported in their panes.
 
-A one-shot Claude Code (`--output-format json`) ends with one JSON object of type "result" that
-holds its token counts, its cost in USD (Claude Code prices the model itself), its turns and its
-duration. A pane holds one per run of the agent (a restarted agent reports again), so a team's usage
-is the sum over every such line of every pane. An agent that reports nothing (an interactive TUI,
-another CLI) leaves the counts unknown: None, never a made-up zero.
+Each one-shot CLI ends with a machine-readable report. Claude Code (`--output-format json`) prints one
+JSON object of type "result": token counts, its cost in USD (it prices the model itself) and its
+turns. Codex (`exec --json`) prints JSON lines, and each "turn.completed" holds the turn's token
+counts, with no cost. A pane holds a report per run of its agent (a restarted agent reports again),
+so a team's usage is the sum over every report in every pane. What no agent reported (an interactive
+TUI, a cost Codex does not give) stays unknown: None, never a made-up zero.
 """
 
 from __future__ import annotations
@@ -18,23 +19,31 @@ from dataclasses import dataclass
 class AgentUsage:
     tokens_in: int = 0
     tokens_out: int = 0
-    cost_usd: float = 0.0
-    turns: int = 0
-    reports: int = 0  # how many runs reported: 0 means nothing is known
+    cost_usd: float | None = None  # None: some report gave no cost
+    turns: int | None = None  # model turns, where the CLI counts them
+    reports: int = 0  # how many reports were read: 0 means nothing is known
 
     def __add__(self, other: AgentUsage) -> AgentUsage:
+        if not self.reports or not other.reports:
+            return other if not self.reports else self
         return AgentUsage(self.tokens_in + other.tokens_in, self.tokens_out + other.tokens_out,
-                          self.cost_usd + other.cost_usd, self.turns + other.turns, self.reports + other.reports)
+                          _sum(self.cost_usd, other.cost_usd), _sum(self.turns, other.turns),
+                          self.reports + other.reports)
 
     def summary(self) -> str:
         if not self.reports:
             return "usage not reported by the agent"
-        return (f"{self.tokens_in} tokens in, {self.tokens_out} out, ${self.cost_usd:.4f}, "
-                f"{self.turns} turns")
+        cost = f"${self.cost_usd:.4f}" if self.cost_usd is not None else "cost not reported"
+        turns = f", {self.turns} turns" if self.turns is not None else ""
+        return f"{self.tokens_in} tokens in, {self.tokens_out} out, {cost}{turns}"
+
+
+def _sum(a, b):
+    return None if a is None or b is None else a + b
 
 
 def pane_usage(text: str) -> AgentUsage:
-    """The usage every run in one pane reported (Claude Code's JSON result lines)."""
+    """The usage every run in one pane reported."""
     return sum((_reported(line) for line in text.splitlines()), AgentUsage())
 
 
@@ -44,16 +53,20 @@ def team_usage(panes: Iterable[str]) -> AgentUsage:
 
 def _reported(line: str) -> AgentUsage:
     line = line.strip()
-    if not (line.startswith("{") and '"type":"result"' in line.replace(" ", "")):
+    if not (line.startswith("{") and '"usage"' in line):
         return AgentUsage()
     try:
-        result = json.loads(line)
+        report = json.loads(line)
     except ValueError:
         return AgentUsage()
-    if not isinstance(result, dict) or result.get("type") != "result":
+    if not isinstance(report, dict) or not isinstance(report.get("usage"), dict):
         return AgentUsage()
-    usage = result.get("usage") or {}
-    tokens_in = sum(int(usage.get(k) or 0) for k in ("input_tokens", "cache_creation_input_tokens",
-                                                        "cache_read_input_tokens"))
-    return AgentUsage(tokens_in, int(usage.get("output_tokens") or 0), float(result.get("total_cost_usd") or 0.0),
-                      int(result.get("num_turns") or 0), 1)
+    usage = report["usage"]
+    if report.get("type") == "result":  # Claude Code: cached input counts apart from input_tokens
+        tokens_in = sum(int(usage.get(k) or 0) for k in ("input_tokens", "cache_creation_input_tokens",
+                                                            "cache_read_input_tokens"))
+        return AgentUsage(tokens_in, int(usage.get("output_tokens") or 0), float(report.get("total_cost_usd") or 0),
+                          int(report.get("num_turns") or 0), 1)
+    if report.get("type") == "turn.completed":  # Codex: cached input is a part of input_tokens
+        return AgentUsage(int(usage.get("input_tokens") or 0), int(usage.get("output_tokens") or 0), None, None, 1)
+    return AgentUsage()

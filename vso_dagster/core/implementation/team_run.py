@@ -101,6 +101,7 @@ def run_team(project: Project, s: PlannedSlice, worktree: Worktree, config: Conf
             for role in config.roles:
                 brief(role)
         team.watch(done=marker.exists, brief=brief, progress=lambda: head(worktree))
+        team.let_batch_agents_finish()
         team.note(f"done marker written: {marker.read_text().strip()[:200]}")
     except TeamError as error:
         team.note(f"failed: {error}")
@@ -111,7 +112,7 @@ def run_team(project: Project, s: PlannedSlice, worktree: Worktree, config: Conf
         restarts, seconds = sum(m.restarts for m in team.members.values()), time.monotonic() - started
         record_team_spend(project, s.slice_id, {
             "tokens_in": usage.tokens_in, "tokens_out": usage.tokens_out, "cost_usd": usage.cost_usd,
-            "turns": usage.turns, "restarts": restarts, "minutes": seconds / 60})
+            "turns": usage.turns or 0, "restarts": restarts, "minutes": seconds / 60})
         try:
             team.stop()
         except TeamError:

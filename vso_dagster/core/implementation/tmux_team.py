@@ -26,6 +26,7 @@ from ..base.secrets import SECRET_VARIABLES
 from .team_watchdog import WINDOW as WATCHDOG_WINDOW
 from .team_watchdog import save_pane_log, watchdog_argv
 
+BATCH_GRACE_S = 30.0  # how long a batch agent may take to end its turn once the done marker is there
 POLL_S = 0.05
 
 
@@ -279,6 +280,15 @@ class Team:
                 self._tell_live_agents("VSO: no progress seen for a while. Continue with your task, "
                                        "or write the done marker if the unit tests pass.")
             time.sleep(POLL_S * 4)
+
+    def let_batch_agents_finish(self, grace_s: float = BATCH_GRACE_S) -> None:
+        """A batch agent that wrote the done marker still ends its turn (its last answer, its report of
+        what it spent): wait up to `grace_s` for every batch agent to exit before the session closes."""
+        if self.agent.mode != "batch":
+            return
+        deadline = time.monotonic() + grace_s
+        while time.monotonic() < deadline and self.alive() and not all(self.dead(role) for role in self.members):
+            time.sleep(POLL_S)
 
     def _gone(self) -> TeamError:
         return TeamError(f"the tmux session {self.session} is gone (tmux server killed or session closed)")
