@@ -10,6 +10,7 @@ from __future__ import annotations
 import json
 import re
 import threading
+import time
 from collections.abc import Callable
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
@@ -31,8 +32,9 @@ def sse(events: list[dict]) -> bytes:
 
 
 class StandinServer:
-    """`with Api() as model:` serves on model.url until the block ends; every request body is kept
-    in model.requests. A subclass answers with `respond(path, body) -> (content type, bytes)`."""
+    """`with Api() as model:` serves on model.url until the block ends; every request is kept in
+    model.requests (its path, body, and `at`, when it arrived by time.monotonic()). A subclass
+    answers with `respond(path, body) -> (content type, bytes)`."""
 
     def __init__(self) -> None:
         self.requests: list[dict] = []
@@ -42,7 +44,7 @@ class StandinServer:
         class Handler(BaseHTTPRequestHandler):
             def do_POST(self) -> None:
                 body = json.loads(self.rfile.read(int(self.headers.get("Content-Length") or 0)) or b"{}")
-                requests.append({"path": self.path, "body": body})
+                requests.append({"path": self.path, "body": body, "at": time.monotonic()})
                 kind, data = respond(self.path, body)
                 self.send_response(200)
                 self.send_header("Content-Type", kind)
