@@ -9,7 +9,7 @@ import dagster as dg
 
 from . import decomposition, deployment, implementation, sync
 from .lib.naming import Naming
-from .lib.presentation import source_link, with_code_references, with_project_owners
+from .lib.presentation import running_source, with_code_references, with_project_owners
 from .lib.resources import VSOProject
 
 
@@ -19,7 +19,7 @@ def assemble(names: Naming, vso: VSOProject, *, timezone: str, owners: Sequence[
     rooms = [decomposition.room(names), implementation.room(names), deployment.room(names)]
     rooms.append(sync.room(names, timezone, plan_job=rooms[0].jobs[decomposition.PLAN_JOB]))
     defs = dg.Definitions(
-        assets=with_code_references([a for room in rooms for a in room.assets], source_link()),
+        assets=with_code_references([a for room in rooms for a in room.assets], running_source()),
         asset_checks=[c for room in rooms for c in room.asset_checks],
         jobs=[j for room in rooms for j in room.jobs.values()],
         sensors=[s for room in rooms for s in room.sensors],

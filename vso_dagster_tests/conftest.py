@@ -15,6 +15,7 @@ from vso_dagster.core.base.project import Project
 
 REPO = Path(__file__).resolve().parents[1]
 EXAMPLES = REPO / "examples"
+AGENTS_BIN = REPO / ".agents/node_modules/.bin"  # where `make agents` installs the real agent CLIs
 
 TODO_SPEC = textwrap.dedent("""\
     ---
@@ -237,3 +238,28 @@ def schedule_tick(name: str, project: Project, instance, when, prefix: str = "")
                                         repository_def=definitions.get_repository_def(), resources=resources)
     with dg.partition_loading_context(dynamic_partitions_store=instance):
         return definitions.resolve_schedule_def(names.name(name)).evaluate_tick(context)
+
+
+def real_agent_cli(name: str) -> Path:
+    """The real agent CLI that `make agents` installs (CI runs it); the test skips without it."""
+    path = AGENTS_BIN / name
+    if not path.exists():
+        pytest.skip(f"{name} is not installed in {AGENTS_BIN}: run `make agents` (npm install from the registry)")
+    return path
+
+
+def claude_against(model, home: Path, monkeypatch) -> None:
+    monkeypatch.setenv("ANTHROPIC_BASE_URL", model.url)
+    monkeypatch.setenv("ANTHROPIC_API_KEY", "standin-key")
+    monkeypatch.setenv("CLAUDE_CODE_DISABLE_NONESSENTIAL_TRAFFIC", "1")
+
+
+def codex_against(model, home: Path, monkeypatch) -> None:
+    """Codex reaches a model through a provider in its own config: $CODEX_HOME/config.toml."""
+    codex_home = home / ".codex"
+    codex_home.mkdir()
+    (codex_home / "config.toml").write_text(
+        'model_provider = "standin"\n[model_providers.standin]\nname = "standin"\n'
+        f'base_url = "{model.url}/v1"\nenv_key = "OPENAI_API_KEY"\nwire_api = "responses"\n')
+    monkeypatch.setenv("CODEX_HOME", str(codex_home))
+    monkeypatch.setenv("OPENAI_API_KEY", "standin-key")

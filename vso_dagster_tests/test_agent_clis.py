@@ -13,10 +13,9 @@ from vso_dagster.core.base.plan import load_plan
 from vso_dagster.core.base.state import load_state
 from vso_dagster.core.implementation.scaffold_agent import implement
 
-from .conftest import run_vso
+from .conftest import claude_against, codex_against, real_agent_cli, run_vso
 from .standin_model.anthropic_api import StandinAnthropic
 from .standin_model.openai_responses import StandinOpenAI
-from .test_refine import claude_against, codex_against, real_agent_cli
 
 AUTH = "slice-001-auth"
 

@@ -15,13 +15,12 @@ from vso_dagster.core.decomposition.decompose import (
 )
 from vso_dagster.core.decomposition.refine import agent_refiner, slice_spec_problems
 
-from .conftest import REPO
+from .conftest import claude_against, codex_against, real_agent_cli
 from .standin_model.anthropic_api import StandinAnthropic
 from .standin_model.openai_responses import StandinOpenAI
 from .standin_model.server import ADDED_CRITERION
 
 STANDIN = str(Path(__file__).with_name("standin_agent.py"))
-AGENTS_BIN = REPO / ".agents/node_modules/.bin"
 
 
 def configure(project, behavior: str = "", refine: bool = True) -> None:
@@ -76,31 +75,6 @@ def test_slice_spec_problems_name_what_is_wrong(todo_project):
     broken = good.replace('slice_id: "slice-002-todos"', 'slice_id: "slice-009-x"').replace("## Tests\n", "")
     assert slice_spec_problems(broken, s) == ["slice_id is 'slice-009-x', not 'slice-002-todos'",
                                                "section `## Tests` is missing"]
-
-
-def real_agent_cli(name: str) -> Path:
-    """The real agent CLI that `make agents` installs (CI runs it); the test skips without it."""
-    path = AGENTS_BIN / name
-    if not path.exists():
-        pytest.skip(f"{name} is not installed in {AGENTS_BIN}: run `make agents` (npm install from the registry)")
-    return path
-
-
-def claude_against(model, home: Path, monkeypatch) -> None:
-    monkeypatch.setenv("ANTHROPIC_BASE_URL", model.url)
-    monkeypatch.setenv("ANTHROPIC_API_KEY", "standin-key")
-    monkeypatch.setenv("CLAUDE_CODE_DISABLE_NONESSENTIAL_TRAFFIC", "1")
-
-
-def codex_against(model, home: Path, monkeypatch) -> None:
-    """Codex reaches a model through a provider in its own config: $CODEX_HOME/config.toml."""
-    codex_home = home / ".codex"
-    codex_home.mkdir()
-    (codex_home / "config.toml").write_text(
-        'model_provider = "standin"\n[model_providers.standin]\nname = "standin"\n'
-        f'base_url = "{model.url}/v1"\nenv_key = "OPENAI_API_KEY"\nwire_api = "responses"\n')
-    monkeypatch.setenv("CODEX_HOME", str(codex_home))
-    monkeypatch.setenv("OPENAI_API_KEY", "standin-key")
 
 
 @pytest.mark.parametrize("agent, standin, point_at", [("claude", StandinAnthropic, claude_against),

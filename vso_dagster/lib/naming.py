@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass
+from functools import cached_property
 from typing import TYPE_CHECKING
 
 import dagster as dg
@@ -55,7 +56,7 @@ class Naming:
         """The key of the project's VSOProject resource: resources of one deployment share one namespace."""
         return self.name("vso")
 
-    @property
+    @cached_property
     def slices(self) -> dg.DynamicPartitionsDefinition:
         """One partition per slice ID (`slice-001-auth`). Keys are only ever added: a retired slice keeps
         its partition so its history stays browsable in the UI."""

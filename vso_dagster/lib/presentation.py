@@ -8,6 +8,7 @@ import os
 import re
 from collections.abc import Sequence
 from dataclasses import dataclass
+from functools import cache
 from pathlib import Path
 
 import dagster as dg
@@ -48,6 +49,13 @@ def source_link(package_dir: Path = PACKAGE_DIR) -> SourceLink | None:
     if not (found and commit):
         return None
     return SourceLink(f"https://{found['host']}/{found['path']}", commit, Path(root))
+
+
+@cache
+def running_source() -> SourceLink | None:
+    """source_link of VSO's own package, asked once per process (three git calls): the code a process
+    runs does not move under it, and every project a deployment assembles shares the answer."""
+    return source_link()
 
 
 def with_code_references(assets: list, link: SourceLink | None) -> list:
