@@ -4,7 +4,7 @@
 #              loopback, integration-tested, and promoted to production (local); endpoints printed;
 #              then one component changes, is committed, and `vso sync` re-runs only its slice
 # make bench : the decomposition and whole-pipeline benchmarks (figures in bench/README.md)
-# make agents: the real agent CLIs (Claude Code, Codex) at pinned versions, from npm into .agents/;
+# make agents: the real agent CLIs (Claude Code, Codex, Aider) at pinned versions, into .agents/;
 #              the tests that run them against a stand-in model skip without them (CI installs them)
 
 PYTHON ?= python3
@@ -17,6 +17,7 @@ DEMO_TITLE ?= Craft Marketplace
 AGENTS ?= .agents
 CLAUDE_CODE_VERSION ?= 2.1.197
 CODEX_VERSION ?= 0.171.0
+AIDER_VERSION ?= 0.86.2
 
 .PHONY: install lint test demo bench clean agents
 
@@ -30,9 +31,15 @@ $(BIN)/.installed: pyproject.toml
 
 agents: $(AGENTS)/.installed
 
+# Claude Code and Codex from npm; Aider in a virtualenv of its own (its pinned dependencies must not
+# touch VSO's). Each is linked into $(AGENTS)/bin, which the tests put first on PATH.
 $(AGENTS)/.installed: Makefile
 	npm install --prefix $(AGENTS) --no-audit --no-fund --loglevel=error \
 	  @anthropic-ai/claude-code@$(CLAUDE_CODE_VERSION) @openai/codex@$(CODEX_VERSION)
+	test -x $(AGENTS)/aider/bin/python || $(PYTHON) -m venv $(AGENTS)/aider
+	$(AGENTS)/aider/bin/python -m pip install --quiet --disable-pip-version-check aider-chat==$(AIDER_VERSION)
+	mkdir -p $(AGENTS)/bin
+	ln -sf ../node_modules/.bin/claude ../node_modules/.bin/codex ../aider/bin/aider $(AGENTS)/bin/
 	touch $@
 
 # ruff, and the layering contracts in pyproject.toml ([tool.importlinter]).
@@ -40,9 +47,10 @@ lint: install
 	$(BIN)/ruff check vso_dagster vso_dagster_tests bench
 	$(BIN)/lint-imports
 
-# One worker per core; a file's tests stay together (module fixtures are built once per file).
+# One worker per core; a file's tests stay together (module fixtures are built once per file), and
+# the longest files start first (conftest.py) rather than the ones with the most tests.
 test: lint
-	$(BIN)/python -m pytest -n auto --dist loadfile
+	$(BIN)/python -m pytest -n auto --dist loadfile --no-loadscope-reorder
 
 GIT_DEMO = git -C $(DEMO) -c user.name="VSO demo" -c user.email=demo@localhost
 # The demo's spec change: the first component's description gains a few words.

@@ -15,7 +15,7 @@ from vso_dagster.core.base.project import Project
 
 REPO = Path(__file__).resolve().parents[1]
 EXAMPLES = REPO / "examples"
-AGENTS_BIN = REPO / ".agents/node_modules/.bin"  # where `make agents` installs the real agent CLIs
+AGENTS_BIN = REPO / ".agents/bin"  # where `make agents` links the real agent CLIs
 
 TODO_SPEC = textwrap.dedent("""\
     ---
@@ -59,6 +59,19 @@ TODO_SPEC = textwrap.dedent("""\
     ## Vertical Slices
     <!-- generated -->
     """)
+
+
+# The files that take longest, longest first (measured with --durations=0). With `--dist loadfile`
+# each worker takes the next file when it is free, so these start first and the suite does not end
+# with one worker on a minute-long file while the other has nothing left to do.
+LONGEST_FIRST = ("test_journeys.py", "test_corrupt_state.py", "test_platforms.py", "test_dagster_staleness.py",
+                 "test_queue_live.py", "test_code_location_runs.py", "test_ui_browser.py", "test_sync.py",
+                 "test_faults.py", "test_workers.py", "test_component.py", "test_agent_clis.py")
+
+
+def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    rank = {name: at for at, name in enumerate(LONGEST_FIRST)}
+    items.sort(key=lambda item: rank.get(item.path.name, len(rank)))  # stable: in-file order stays
 
 
 def tree_digest(root: Path) -> dict[str, tuple[str, int]]:
@@ -244,7 +257,7 @@ def real_agent_cli(name: str) -> Path:
     """The real agent CLI that `make agents` installs (CI runs it); the test skips without it."""
     path = AGENTS_BIN / name
     if not path.exists():
-        pytest.skip(f"{name} is not installed in {AGENTS_BIN}: run `make agents` (npm install from the registry)")
+        pytest.skip(f"{name} is not installed in {AGENTS_BIN}: run `make agents` (npm and pip, from the registries)")
     return path
 
 
@@ -252,6 +265,18 @@ def claude_against(model, home: Path, monkeypatch) -> None:
     monkeypatch.setenv("ANTHROPIC_BASE_URL", model.url)
     monkeypatch.setenv("ANTHROPIC_API_KEY", "standin-key")
     monkeypatch.setenv("CLAUDE_CODE_DISABLE_NONESSENTIAL_TRAFFIC", "1")
+
+
+def aider_against(model, home: Path, monkeypatch) -> None:
+    """Aider reaches an OpenAI-compatible model by its base URL; its model and key come from the
+    environment, and its price list stays local (no network here)."""
+    monkeypatch.setenv("OPENAI_API_BASE", f"{model.url}/v1")
+    monkeypatch.setenv("OPENAI_API_KEY", "standin-key")
+    monkeypatch.setenv("AIDER_MODEL", "openai/standin")
+    monkeypatch.setenv("AIDER_SHOW_MODEL_WARNINGS", "false")
+    monkeypatch.setenv("LITELLM_LOCAL_MODEL_COST_MAP", "True")
+    # Aider commits its edits as the git user, whom a user's ~/.gitconfig names.
+    (home / ".gitconfig").write_text("[user]\n\tname = Aider User\n\temail = aider@localhost\n")
 
 
 def codex_against(model, home: Path, monkeypatch) -> None:

@@ -32,3 +32,32 @@ def test_a_team_sums_its_panes_and_an_agent_that_reports_nothing_is_unknown_not_
     assert team_usage([result_line(1, 2, 0.5, 1), "working…", result_line(3, 4, 0.25, 1)]).tokens_out == 6
     silent = team_usage(["an interactive TUI prints no result line"])
     assert silent.reports == 0 and silent.summary() == "usage not reported by the agent"
+
+
+def message_line(message_id: str, tokens_in: int, tokens_out: int) -> str:
+    """A model message as Claude Code's `--output-format stream-json` prints it while it works."""
+    return json.dumps({"type": "assistant", "message": {"id": message_id, "content": [],
+                                                        "usage": {"input_tokens": tokens_in,
+                                                                  "output_tokens": tokens_out}}})
+
+
+def test_a_claude_run_still_at_work_counts_its_messages_so_far_each_once_and_its_result_replaces_them():
+    working = [message_line("msg_1", 100, 1), message_line("msg_1", 100, 20), message_line("msg_2", 130, 5)]
+    so_far = pane_usage("\n".join(working))
+    # Each message counts once, with the last usage it showed; no cost is known before the result.
+    assert (so_far.tokens_in, so_far.tokens_out, so_far.cost_usd, so_far.cost_reported) == (230, 25, None, 0.0)
+    finished = pane_usage("\n".join([*working, result_line(230, 40, 0.02, 2)]))
+    assert (finished.tokens_in, finished.tokens_out, finished.reports) == (235, 40, 1)
+    # A second run, cut off while at work: the first run's cost was reported, the second's is not yet.
+    restarted = pane_usage("\n".join([*working, result_line(230, 40, 0.02, 2), message_line("msg_3", 300, 9)]))
+    assert (restarted.tokens_in, restarted.cost_usd, restarted.cost_reported) == (535, None, 0.02)
+    assert restarted.spent(1.5).tokens == 535 + 49 and restarted.spent(1.5).cost_usd == 0.02
+
+
+def test_aider_reports_each_message_in_its_own_rounded_words_and_a_cost_only_when_it_knows_the_prices():
+    pane = "\n".join(["Applied edit to service/main.py", "Tokens: 835 sent, 53 received.",
+                      "Added 1 line of output to the chat.",
+                      "Tokens: 2.1k sent, 1.5k cache hit, 64 received. Cost: $0.01 message, $0.02 session."])
+    spent = pane_usage(pane)
+    assert (spent.tokens_in, spent.tokens_out, spent.reports) == (835 + 2100 + 1500, 53 + 64, 2)
+    assert spent.cost_usd is None and spent.cost_reported == 0.01  # the first message's cost was not known

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import pytest
 
+from vso_dagster.core.base.budget import Budget, Spent
 from vso_dagster.core.base.config import ROLES, load_config, project_socket
 from vso_dagster.core.base.errors import VSOError
 from vso_dagster.core.decomposition.scaffold_project import init_project
@@ -25,7 +26,9 @@ def write(project, text: str) -> None:
 def test_an_adapter_and_an_override(project):
     write(project, '[agent]\nname = "aider"\n[team]\nsize = "small"\n')
     config = load_config(project)
-    assert config.agent.argv == ("aider", "--yes-always", "--message-file", "{briefing}")
+    assert config.agent.argv[:2] == ("aider", "--yes-always") and config.agent.argv[-2:] == ("--message-file",
+                                                                                           "{briefing}")
+    assert "--auto-test" in config.agent.argv and "--auto-test" not in config.agent.batch_argv
     assert config.agent.mode == "batch" and config.roles == ("orchestrator", "developer")
     write(project, '[agent]\nname = "claude"\nargv = ["/opt/claude", "--model", "x"]\n[team]\nroles = ["solo"]\n')
     config = load_config(project)
@@ -44,6 +47,8 @@ def test_an_adapter_and_an_override(project):
         ('[dagster]\nlaunch = "cloud"\n', "[dagster] launch must be one of auto, in_process, submit, not 'cloud'"),
         ('[dagster]\nowners = ["shop"]\n', '[dagster] owners must be a list of "team:NAME" or email addresses'),
         ('[dagster]\ngroup = "my shop"\n', "[dagster] group must be a name of letters, digits and '_', not 'my shop'"),
+        ('[agent]\nmax_cost_usd = "5"\n', "[agent] max_cost_usd must be a number above 0, not '5'"),
+        ('[agent]\nrun_max_tokens = 0\n', "[agent] run_max_tokens must be a number above 0, not 0"),
     ],
 )
 def test_mistakes_name_the_file_and_the_fix(project, text, message):
@@ -51,6 +56,21 @@ def test_mistakes_name_the_file_and_the_fix(project, text, message):
     with pytest.raises(VSOError) as info:
         load_config(project)
     assert message in str(info.value) and str(info.value).startswith(".slice-orchestrator/config.toml")
+
+
+def test_budgets_per_slice_and_per_run_name_the_key_that_stopped_a_team(project):
+    write(project, '[agent]\nname = "claude"\nmax_tokens = 1000\nmax_minutes = 30\nrun_max_cost_usd = 5\n')
+    config = load_config(project)
+    assert config.budget.over(Spent(999, 0.0, 29.9)) is None
+    assert config.budget.over(Spent(1000, 0.0, 1)) == "spent 1,000 tokens of [agent] max_tokens = 1,000 tokens"
+    assert config.budget.over(Spent(10, 0.0, 31)) == "spent 31.00 minutes of [agent] max_minutes = 30.00 minutes"
+    # A run's teams share its budget: what the first spent counts against the second, tag and all.
+    second = Budget.from_tag(config.run_budget.after(Spent(0, 4.5, 10)).to_tag())
+    assert second.over(Spent(0, 0.25, 1)) is None
+    assert second.over(Spent(0, 0.5, 1)) == "spent $5.00 of [agent] run_max_cost_usd = $5.00"
+    assert (config.budget & second).over(Spent(2000, 0.0, 1)).endswith("max_tokens = 1,000 tokens")
+    write(project, '[agent]\nname = "codex"\n')
+    assert load_config(project).budget.over(Spent(10**9, 10**6, 10**6)) is None  # no cap unless set
 
 
 def test_sync_and_deploy_settings_are_read_and_checked(project):

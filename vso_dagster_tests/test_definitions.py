@@ -30,6 +30,7 @@ def graph_snapshot(definitions: dg.Definitions = defs) -> dict:
             "partitions_name": getattr(node.partitions_def, "name", None),
             "backfill_policy": str(node.backfill_policy.policy_type.value) if node.backfill_policy else None,
             "kinds": sorted(node.kinds),
+            "pools": sorted(node.pools or ()),
         }
     checks = {}
     for key in sorted(graph.asset_check_keys, key=lambda k: k.to_user_string()):

@@ -1,5 +1,6 @@
 """The Dagster-native path, live: the implementation_waves sensor, Dagster's run queue and a real
-dagster-daemon build the small example in dependency waves, each run tagged for the queue."""
+dagster-daemon build the small example in dependency waves, each run tagged for the queue, and no
+run starts while the agent-team pool has no slot for its team."""
 
 from __future__ import annotations
 
@@ -29,6 +30,14 @@ def test_sensor_and_queue_build_every_slice_in_waves(project, vso):
     started = subprocess.run([venv_bin("dagster"), "sensor", "start", "implementation_waves", "-w",
                               workspace], env=env, capture_output=True, text=True, timeout=120)
     assert started.returncode == 0, started.stderr[-2000:]
+    # The pool's two slots (dagster.yaml's default limit) are taken, as by two teams of another project
+    # on the same instance.
+    others = [("another-project", "team-1"), ("another-project", "team-2")]
+    with dg.DagsterInstance.from_config(str(project.dagster_home)) as instance:
+        assert instance.event_log_storage.initialize_concurrency_limit_to_default("vso_agent_teams")
+        for run_id, step in others:
+            instance.event_log_storage.claim_concurrency_slot("vso_agent_teams", run_id, step)
+        assert len(instance.event_log_storage.get_concurrency_info("vso_agent_teams").claimed_slots) == 2
 
     daemon = subprocess.Popen([venv_bin("dagster-daemon"), "run", "-w", workspace], env=env,
                               cwd=project.root, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
@@ -37,6 +46,15 @@ def test_sensor_and_queue_build_every_slice_in_waves(project, vso):
         deadline = time.monotonic() + 240
         statuses: dict = {}
         with dg.DagsterInstance.from_config(str(project.dagster_home)) as instance:
+            queued = first_queued_implementation(instance, deadline)
+            # The queue's daemon (it takes a run off within a second or two when nothing holds it; it
+            # is up, since its sensor asked for the run) keeps it: its team would have no slot.
+            time.sleep(max(0.0, queued + 6 - time.time()))
+            assert instance.get_run_by_id(run_id_of(instance, queued)).status == dg.DagsterRunStatus.QUEUED
+            assert not [e for e in json.loads(project.state_file.read_text())["slices"].values()
+                        if e["status"] == "implemented"]
+            for run_id, step in others:
+                instance.event_log_storage.free_concurrency_slot_for_step(run_id, step)
             while time.monotonic() < deadline:
                 statuses = {sid: e["status"] for sid, e in json.loads(project.state_file.read_text())["slices"].items()}
                 finished = all(r.is_finished for r in instance.get_runs() if r.job_name == "vso_implement")
@@ -62,3 +80,18 @@ def test_sensor_and_queue_build_every_slice_in_waves(project, vso):
                                                ["last_modified"])
         todos_created = instance.get_run_record_by_id(by_slice["slice-002-todos"].run_id).create_timestamp
         assert todos_created >= auth_built
+
+
+def first_queued_implementation(instance, deadline: float) -> float:
+    """When the first vso_implement run was put in the queue."""
+    while not (runs := instance.get_run_records(dg.RunsFilter(job_name="vso_implement"))):
+        assert time.monotonic() < deadline, "the sensor never asked for an implementation run"
+        time.sleep(0.5)
+    return min(record.create_timestamp.timestamp() for record in runs)
+
+
+def run_id_of(instance, created: float) -> str:
+    return next(r.dagster_run.run_id for r in instance.get_run_records(dg.RunsFilter(job_name="vso_implement"))
+                if r.create_timestamp.timestamp() == created)
+
+

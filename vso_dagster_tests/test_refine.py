@@ -15,8 +15,9 @@ from vso_dagster.core.decomposition.decompose import (
 )
 from vso_dagster.core.decomposition.refine import agent_refiner, slice_spec_problems
 
-from .conftest import claude_against, codex_against, real_agent_cli
+from .conftest import aider_against, claude_against, codex_against, real_agent_cli
 from .standin_model.anthropic_api import StandinAnthropic
+from .standin_model.openai_chat import StandinChat
 from .standin_model.openai_responses import StandinOpenAI
 from .standin_model.server import ADDED_CRITERION
 
@@ -78,7 +79,8 @@ def test_slice_spec_problems_name_what_is_wrong(todo_project):
 
 
 @pytest.mark.parametrize("agent, standin, point_at", [("claude", StandinAnthropic, claude_against),
-                                                     ("codex", StandinOpenAI, codex_against)])
+                                                     ("codex", StandinOpenAI, codex_against),
+                                                     ("aider", StandinChat, aider_against)])
 def test_a_real_agent_cli_refines_specs_in_its_one_shot_mode(agent, standin, point_at, todo_project, vso, tmp_path,
                                                              monkeypatch):
     """`vso decompose` with refine_specs and the built-in adapter: the real CLI, its briefing on
@@ -99,3 +101,5 @@ def test_a_real_agent_cli_refines_specs_in_its_one_shot_mode(agent, standin, poi
     briefed = [p for p in model.prompts() if "Refine the slice spec of slice-002-todos" in p]
     assert briefed and 'slice_id: "slice-002-todos"' in briefed[0]  # the briefing itself reached the model
     assert f"spec refined by {agent}" in (todo_project.logs_dir / "decomposition.log").read_text()
+    # The CLI worked in the refinement's own folder: nothing of its own landed in the project's checkout.
+    assert not list(todo_project.root.glob(".aider*")) and not (todo_project.root / ".gitignore").exists()

@@ -16,6 +16,7 @@ from pathlib import Path
 import libtmux
 import pytest
 
+from vso_dagster.core.base.budget import parse_budget
 from vso_dagster.core.base.config import AgentSpec, Config, Limits, load_config
 from vso_dagster.core.base.errors import VSOError
 from vso_dagster.core.base.plan import load_plan
@@ -110,6 +111,15 @@ def test_a_hanging_agent_hits_the_timeout_and_the_session_is_gone(committed, soc
         run_team(committed, s, worktree, config)
     assert time.monotonic() - started < 20
     assert sessions(socket) == []
+
+
+def test_a_team_over_its_minutes_budget_is_stopped_with_the_key_to_raise(committed, socket):
+    s, worktree, config = team_for(committed, socket, standin("hang"), Limits(timeout_s=60, idle_s=60))
+    config = replace(config, budget=parse_budget({"max_minutes": 0.02}))
+    with pytest.raises(TeamError, match=r"stopped over budget: spent 0\.0\d minutes of \[agent\] max_minutes = 0\.02"):
+        run_team(committed, s, worktree, config)
+    assert sessions(socket) == []
+    assert load_state(committed)["slices"]["slice-001-auth"]["agent_spend"]["minutes"] >= 0.02
 
 
 def test_an_idle_team_is_nudged_then_failed(committed, socket):
@@ -234,6 +244,7 @@ def test_a_usage_limit_pauses_then_the_agent_is_told_to_retry(committed, socket)
 
 CANCELLED_RUN = """
 import sys
+from vso_dagster.core.base.budget import parse_budget
 from vso_dagster.core.base.config import AgentSpec, Config, Limits, load_config
 from vso_dagster.core.base.plan import load_plan
 

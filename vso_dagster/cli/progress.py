@@ -6,6 +6,7 @@ from __future__ import annotations
 import logging
 
 from rich.console import Console
+from rich.markup import escape
 from rich.progress import BarColumn, MofNCompleteColumn, SpinnerColumn, TaskID, TextColumn, TimeElapsedColumn
 from rich.progress import Progress as RichProgress
 from rich.text import Text
@@ -67,8 +68,8 @@ class LiveProgress(Progress, logging.Handler):
     def finished(self, outcome: Outcome) -> None:
         first_line = outcome.detail.strip().splitlines()[0] if outcome.detail.strip() else ""
         took = f" ({outcome.duration_s:.1f} s)" if outcome.duration_s else ""
-        self.bar.console.print(f"{outcome.slice_id}: [{COLOURS[outcome.result]}]{outcome.result}[/] {first_line}{took}",
-                               soft_wrap=True)
+        self.bar.console.print(f"{outcome.slice_id}: [{COLOURS[outcome.result]}]{outcome.result}[/] "
+                               f"{escape(first_line)}{took}", soft_wrap=True)
 
     def emit(self, record: logging.LogRecord) -> None:
         if self.task is not None and hasattr(record, "vso_done"):

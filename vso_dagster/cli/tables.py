@@ -9,6 +9,7 @@ import sys
 import click
 from rich.console import Console
 from rich.table import Table
+from rich.text import Text
 
 from ..core.base.model import ENVIRONMENTS
 from ..core.base.plan import Plan
@@ -43,7 +44,7 @@ def slice_table(state: dict, only: list[str] | None = None) -> None:
         row = [slice_id, entry.get("component", ""), entry.get("version", ""), entry.get("status", ""),
                entry.get("platform", ""), ", ".join(serving) or "-", ", ".join(entry.get("dependencies", [])) or "-",
                _spend(entry.get("agent_spend"))]
-        table.add_row(*row)
+        table.add_row(*map(Text, row))  # a spec's or a reason's "[...]" is text, never rich markup
     out.print(table)
 
 
@@ -70,7 +71,7 @@ def outcome_table(outcomes: list[Outcome]) -> None:
     table = Table("slice", "result", "detail", "Dagster run")
     for o in outcomes:
         first_line = o.detail.strip().splitlines()[0] if o.detail.strip() else ""
-        table.add_row(o.slice_id, f"[{COLOURS[o.result]}]{o.result}[/]", first_line, (o.run_id or "-")[:8])
+        table.add_row(o.slice_id, f"[{COLOURS[o.result]}]{o.result}[/]", Text(first_line), (o.run_id or "-")[:8])
     out.print(table)
     for o in outcomes:  # a reason the table had to wrap or cut is printed whole, on one line each
         if o.result == "failed" and ("\n" in o.detail.strip() or len(o.detail) > 100):

@@ -3,6 +3,7 @@
 from ..lib.naming import Naming
 from ..lib.room import Room
 from . import assets, jobs
+from .assets import AGENT_POOL, BUDGET_TAG
 from .jobs import IMPLEMENT_JOB, UNIT_TESTS_JOB
 from .sensors import implementation_waves
 
@@ -14,4 +15,4 @@ def room(names: Naming) -> Room:
                 sensors=[implementation_waves(names, built_jobs[IMPLEMENT_JOB])])
 
 
-__all__ = ["room", "IMPLEMENT_JOB", "UNIT_TESTS_JOB"]
+__all__ = ["room", "AGENT_POOL", "BUDGET_TAG", "IMPLEMENT_JOB", "UNIT_TESTS_JOB"]

@@ -1,5 +1,6 @@
 import dagster as dg
 
+from ..core.base.budget import Budget
 from ..core.base.errors import Blocked, VSOError
 from ..core.base.plan import load_plan
 from ..core.base.unit_tests import TestRun
@@ -10,6 +11,13 @@ from ..core.implementation.team_run import TeamRun
 from ..lib.naming import Naming
 
 GROUP = "implementation"
+# The budget of the `vso orchestrate` a run is part of, with what the orchestrate spent before it
+# (core/base/budget.py). On the run, so the UI shows it; a run launched from the UI has none, and
+# only its slice's own budget holds it.
+BUDGET_TAG = "vso/run_budget"
+# Paid agent teams run in this Dagster concurrency pool: `dagster instance concurrency set` bounds
+# how many run at once on the instance, across every way of launching them.
+AGENT_POOL = "vso_agent_teams"
 
 
 def _test_metadata(tests: TestRun) -> dict:
@@ -42,7 +50,8 @@ def build(names: Naming) -> tuple[list, list]:
 
     # Its upstream is another room's asset, named by its key: the rooms do not import one another.
     @dg.asset(key=names.key("slice_implementation"), group_name=GROUP, kinds={"git", "python"},
-              partitions_def=names.slices, deps=[names.key("slice_spec")], required_resource_keys=uses)
+              partitions_def=names.slices, deps=[names.key("slice_spec")], required_resource_keys=uses,
+              pool=AGENT_POOL)
     def slice_implementation(context: dg.AssetExecutionContext) -> dg.MaterializeResult:
         """The slice built by an agent on branch `slice-NNN-name-vX.Y.Z` in its own worktree; done only
         when its unit tests pass. A slice whose dependencies are not built fails fast: `blocked by: ...`."""
@@ -50,7 +59,7 @@ def build(names: Naming) -> tuple[list, list]:
         with vso.log_to("implementation") as project:
             try:
                 plan = load_plan(project)
-                done = implement_slice(project, plan, slice_id)
+                done = implement_slice(project, plan, slice_id, Budget.from_tag(context.run.tags.get(BUDGET_TAG)))
             except VSOError as error:
                 blocked = {"blocked_by": dg.MetadataValue.json(error.waiting)} if isinstance(error, Blocked) else {}
                 raise dg.Failure(description=str(error), allow_retries=False, metadata=blocked) from None

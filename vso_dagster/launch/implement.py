@@ -10,11 +10,13 @@ from concurrent.futures import wait as futures_wait
 
 import dagster as dg
 
+from ..core.base.budget import NO_BUDGET, Budget, Spent
+from ..core.base.config import load_config
 from ..core.base.plan import Plan, load_plan
 from ..core.base.project import Project
-from ..core.base.state import BUILT, load_state
+from ..core.base.state import BUILT, load_state, spent_by_teams
 from ..core.implementation.implement import blockers, priorities
-from ..implementation import IMPLEMENT_JOB, UNIT_TESTS_JOB
+from ..implementation import BUDGET_TAG, IMPLEMENT_JOB, UNIT_TESTS_JOB
 from ..lib.partitions import ensure_slice_partitions
 from .checks import QUIET, run_check_job
 from .jobs import naming
@@ -27,8 +29,10 @@ def orchestrate(project: Project, instance: dg.DagsterInstance, slice_ids: list[
                 progress: Progress = SILENT) -> list[Outcome]:
     """Implements the given slices (all, when None) in dependency waves: a slice starts once every
     dependency is built, with at most `concurrency` runs at once (each in its own process when more
-    than one). A slice whose dependency failed is reported as blocked without starting a run."""
+    than one). A slice whose dependency failed is reported as blocked without starting a run. Once the
+    teams of this call have spent its budget ([agent] run_max_*), no further slice starts."""
     plan = load_plan(project)
+    run_budget, spent_before = load_config(project).run_budget, spent_by_teams(load_state(project))
     order, rank = plan.slice_ids, priorities(plan)
     ensure_slice_partitions(instance, naming.slices, order)
     pending, outcomes = _to_build(project, plan, rank, slice_ids, force)
@@ -53,10 +57,13 @@ def orchestrate(project: Project, instance: dg.DagsterInstance, slice_ids: list[
                 waiting = blockers(state, plan.slice(sid))
                 if any(dep in pending or run.has(dep) for dep in waiting):
                     continue  # its dependency is still to be built in this wave
+                budget = run_budget.after(spent_by_teams(state) - spent_before)
                 if waiting and slice_ids is None:
                     done(Outcome(sid, Result.BLOCKED, "blocked by: " + ", ".join(waiting)))
+                elif reason := budget.over(Spent()):
+                    done(Outcome(sid, Result.FAILED, f"not started: this run's agent budget is spent ({reason})"))
                 else:  # an explicit request runs: the asset itself fails fast with `blocked by`
-                    run.start(sid, rank[sid])
+                    run.start(sid, rank[sid], budget)
                 pending.remove(sid)
                 if run.synchronous:
                     break  # that slice is finished: look at the state again before the next one
@@ -86,19 +93,21 @@ def _to_build(project: Project, plan: Plan, rank: dict[str, int], slice_ids: lis
     return [sid for sid in pending if sid not in built], built
 
 
-def implement_one(runs: RunStarter, slice_id: str, verbose: bool, priority: int = 0) -> Outcome:
+def implement_one(runs: RunStarter, slice_id: str, verbose: bool, priority: int = 0,
+                  budget: Budget = NO_BUDGET) -> Outcome:
     started = time.monotonic()
+    budget_tag = {BUDGET_TAG: budget.to_tag()} if budget.caps else {}
     result = runs.run(IMPLEMENT_JOB, partition_key=slice_id, run_config={} if verbose else QUIET,
-                      tags={"dagster/priority": str(priority)})
+                      tags={"dagster/priority": str(priority), **budget_tag})
     outcome = _outcome(slice_id, result)
     return Outcome(outcome.slice_id, outcome.result, outcome.detail, outcome.run_id, time.monotonic() - started)
 
 
-def _implement_in_worker(slice_id: str, verbose: bool, priority: int) -> Outcome:
+def _implement_in_worker(slice_id: str, verbose: bool, priority: int, budget: Budget) -> Outcome:
     """In a worker process: DAGSTER_HOME and VSO_PROJECT_ROOT come from the parent's environment."""
     with dg.DagsterInstance.get() as instance:
         runs = RunStarter.for_project(Project.at(os.environ["VSO_PROJECT_ROOT"]), instance)
-        return implement_one(runs, slice_id, verbose, priority)
+        return implement_one(runs, slice_id, verbose, priority, budget)
 
 
 def _warm_up() -> None:
@@ -122,8 +131,8 @@ class _InProcess:
     def has(self, slice_id: str) -> bool:
         return False
 
-    def start(self, slice_id: str, priority: int) -> None:
-        self.done.append(implement_one(self.runs, slice_id, self.verbose, priority))
+    def start(self, slice_id: str, priority: int, budget: Budget) -> None:
+        self.done.append(implement_one(self.runs, slice_id, self.verbose, priority, budget))
 
     def wait(self) -> list[Outcome]:
         done, self.done = self.done, []
@@ -163,11 +172,11 @@ class _ProcessPool:
     def has(self, slice_id: str) -> bool:
         return slice_id in self.running.values()
 
-    def start(self, slice_id: str, priority: int) -> None:
+    def start(self, slice_id: str, priority: int, budget: Budget) -> None:
         if self.here is None or self.here.done():
-            future = self.here = self.local.submit(implement_one, self.runs, slice_id, self.verbose, priority)
+            future = self.here = self.local.submit(implement_one, self.runs, slice_id, self.verbose, priority, budget)
         else:
-            future = self.pool.submit(_implement_in_worker, slice_id, self.verbose, priority)
+            future = self.pool.submit(_implement_in_worker, slice_id, self.verbose, priority, budget)
         self.running[future] = slice_id
 
     def wait(self) -> list[Outcome]:

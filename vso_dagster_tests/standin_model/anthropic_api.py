@@ -66,7 +66,8 @@ class StandinAnthropic(StandinServer):
         block, stop = self._reply(body)
         tool = block["type"] == "tool_use"
         return [
-            {"type": "message_start", "message": {"id": "msg_standin", "type": "message", "role": "assistant",
+            {"type": "message_start", "message": {"id": f"msg_standin_{len(self.requests)}", "type": "message",
+                                                  "role": "assistant",
                                                   "model": body.get("model"), "content": [], "stop_reason": None,
                                                   "stop_sequence": None,
                                                   "usage": {"input_tokens": 100, "output_tokens": 1}}},

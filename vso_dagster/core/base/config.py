@@ -8,6 +8,7 @@ import tomllib
 import zoneinfo
 from dataclasses import dataclass, field
 
+from .budget import Budget, parse_budget
 from .errors import Diagnostic, VSOError
 from .model import DEPLOY_TARGETS
 from .names import IDENTIFIER, slugify
@@ -40,6 +41,9 @@ class AgentSpec:
     # `mode = "batch"` in a team pane: the same one-shot form, told in its prompt where its briefing
     # is (a pane has no stdin to pipe the briefing into). The agent's argv in that mode.
     pane_batch_argv: tuple[str, ...] = ()
+    # The agent commits as the git user and, with none set, writes a placeholder identity into the
+    # repository's own .git/config (Aider does; two agents starting at once collide on that write).
+    needs_git_identity: bool = False
 
     @property
     def one_shot_argv(self) -> tuple[str, ...]:
@@ -47,7 +51,8 @@ class AgentSpec:
 
 
 def agent_argv(template: tuple[str, ...], **values: str) -> list[str]:
-    """Fills {briefing}, {role}, {slice_id} and {workdir}; anything else in braces stays as written."""
+    """Fills {briefing}, {role}, {slice_id}, {workdir} and {test_command} (the slice's unit tests as
+    one shell command line); anything else in braces stays as written."""
     argv = []
     for arg in template:
         for key, value in values.items():
@@ -63,21 +68,33 @@ BRIEFING_PROMPT = "Your briefing is the file {briefing}: read it, then do what i
 # TestClient hangs without (measured with codex-cli 0.171.0). Writes stay confined to the worktree.
 CODEX_SOCKETS = ("-c", "sandbox_workspace_write.network_access=true")
 
+# Aider answers its own questions with --yes-always, so none of them may be one a user would say no
+# to: no self-update, no release notes, no analytics opt-in, no fetching the URLs a spec names. It
+# has no shell a model can use, so in a team it runs the unit tests itself after each edit
+# (--auto-test) and hands a failure back to the model. A refinement runs it with --no-git: in the
+# project's own checkout it would commit what it finds there and add to its .gitignore. Checked with
+# aider-chat 0.86.2.
+AIDER = ("aider", "--yes-always", "--no-check-update", "--no-show-release-notes", "--no-analytics",
+         "--no-detect-urls")
+
 # Built-in adapters: argv templates a user can override in config.toml. In a one-shot run Claude
 # Code may only edit files (acceptEdits: it refuses --dangerously-skip-permissions as root), and
-# both read the prompt from stdin: a briefing can outgrow one command-line argument. Checked with
-# Claude Code 2.1.197 and codex-cli 0.171.0 (which no longer has --full-auto).
+# both read the prompt from stdin: a briefing can outgrow one command-line argument. In a team pane
+# each prints its usage as it works (Claude Code's stream-json needs --verbose), which is what a
+# budget holds the team to. Checked with Claude Code 2.1.197 and codex-cli 0.171.0 (which no longer
+# has --full-auto).
 ADAPTERS = {
     "claude": AgentSpec("claude", ("claude", "--dangerously-skip-permissions"), "interactive", r"^\s*>\s",
                         ("claude", "-p", "--permission-mode", "acceptEdits", "--output-format", "json"), True,
                         ("claude", "-p", "--permission-mode", "acceptEdits", "--allowedTools", "Read", "Bash",
-                         "--output-format", "json", BRIEFING_PROMPT)),
+                         "--output-format", "stream-json", "--verbose", BRIEFING_PROMPT)),
     "codex": AgentSpec("codex", ("codex", "--sandbox", "workspace-write", *CODEX_SOCKETS, "--ask-for-approval",
                                  "never"), "interactive", None,
                        ("codex", "exec", "--sandbox", "workspace-write", "--skip-git-repo-check", "-"), True,
                        ("codex", "exec", "--json", "--sandbox", "workspace-write", *CODEX_SOCKETS,
                         "--skip-git-repo-check", BRIEFING_PROMPT)),
-    "aider": AgentSpec("aider", ("aider", "--yes-always", "--message-file", "{briefing}"), "batch", None),
+    "aider": AgentSpec("aider", (*AIDER, "--test-cmd", "{test_command}", "--auto-test", "--message-file", "{briefing}"),
+                       "batch", None, (*AIDER, "--no-git", "--message-file", "{briefing}"), needs_git_identity=True),
 }
 
 
@@ -109,6 +126,8 @@ class Config:
     launch: str = "auto"  # where the `vso` command's Dagster runs execute (LAUNCH_MODES)
     owners: tuple[str, ...] = ()  # Dagster owners of every VSO asset ("team:name" or an email)
     group: str = ""  # one Dagster group for every VSO asset; "" keeps the stage groups
+    budget: Budget = Budget()  # what one slice's team may spend ([agent] max_*)
+    run_budget: Budget = Budget()  # what one `vso orchestrate` may spend ([agent] run_max_*)
 
 
 def load_config(project: Project) -> Config:
@@ -134,7 +153,9 @@ def load_config(project: Project) -> Config:
                       nightly_timezone=_timezone(raw.get("sync", {})),
                       launch=_launch(raw.get("dagster", {})),
                       owners=_owners(raw.get("dagster", {})),
-                      group=_group(raw.get("dagster", {})))
+                      group=_group(raw.get("dagster", {})),
+                      budget=parse_budget(raw.get("agent", {})),
+                      run_budget=parse_budget(raw.get("agent", {}), "run_"))
     except (TypeError, ValueError) as exc:
         raise VSOError(Diagnostic(shown, None, str(exc))) from None
 
@@ -162,7 +183,8 @@ def _agent(section: dict) -> AgentSpec | None:
     if not isinstance(batch_argv, list | tuple) or not all(isinstance(a, str) for a in batch_argv):
         raise ValueError("[agent] batch_argv must be a list of strings, such as [\"my-agent\", \"--once\"]")
     batch_stdin = _flag(section, "batch_stdin", False if custom else base.batch_stdin)
-    return AgentSpec(name, tuple(argv), mode, ready, tuple(batch_argv), batch_stdin)
+    return AgentSpec(name, tuple(argv), mode, ready, tuple(batch_argv), batch_stdin,
+                     needs_git_identity=bool(base and base.needs_git_identity))
 
 
 def _roles(section: dict) -> tuple[str, ...]:

@@ -17,6 +17,7 @@ from enum import StrEnum
 from pathlib import Path
 
 from .baselines import load_baseline
+from .budget import Spent
 from .bulk import gc_paused
 from .errors import Diagnostic, VSOError
 from .jsonfile import dumps_by_line
@@ -209,7 +210,8 @@ def mark_implemented(project: Project, slice_id: str, tested_commit: str | None 
 
 
 # What a slice's agent teams spent, summed over every run (failed ones too): `vso status` shows it.
-SPEND_KEYS = ("tokens_in", "tokens_out", "cost_usd", "turns", "restarts", "minutes", "runs")
+# cost_usd is unknown (None) once a run's cost was not reported; cost_reported_usd is what was.
+SPEND_KEYS = ("tokens_in", "tokens_out", "cost_usd", "cost_reported_usd", "turns", "restarts", "minutes", "runs")
 
 
 def record_team_spend(project: Project, slice_id: str, spent: dict[str, float | None]) -> None:
@@ -220,6 +222,11 @@ def record_team_spend(project: Project, slice_id: str, spent: dict[str, float | 
         totals = entry.get("agent_spend") or {}
         entry["agent_spend"] = {key: _add(totals.get(key, 0), 1 if key == "runs" else spent.get(key, 0))
                                 for key in SPEND_KEYS}
+
+
+def spent_by_teams(state: dict) -> Spent:
+    """What every slice's agent teams have spent so far, by the running totals above."""
+    return sum((Spent.of(entry.get("agent_spend") or {}) for entry in state["slices"].values()), Spent())
 
 
 def _add(total: float | None, more: float | None) -> float | None:

@@ -1,18 +1,25 @@
 """What an agent team spent, read from what the agents themselves reported in their panes.
 
-Each one-shot CLI ends with a machine-readable report. Claude Code (`--output-format json`) prints one
-JSON object of type "result": token counts, its cost in USD (it prices the model itself) and its
-turns. Codex (`exec --json`) prints JSON lines, and each "turn.completed" holds the turn's token
-counts, with no cost. A pane holds a report per run of its agent (a restarted agent reports again),
-so a team's usage is the sum over every report in every pane. What no agent reported (an interactive
-TUI, a cost Codex does not give) stays unknown: None, never a made-up zero.
+Each one-shot CLI ends with a machine-readable report. Claude Code (`--output-format json` or
+`stream-json`) ends with one JSON object of type "result": token counts, its cost in USD (it prices
+the model itself) and its turns. In `stream-json` it also prints each model message as it comes, with
+that message's usage so far, so what a run has spent is known while it works (a budget can stop it).
+Codex (`exec --json`) prints JSON lines, and each "turn.completed" holds the turn's token counts, with
+no cost. Aider prints a line per model message, "Tokens: 1.2k sent, 64 received.", with "Cost: $0.01
+message, ..." when it knows the model's prices: its counts are rounded as it prints them. A pane
+holds a report per run of its agent (a restarted agent reports again), so a team's usage is the sum
+over every report in every pane. What no agent reported (an interactive TUI, a cost Codex does not
+give) stays unknown: None, never a made-up zero.
 """
 
 from __future__ import annotations
 
 import json
+import re
 from collections.abc import Iterable
 from dataclasses import dataclass
+
+from ..base.budget import Spent
 
 
 @dataclass(frozen=True)
@@ -22,13 +29,18 @@ class AgentUsage:
     cost_usd: float | None = None  # None: some report gave no cost
     turns: int | None = None  # model turns, where the CLI counts them
     reports: int = 0  # how many reports were read: 0 means nothing is known
+    cost_reported: float = 0.0  # the cost the reports that gave one add up to: what was spent at least
 
     def __add__(self, other: AgentUsage) -> AgentUsage:
         if not self.reports or not other.reports:
             return other if not self.reports else self
         return AgentUsage(self.tokens_in + other.tokens_in, self.tokens_out + other.tokens_out,
                           _sum(self.cost_usd, other.cost_usd), _sum(self.turns, other.turns),
-                          self.reports + other.reports)
+                          self.reports + other.reports, self.cost_reported + other.cost_reported)
+
+    def spent(self, minutes: float) -> Spent:
+        """What a budget holds this usage to: the tokens, the cost reported so far, the minutes."""
+        return Spent(self.tokens_in + self.tokens_out, self.cost_reported, minutes)
 
     def summary(self) -> str:
         if not self.reports:
@@ -42,31 +54,69 @@ def _sum(a, b):
     return None if a is None or b is None else a + b
 
 
+_AIDER_TOKENS = re.compile(r"^Tokens: ([\d.]+k?) sent(?:, [\d.]+k? cache write)?(?:, ([\d.]+k?) cache hit)?, "
+                           r"([\d.]+k?) received\.")
+_AIDER_COST = re.compile(r"Cost: \$([\d.]+) message")
+
+
 def pane_usage(text: str) -> AgentUsage:
-    """The usage every run in one pane reported."""
-    return sum((_reported(line) for line in text.splitlines()), AgentUsage())
+    """The usage every run in one pane reported. A Claude Code run still at work (no result yet) counts
+    with what its messages reported so far, each message once (its last report), its cost unknown."""
+    total, working = AgentUsage(), {}
+    for line in text.splitlines():
+        if aider := _AIDER_TOKENS.match(line.strip()):
+            total += _aider(aider, line)
+            continue
+        report = _report(line)
+        if report.get("type") == "assistant":
+            message = report["message"]
+            working[message.get("id")] = _claude(message["usage"], None, None)
+        elif report:
+            total, working = total + _reported(report), {}  # a result covers the messages before it
+    return sum(working.values(), total)
 
 
 def team_usage(panes: Iterable[str]) -> AgentUsage:
     return sum((pane_usage(text) for text in panes), AgentUsage())
 
 
-def _reported(line: str) -> AgentUsage:
+def _report(line: str) -> dict:
+    """A JSON line that reports usage (a final report, or a Claude Code message); {} for any other."""
     line = line.strip()
     if not (line.startswith("{") and '"usage"' in line):
-        return AgentUsage()
+        return {}
     try:
         report = json.loads(line)
     except ValueError:
-        return AgentUsage()
-    if not isinstance(report, dict) or not isinstance(report.get("usage"), dict):
-        return AgentUsage()
+        return {}
+    if not isinstance(report, dict):
+        return {}
+    if report.get("type") == "assistant":
+        message = report.get("message")
+        return report if isinstance(message, dict) and isinstance(message.get("usage"), dict) else {}
+    if report.get("type") in ("result", "turn.completed") and isinstance(report.get("usage"), dict):
+        return report
+    return {}
+
+
+def _reported(report: dict) -> AgentUsage:
     usage = report["usage"]
-    if report.get("type") == "result":  # Claude Code: cached input counts apart from input_tokens
-        tokens_in = sum(int(usage.get(k) or 0) for k in ("input_tokens", "cache_creation_input_tokens",
-                                                            "cache_read_input_tokens"))
-        return AgentUsage(tokens_in, int(usage.get("output_tokens") or 0), float(report.get("total_cost_usd") or 0),
-                          int(report.get("num_turns") or 0), 1)
-    if report.get("type") == "turn.completed":  # Codex: cached input is a part of input_tokens
-        return AgentUsage(int(usage.get("input_tokens") or 0), int(usage.get("output_tokens") or 0), None, None, 1)
-    return AgentUsage()
+    if report["type"] == "result":
+        return _claude(usage, float(report.get("total_cost_usd") or 0), int(report.get("num_turns") or 0))
+    # Codex: cached input is a part of input_tokens
+    return AgentUsage(int(usage.get("input_tokens") or 0), int(usage.get("output_tokens") or 0), None, None, 1)
+
+
+def _aider(tokens: re.Match, line: str) -> AgentUsage:
+    def count(shown: str | None) -> int:
+        return round(float(shown[:-1]) * 1000) if shown and shown.endswith("k") else int(float(shown or 0))
+
+    cost = float(found[1]) if (found := _AIDER_COST.search(line)) else None
+    return AgentUsage(count(tokens[1]) + count(tokens[2]), count(tokens[3]), cost, None, 1, cost or 0.0)
+
+
+def _claude(usage: dict, cost_usd: float | None, turns: int | None) -> AgentUsage:
+    """Claude Code counts cached input apart from input_tokens."""
+    tokens_in = sum(int(usage.get(k) or 0) for k in ("input_tokens", "cache_creation_input_tokens",
+                                                        "cache_read_input_tokens"))
+    return AgentUsage(tokens_in, int(usage.get("output_tokens") or 0), cost_usd, turns, 1, cost_usd or 0.0)

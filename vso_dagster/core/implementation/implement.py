@@ -6,6 +6,7 @@ from __future__ import annotations
 import logging
 from dataclasses import dataclass
 
+from ..base.budget import NO_BUDGET, Budget
 from ..base.config import load_config
 from ..base.errors import Blocked, VSOError
 from ..base.plan import Plan, PlannedSlice
@@ -52,7 +53,8 @@ def ready_to_build(plan: Plan, state: dict, in_flight: set[str]) -> list[str]:
             and s.slice_id not in in_flight and not blockers(state, s)]
 
 
-def implement_slice(project: Project, plan: Plan, slice_id: str) -> Implementation:
+def implement_slice(project: Project, plan: Plan, slice_id: str, budget: Budget = NO_BUDGET) -> Implementation:
+    """`budget`: the budget of the run this slice is part of (its own is in config)."""
     s = plan.slice(slice_id)
     state = load_state(project)
     if conflicts := [c["path"] for c in conflicts_of(state, {slice_id})]:
@@ -71,7 +73,7 @@ def implement_slice(project: Project, plan: Plan, slice_id: str) -> Implementati
         commit = commit_all(worktree, f"{slice_id}: implementation by the scaffold agent")
         agent = "scaffold"
     else:
-        team = run_team(project, s, worktree, config)
+        team = run_team(project, s, worktree, config, budget)
         commit = commit_all(worktree, f"{slice_id}: work the {config.agent.name} team left uncommitted")
         agent = config.agent.name
     log.info("%s: %s agent%s on %s", slice_id, agent, f" committed {commit[:12]}" if commit else "",

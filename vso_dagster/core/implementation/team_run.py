@@ -11,7 +11,9 @@ from pathlib import Path
 
 import libtmux
 
+from ..base.budget import NO_BUDGET, Budget
 from ..base.config import Config, agent_argv
+from ..base.gitrun import git
 from ..base.model import WORKER
 from ..base.plan import PlannedSlice
 from ..base.project import SLICES_DIR, Project
@@ -26,6 +28,13 @@ log = logging.getLogger("vso.implement")
 MARKER = ".vso-done.md"
 
 
+def unit_test_command(s: PlannedSlice) -> str:
+    """The slice's unit tests as a team runs them (from the worktree's root, in a shell), with the
+    interpreter VSO judges the slice with: a bare `python` may be another one, without the slice's
+    dependencies."""
+    return shlex.join([sys.executable, "-m", "pytest", f"{SLICES_DIR}/{s.slice_id}/tests/unit"])
+
+
 def briefings(project: Project, s: PlannedSlice, worktree: Worktree, config: Config) -> dict[str, Path]:
     """One briefing per role, from templates/agents/briefing.md.j2, kept under .slice-orchestrator/briefings/."""
     spec = (worktree.slice_dir / "spec.md").read_text()
@@ -36,9 +45,7 @@ def briefings(project: Project, s: PlannedSlice, worktree: Worktree, config: Con
             "agents/briefing.md.j2", s=s, role=role, roles=config.roles, spec=spec, workdir=worktree.path,
             branch=worktree.branch, slice_dir=f"{SLICES_DIR}/{s.slice_id}", marker=worktree.path / MARKER,
             service=f"{SLICES_DIR}/{s.slice_id}/{implementation_file(s)}", worker=s.kind == WORKER,
-            # The interpreter VSO judges the slice with: a bare `python` may be another one, without
-            # the slice's dependencies.
-            test_command=shlex.join([sys.executable, "-m", "pytest", f"{SLICES_DIR}/{s.slice_id}/tests/unit"]),
+            test_command=unit_test_command(s),
             conflicted=worktree.conflicted))
         paths[role] = path
     return paths
@@ -74,8 +81,10 @@ class TeamRun:
     seconds: float
 
 
-def run_team(project: Project, s: PlannedSlice, worktree: Worktree, config: Config) -> TeamRun:
+def run_team(project: Project, s: PlannedSlice, worktree: Worktree, config: Config,
+             budget: Budget = NO_BUDGET) -> TeamRun:
     """Starts the team, briefs it, watches it until the marker appears; always closes the session.
+    The team is held to `budget` (its run's) besides its slice's own ([agent] max_*).
     Raises TeamError with the reason when the team fails (what it spent is in the run log then)."""
     agent = config.agent
     assert agent is not None
@@ -83,16 +92,18 @@ def run_team(project: Project, s: PlannedSlice, worktree: Worktree, config: Conf
     marker.unlink(missing_ok=True)
     paths = briefings(project, s, worktree, config)
     team = Team(tmux_server(config), s.slice_id, worktree.path, agent, config.limits,
-                project.make_dir(project.logs_dir / s.slice_id))
+                project.make_dir(project.logs_dir / s.slice_id), config.budget & budget)
 
     def argv_for(role: str) -> list[str]:
         return agent_argv(agent.argv, briefing=str(paths[role]), role=role, slice_id=s.slice_id,
-                          workdir=str(worktree.path))
+                          workdir=str(worktree.path), test_command=unit_test_command(s))
 
     def brief(role: str) -> None:
         team.wait_ready(role)
         team.deliver(role, paths[role].read_text())
 
+    if agent.needs_git_identity:
+        require_git_identity(worktree, agent.name)
     team.claim()  # before the try: a refusal must not close the session it found
     started, usage = time.monotonic(), AgentUsage()
     try:
@@ -112,7 +123,8 @@ def run_team(project: Project, s: PlannedSlice, worktree: Worktree, config: Conf
         restarts, seconds = sum(m.restarts for m in team.members.values()), time.monotonic() - started
         record_team_spend(project, s.slice_id, {
             "tokens_in": usage.tokens_in, "tokens_out": usage.tokens_out, "cost_usd": usage.cost_usd,
-            "turns": usage.turns or 0, "restarts": restarts, "minutes": seconds / 60})
+            "cost_reported_usd": usage.cost_reported, "turns": usage.turns or 0, "restarts": restarts,
+            "minutes": seconds / 60})
         try:
             team.stop()
         except TeamError:
@@ -120,6 +132,17 @@ def run_team(project: Project, s: PlannedSlice, worktree: Worktree, config: Conf
         for line in team.events:
             log.info("%s: %s", s.slice_id, line)
     return TeamRun(tuple(team.events), usage, restarts, seconds)
+
+
+def require_git_identity(worktree: Worktree, agent: str) -> None:
+    """Refuses, before any agent starts, a team whose agent would write a placeholder git identity
+    into the project's .git/config (every worktree shares it)."""
+    missing = [key for key in ("user.name", "user.email") if not git(worktree.path, "config", key, check=False)]
+    if missing:
+        raise TeamError(f"{agent} commits as the git user, and {' and '.join(missing)} "
+                        f"{'is' if len(missing) == 1 else 'are'} not set: run "
+                        f"`git config --global user.name \"Your Name\"` and `git config --global user.email "
+                        f"you@example.com` (or set them in this repository), then run again")
 
 
 def _spent(team: Team) -> AgentUsage:

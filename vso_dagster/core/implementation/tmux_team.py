@@ -19,10 +19,12 @@ from pathlib import Path
 import libtmux
 from libtmux.exc import LibTmuxException
 
+from ..base.budget import Budget
 from ..base.config import AgentSpec, Limits
 from ..base.errors import VSOError
 from ..base.process_group import is_running, process_identity
 from ..base.secrets import SECRET_VARIABLES
+from .agent_usage import AgentUsage, team_usage
 from .team_watchdog import WINDOW as WATCHDOG_WINDOW
 from .team_watchdog import save_pane_log, watchdog_argv
 
@@ -60,8 +62,10 @@ class Team:
     agent: AgentSpec
     limits: Limits
     log_dir: Path
+    budget: Budget = field(default_factory=Budget)
     members: dict[str, Member] = field(default_factory=dict)
     events: list[str] = field(default_factory=list)
+    usage: AgentUsage = field(default_factory=AgentUsage)  # what the agents have reported so far
 
     @property
     def session(self) -> str:
@@ -251,8 +255,9 @@ class Team:
     def watch(self, done: Callable[[], bool], brief: Callable[[str], None],
               progress: Callable[[], str] = lambda: "") -> None:
         """Until `done()`: restart dead agents (up to the limit), pause on usage-limit messages, nudge
-        an idle team once and then fail, and fail at the overall timeout. `progress()` is any extra
-        sign of work (the branch head, say). A lost tmux server or session fails with that reason."""
+        an idle team once and then fail, and fail at the overall timeout or once the team has spent its
+        budget. `progress()` is any extra sign of work (the branch head, say). A lost tmux server or
+        session fails with that reason."""
         started = last_activity = time.monotonic()
         nudged = False
         seen_progress = progress()
@@ -267,6 +272,8 @@ class Team:
                     raise self._gone() from None
                 raise
             started += paused
+            if reason := self.budget.over(self.usage.spent((time.monotonic() - started) / 60)):
+                raise TeamError(f"stopped over budget: {reason}")
             if all(m.finished for m in self.members.values()) and not done():
                 raise TeamError("every agent exited without writing the done marker")
             if (current := progress()) != seen_progress:
@@ -316,6 +323,8 @@ class Team:
                 if self.agent.mode == "interactive":
                     brief(role)
                 active = True
+        if active:
+            self.usage = team_usage(member.seen for member in self.members.values())
         return active, paused
 
     def _usage_limit(self, text: str) -> bool:

@@ -1,0 +1,85 @@
+"""STAND-IN for OpenAI's Chat Completions API (streaming or not), enough for the real Aider CLI to
+implement a slice in a team and to run a refinement.
+
+Aider has no tools: a model edits by answering with whole files in its "whole" edit format (the
+file's path on a line, then its new content in a fence), and Aider writes them. So the scripted
+developer answers its briefing (Aider sends it as the user's message) with the implementation and
+the done marker in one reply; Aider then runs the unit tests itself (`--test-cmd`, `--auto-test`)
+and would hand a failure back as the next message. Any other role answers without an edit.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+from collections.abc import Callable
+from pathlib import Path
+
+from .server import StandinServer, refinement
+
+USAGE = {"prompt_tokens": 100, "completion_tokens": 20, "total_tokens": 120}
+_ROLE = re.compile(r"You are the \*\*(\w+)\*\*")
+_SLICE = re.compile(r"team building (slice-\d{3}-[a-z0-9-]+)")
+_WORKDIR = re.compile(r"inside this worktree: `([^`]+)`")
+_SERVICE = re.compile(r"Implement the slice in `([^`]+)`")
+_MARKER = re.compile(r"summary of what was built to `([^`]+)`")
+
+
+def whole_file(path: str, content: str) -> str:
+    """One file in Aider's whole edit format."""
+    return f"{path}\n```\n{content.rstrip()}\n```\n"
+
+
+def user_prompt(body: dict) -> str:
+    """The last user message: Aider's own example exchanges come before it."""
+    said = [m.get("content") for m in body.get("messages", []) if m.get("role") == "user"]
+    content = said[-1] if said else ""
+    if isinstance(content, str):
+        return content
+    return "\n".join(part.get("text", "") for part in content or [] if isinstance(part, dict))
+
+
+def developer_reply(briefing: str, code_for: Callable[[str], str]) -> str | None:
+    if not briefing.startswith("# Briefing: "):  # Aider's own requests quote it (a commit message, a summary)
+        return None
+    role, slice_id = _ROLE.search(briefing), _SLICE.search(briefing)
+    if role is None or slice_id is None or role[1] != "developer":
+        return None
+    workdir = Path(_WORKDIR.search(briefing)[1])
+    marker = Path(_MARKER.search(briefing)[1]).relative_to(workdir)
+    return ("Here is the implementation, and the summary for VSO.\n\n"
+            + whole_file(_SERVICE.search(briefing)[1], code_for(slice_id[1]))
+            + "\n" + whole_file(str(marker), f"{slice_id[1]}: implemented by the stand-in model; unit tests "
+                                              "run by Aider\n"))
+
+
+class StandinChat(StandinServer):
+    """`code_for(slice_id)`: the implementation the developer writes (none: no developer is played)."""
+
+    def __init__(self, code_for: Callable[[str], str] | None = None) -> None:
+        super().__init__()
+        self.code_for = code_for
+
+    def respond(self, path: str, body: dict) -> tuple[str, bytes]:
+        text = self._reply(body)
+        if body.get("stream"):
+            chunk = {"id": "chatcmpl-standin", "object": "chat.completion.chunk", "model": body.get("model"),
+                     "choices": [{"index": 0, "delta": {"role": "assistant", "content": text}, "finish_reason": None}]}
+            done = {**chunk, "choices": [{"index": 0, "delta": {}, "finish_reason": "stop"}], "usage": USAGE}
+            return "text/event-stream", "".join(f"data: {json.dumps(c)}\n\n" for c in (chunk, done)).encode() \
+                + b"data: [DONE]\n\n"
+        return "application/json", json.dumps({
+            "id": "chatcmpl-standin", "object": "chat.completion", "model": body.get("model"),
+            "choices": [{"index": 0, "message": {"role": "assistant", "content": text}, "finish_reason": "stop"}],
+            "usage": USAGE}).encode()
+
+    def _reply(self, body: dict) -> str:
+        prompt = user_prompt(body)
+        if task := refinement(prompt):
+            return whole_file(task[0], task[1])
+        if self.code_for and (reply := developer_reply(prompt, self.code_for)):
+            return reply
+        return "Done."  # to anything else: another role's briefing, or test failures handed back
+
+    def prompts(self) -> list[str]:
+        return [user_prompt(r["body"]) for r in self.requests]
