@@ -27,7 +27,7 @@ def implementation_metadata(project) -> dict:
         return event.asset_materialization.metadata
 
 
-def batch_team_of(agent, project, tmp_path, monkeypatch, agent_keys: str = ""):
+def batch_team_of(agent, project, tmp_path, monkeypatch, agent_keys: str = "", limit_keys: str = ""):
     """The real CLI in batch mode, a team of two, its config home in the test's directory. Returns it."""
     cli = real_agent_cli(agent)
     home = tmp_path / "agent-home"
@@ -36,15 +36,15 @@ def batch_team_of(agent, project, tmp_path, monkeypatch, agent_keys: str = ""):
     monkeypatch.setenv("HOME", str(home))
     (project.state_dir / "config.toml").write_text(
         f'[agent]\nname = "{agent}"\nmode = "batch"\n{agent_keys}[team]\nroles = ["orchestrator", "developer"]\n'
-        "[limits]\ntimeout_minutes = 5\n")
+        f"[limits]\ntimeout_minutes = 5\n{limit_keys}")
     return home
 
 
-def implemented_by(agent, standin, point_at, project, vso, tmp_path, monkeypatch):
+def implemented_by(agent, standin, point_at, project, vso, tmp_path, monkeypatch, limit_keys: str = ""):
     """`vso orchestrate` of one slice with the real CLI in batch mode, in each team pane pointed at its
     briefing: the stand-in model reads it with the CLI's own tools, writes the service, runs the unit
     tests through the CLI's shell tool, and writes the done marker. Returns the stand-in model."""
-    home = batch_team_of(agent, project, tmp_path, monkeypatch)
+    home = batch_team_of(agent, project, tmp_path, monkeypatch, limit_keys=limit_keys)
     plan = load_plan(project)
     with standin(code_for=lambda slice_id: implement(plan.slice(slice_id))) as model:
         point_at(model, home, monkeypatch)
@@ -60,7 +60,12 @@ def implemented_by(agent, standin, point_at, project, vso, tmp_path, monkeypatch
 
 def test_claude_code_in_batch_mode_implements_a_slice_and_what_it_spent_is_recorded(committed, vso, tmp_path,
                                                                                   monkeypatch):
-    model = implemented_by("claude", StandinAnthropic, claude_against, committed, vso, tmp_path, monkeypatch)
+    # Claude Code prints what it read (the briefing) into its pane: words in the work, never the agent's
+    # own, so they must not pause the team (a spec that mentions a "rate limit" would, else).
+    model = implemented_by("claude", StandinAnthropic, claude_against, committed, vso, tmp_path, monkeypatch,
+                           'usage_limit_patterns = ["# Briefing:"]\nusage_limit_wait_minutes = 0.1\n')
+    assert "team started" in (log := (committed.logs_dir / "implementation.log").read_text())
+    assert "usage limit reported" not in log
     assert [r for r in model.tool_results() if " passed" in r], "the unit tests never ran through Claude Code"
     # The stand-in bills 100 tokens in and 20 out per answer, as the real API reports usage; Claude
     # Code's own report of it is the implementation's metadata in Dagster…

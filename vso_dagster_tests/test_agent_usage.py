@@ -2,7 +2,7 @@
 
 import json
 
-from vso_dagster.core.implementation.agent_usage import pane_usage, team_usage
+from vso_dagster.core.implementation.agent_usage import own_words, pane_usage, team_usage
 
 
 def result_line(tokens_in: int, tokens_out: int, cost: float, turns: int) -> str:
@@ -61,3 +61,14 @@ def test_aider_reports_each_message_in_its_own_rounded_words_and_a_cost_only_whe
     spent = pane_usage(pane)
     assert (spent.tokens_in, spent.tokens_out, spent.reports) == (835 + 2100 + 1500, 53 + 64, 2)
     assert spent.cost_usd is None and spent.cost_reported == 0.01  # the first message's cost was not known
+
+
+def test_a_usage_limit_is_looked_for_in_what_the_agent_says_not_in_the_work_it_quotes():
+    quoted = json.dumps({"type": "user", "message": {"content": [
+        {"type": "tool_result", "content": "- The API answers 429 past its rate limit"}]}})
+    failed = json.dumps({"type": "result", "is_error": True, "result": "API Error: 429 rate limit exceeded"})
+    codex = json.dumps({"type": "turn.failed", "error": {"message": "You've hit your usage limit."}})
+    assert own_words(quoted) == "" and own_words('{"type":"user","message":{"content":"rate limit, cut') == ""
+    assert "rate limit exceeded" in own_words(failed) and "usage limit" in own_words(codex)
+    assert own_words("Claude usage limit reached. Your limit will reset at 5pm") == \
+        "Claude usage limit reached. Your limit will reset at 5pm"

@@ -143,3 +143,9 @@ def test_ui_serves_the_dagster_webserver(todo_project):
         assert keys == ["integration_tests", "master_spec", "master_sync", "production_deployment",
                         "slice_implementation", "slice_inputs", "slice_plan", "slice_spec", "test_deployment"]
         assert (todo_project.dagster_home / "dagster.yaml").exists()
+
+
+def test_a_json_command_does_not_silence_the_next_command_in_the_same_process(project, vso):
+    assert vso("init").exit_code == 0
+    assert vso("status", "--json").exit_code == 0
+    assert "Nothing to do" in vso("init").output

@@ -32,6 +32,7 @@ UI_STOP_GRACE_S = 5.0
 @click.pass_context
 def cli(ctx: click.Context, project_root: Path | None) -> None:
     """VSO: a master spec, decomposed into vertical slices, built and deployed through Dagster."""
+    out.quiet = False  # every command starts loud; its --json (parsed after this) makes it quiet
     if project_root is not None or ctx.invoked_subcommand == "init":
         ctx.obj = Project.at(project_root or ".")
     else:

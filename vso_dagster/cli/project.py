@@ -72,7 +72,7 @@ verbose_option = click.option("--verbose", "-v", is_flag=True, help="Show Dagste
 
 
 def _json_only(_ctx: click.Context, _param: click.Parameter, as_json: bool) -> bool:
-    out.quiet = as_json  # set on every invocation: a previous command's --json does not linger
+    out.quiet = as_json
     return as_json
 
 

@@ -37,6 +37,26 @@ class Call:
     args: dict
 
 
+@dataclass(frozen=True)
+class Task:
+    """What a developer's briefing asks for (paths as the briefing gives them)."""
+
+    slice_id: str
+    workdir: Path
+    service: str  # relative to the workdir
+    tests: str  # the unit-test command
+    marker: Path
+
+
+def developer_task(briefing: str) -> Task | None:
+    """The task of a developer's briefing; None for another role's."""
+    role, slice_id = _ROLE.search(briefing), _SLICE.search(briefing)
+    if role is None or slice_id is None or role[1] != "developer":
+        return None
+    return Task(slice_id[1], Path(_WORKDIR.search(briefing)[1]), _SERVICE.search(briefing)[1],
+                _TESTS.search(briefing)[1], Path(_MARKER.search(briefing)[1]))
+
+
 def next_call(prompt: str, results: list[str], code_for: Callable[[str], str]) -> Call | None:
     """The developer's next tool call, given the prompt and the tool results so far (None: done)."""
     found = BRIEFING.search(prompt)
@@ -44,18 +64,16 @@ def next_call(prompt: str, results: list[str], code_for: Callable[[str], str]) -
         return None
     if not results:
         return Call("read", {"path": found[1]})
-    briefing = results[0]
-    role, slice_id = _ROLE.search(briefing), _SLICE.search(briefing)
-    if role is None or slice_id is None or role[1] != "developer":
+    task = developer_task(results[0])
+    if task is None:
         return None
-    workdir = Path(_WORKDIR.search(briefing)[1])
-    service = str(workdir / _SERVICE.search(briefing)[1])
+    service = str(task.workdir / task.service)
     steps = [
         Call("read", {"path": service}),
-        Call("write", {"path": service, "content": code_for(slice_id[1]), "exists": True}),
-        Call("shell", {"command": _TESTS.search(briefing)[1], "workdir": str(workdir)}),
-        Call("write", {"path": _MARKER.search(briefing)[1],
-                       "content": f"{slice_id[1]}: implemented by the stand-in model; unit tests pass\n"}),
+        Call("write", {"path": service, "content": code_for(task.slice_id), "exists": True}),
+        Call("shell", {"command": task.tests, "workdir": str(task.workdir)}),
+        Call("write", {"path": str(task.marker),
+                       "content": f"{task.slice_id}: implemented by the stand-in model; unit tests pass\n"}),
     ]
     done = len(results) - 1
     if done == 3 and not green(results[-1]):

@@ -11,18 +11,12 @@ and would hand a failure back as the next message. Any other role answers withou
 from __future__ import annotations
 
 import json
-import re
 from collections.abc import Callable
-from pathlib import Path
 
+from .developer import developer_task
 from .server import StandinServer, refinement
 
 USAGE = {"prompt_tokens": 100, "completion_tokens": 20, "total_tokens": 120}
-_ROLE = re.compile(r"You are the \*\*(\w+)\*\*")
-_SLICE = re.compile(r"team building (slice-\d{3}-[a-z0-9-]+)")
-_WORKDIR = re.compile(r"inside this worktree: `([^`]+)`")
-_SERVICE = re.compile(r"Implement the slice in `([^`]+)`")
-_MARKER = re.compile(r"summary of what was built to `([^`]+)`")
 
 
 def whole_file(path: str, content: str) -> str:
@@ -40,17 +34,14 @@ def user_prompt(body: dict) -> str:
 
 
 def developer_reply(briefing: str, code_for: Callable[[str], str]) -> str | None:
-    if not briefing.startswith("# Briefing: "):  # Aider's own requests quote it (a commit message, a summary)
+    # Aider's own requests quote the briefing (a commit message, a summary of the chat): no edit.
+    task = developer_task(briefing) if briefing.startswith("# Briefing: ") else None
+    if task is None:
         return None
-    role, slice_id = _ROLE.search(briefing), _SLICE.search(briefing)
-    if role is None or slice_id is None or role[1] != "developer":
-        return None
-    workdir = Path(_WORKDIR.search(briefing)[1])
-    marker = Path(_MARKER.search(briefing)[1]).relative_to(workdir)
     return ("Here is the implementation, and the summary for VSO.\n\n"
-            + whole_file(_SERVICE.search(briefing)[1], code_for(slice_id[1]))
-            + "\n" + whole_file(str(marker), f"{slice_id[1]}: implemented by the stand-in model; unit tests "
-                                              "run by Aider\n"))
+            + whole_file(task.service, code_for(task.slice_id))
+            + "\n" + whole_file(str(task.marker.relative_to(task.workdir)),
+                                f"{task.slice_id}: implemented by the stand-in model; unit tests run by Aider\n"))
 
 
 class StandinChat(StandinServer):

@@ -120,3 +120,23 @@ def _claude(usage: dict, cost_usd: float | None, turns: int | None) -> AgentUsag
     tokens_in = sum(int(usage.get(k) or 0) for k in ("input_tokens", "cache_creation_input_tokens",
                                                         "cache_read_input_tokens"))
     return AgentUsage(tokens_in, int(usage.get("output_tokens") or 0), cost_usd, turns, 1, cost_usd or 0.0)
+
+
+def own_words(line: str) -> str:
+    """What a pane line says in the agent's own words, where a usage-limit message would be: a text
+    line as it is, but of a JSON report only its error. The rest of a report is the work itself (a
+    tool's output, a file the agent read, the model's answer), and a spec that mentions a "rate
+    limit" must not pause the team."""
+    stripped = line.strip()
+    if not stripped.startswith('{"'):
+        return line
+    try:
+        report = json.loads(stripped)
+    except ValueError:
+        return ""  # a report cut short: still no words of the agent's own
+    if not isinstance(report, dict):
+        return ""
+    if report.get("is_error"):  # Claude Code's result of a failed run
+        return str(report.get("result", ""))
+    error = report.get("error") or (report.get("message") if report.get("type") == "error" else None)
+    return json.dumps(error) if error else ""

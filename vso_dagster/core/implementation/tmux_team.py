@@ -24,7 +24,7 @@ from ..base.config import AgentSpec, Limits
 from ..base.errors import VSOError
 from ..base.process_group import is_running, process_identity
 from ..base.secrets import SECRET_VARIABLES
-from .agent_usage import AgentUsage, team_usage
+from .agent_usage import AgentUsage, own_words, team_usage
 from .team_watchdog import WINDOW as WATCHDOG_WINDOW
 from .team_watchdog import save_pane_log, watchdog_argv
 
@@ -328,7 +328,8 @@ class Team:
         return active, paused
 
     def _usage_limit(self, text: str) -> bool:
-        return any(p.lower() in text.lower() for p in self.limits.usage_limit_patterns)
+        said = "\n".join(own_words(line) for line in text.splitlines()).lower()
+        return any(p.lower() in said for p in self.limits.usage_limit_patterns)
 
     def _tell_live_agents(self, message: str, roles: list[str] | None = None) -> None:
         if self.agent.mode != "interactive":
