@@ -12,7 +12,7 @@ from __future__ import annotations
 import json
 from dataclasses import dataclass
 
-MEASURES = {"tokens": "tokens", "cost_usd": "USD", "minutes": "minutes"}  # what is measured, its unit
+MEASURES = ("tokens", "cost_usd", "minutes")  # what a cap measures: fields of Spent
 
 
 @dataclass(frozen=True)
