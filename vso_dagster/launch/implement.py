@@ -51,13 +51,13 @@ def orchestrate(project: Project, instance: dg.DagsterInstance, slice_ids: list[
     with run:
         while pending or run.busy:
             state = load_state(project)
+            budget = run_budget.after(spent_by_teams(state) - spent_before) if run_budget.caps else run_budget
             for sid in list(pending):
                 if run.full:
                     break
                 waiting = blockers(state, plan.slice(sid))
                 if any(dep in pending or run.has(dep) for dep in waiting):
                     continue  # its dependency is still to be built in this wave
-                budget = run_budget.after(spent_by_teams(state) - spent_before)
                 if waiting and slice_ids is None:
                     done(Outcome(sid, Result.BLOCKED, "blocked by: " + ", ".join(waiting)))
                 elif reason := budget.over(Spent()):

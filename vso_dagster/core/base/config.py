@@ -8,7 +8,7 @@ import tomllib
 import zoneinfo
 from dataclasses import dataclass, field
 
-from .budget import Budget, parse_budget
+from .budget import NO_BUDGET, Budget, parse_budget
 from .errors import Diagnostic, VSOError
 from .model import DEPLOY_TARGETS
 from .names import IDENTIFIER, slugify
@@ -126,8 +126,8 @@ class Config:
     launch: str = "auto"  # where the `vso` command's Dagster runs execute (LAUNCH_MODES)
     owners: tuple[str, ...] = ()  # Dagster owners of every VSO asset ("team:name" or an email)
     group: str = ""  # one Dagster group for every VSO asset; "" keeps the stage groups
-    budget: Budget = Budget()  # what one slice's team may spend ([agent] max_*)
-    run_budget: Budget = Budget()  # what one `vso orchestrate` may spend ([agent] run_max_*)
+    budget: Budget = NO_BUDGET  # what one slice's team may spend ([agent] max_*)
+    run_budget: Budget = NO_BUDGET  # what one `vso orchestrate` may spend ([agent] run_max_*)
 
 
 def load_config(project: Project) -> Config:

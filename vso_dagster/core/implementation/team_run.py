@@ -105,7 +105,7 @@ def run_team(project: Project, s: PlannedSlice, worktree: Worktree, config: Conf
     if agent.needs_git_identity:
         require_git_identity(worktree, agent.name)
     team.claim()  # before the try: a refusal must not close the session it found
-    started, usage = time.monotonic(), AgentUsage()
+    started = time.monotonic()
     try:
         team.start(config.roles, argv_for)
         if agent.mode == "interactive":

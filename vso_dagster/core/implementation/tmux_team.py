@@ -19,7 +19,7 @@ from pathlib import Path
 import libtmux
 from libtmux.exc import LibTmuxException
 
-from ..base.budget import Budget
+from ..base.budget import NO_BUDGET, Budget
 from ..base.config import AgentSpec, Limits
 from ..base.errors import VSOError
 from ..base.process_group import is_running, process_identity
@@ -62,10 +62,10 @@ class Team:
     agent: AgentSpec
     limits: Limits
     log_dir: Path
-    budget: Budget = field(default_factory=Budget)
+    budget: Budget = NO_BUDGET
     members: dict[str, Member] = field(default_factory=dict)
     events: list[str] = field(default_factory=list)
-    usage: AgentUsage = field(default_factory=AgentUsage)  # what the agents have reported so far
+    usage: AgentUsage = field(default_factory=AgentUsage)  # reported so far; read only when a budget caps it
 
     @property
     def session(self) -> str:
@@ -323,7 +323,7 @@ class Team:
                 if self.agent.mode == "interactive":
                     brief(role)
                 active = True
-        if active:
+        if active and self.budget.caps:  # each pane's whole history is parsed: only when a cap needs it
             self.usage = team_usage(member.seen for member in self.members.values())
         return active, paused
 
