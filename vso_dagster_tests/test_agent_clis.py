@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import json
 import os
+import re
 
 import dagster as dg
 import pytest
@@ -27,24 +28,26 @@ def implementation_metadata(project) -> dict:
         return event.asset_materialization.metadata
 
 
-def batch_team_of(agent, project, tmp_path, monkeypatch, agent_keys: str = "", limit_keys: str = ""):
-    """The real CLI in batch mode, a team of two, its config home in the test's directory. Returns it."""
+def team_of(agent, project, tmp_path, monkeypatch, agent_keys: str = "", limit_keys: str = "", mode: str = "batch"):
+    """The real CLI in `mode`, a team of two, the user's home in the test's directory. Returns it."""
     cli = real_agent_cli(agent)
     home = tmp_path / "agent-home"
     home.mkdir()
     monkeypatch.setenv("PATH", f"{cli.parent}{os.pathsep}{os.environ['PATH']}")
     monkeypatch.setenv("HOME", str(home))
     (project.state_dir / "config.toml").write_text(
-        f'[agent]\nname = "{agent}"\nmode = "batch"\n{agent_keys}[team]\nroles = ["orchestrator", "developer"]\n'
+        f'[agent]\nname = "{agent}"\nmode = "{mode}"\n{agent_keys}[team]\nroles = ["orchestrator", "developer"]\n'
         f"[limits]\ntimeout_minutes = 5\n{limit_keys}")
     return home
 
 
-def implemented_by(agent, standin, point_at, project, vso, tmp_path, monkeypatch, limit_keys: str = ""):
-    """`vso orchestrate` of one slice with the real CLI in batch mode, in each team pane pointed at its
-    briefing: the stand-in model reads it with the CLI's own tools, writes the service, runs the unit
-    tests through the CLI's shell tool, and writes the done marker. Returns the stand-in model."""
-    home = batch_team_of(agent, project, tmp_path, monkeypatch, limit_keys=limit_keys)
+def implemented_by(agent, standin, point_at, project, vso, tmp_path, monkeypatch, limit_keys: str = "",
+                   mode: str = "batch"):
+    """`vso orchestrate` of one slice with the real CLI in a team: in batch mode each pane's one-shot
+    run is pointed at its briefing, in interactive mode the briefing is pasted into the CLI's TUI.
+    The stand-in model writes the service with the CLI's own tools, runs the unit tests through the
+    CLI's shell tool (Aider runs them itself), and writes the done marker. Returns the stand-in model."""
+    home = team_of(agent, project, tmp_path, monkeypatch, limit_keys=limit_keys, mode=mode)
     plan = load_plan(project)
     with standin(code_for=lambda slice_id: implement(plan.slice(slice_id))) as model:
         point_at(model, home, monkeypatch)
@@ -55,6 +58,8 @@ def implemented_by(agent, standin, point_at, project, vso, tmp_path, monkeypatch
     worktree = project.state_dir / "worktrees" / AUTH
     assert (worktree / "vertical-slices" / AUTH / "service" / "main.py").read_text() == implement(plan.slice(AUTH))
     assert "implemented by the stand-in model" in (worktree / ".vso-done.md").read_text()
+    # The CLI's config home was the team's own, and is gone with the team.
+    assert not (project.state_dir / "cache" / "agent-homes" / AUTH).exists()
     return model
 
 
@@ -122,7 +127,7 @@ def test_a_run_budget_stops_a_claude_team_at_work_and_starts_no_further_slice(co
                                                                              monkeypatch):
     """The team of the first slice is held to the run's budget while it works (Claude Code reports each
     message's usage as it comes); once it is spent, the second slice's team never starts."""
-    home = batch_team_of("claude", committed, tmp_path, monkeypatch, "run_max_tokens = 200\n")
+    home = team_of("claude", committed, tmp_path, monkeypatch, "run_max_tokens = 200\n")
     plan = load_plan(committed)
     with StandinAnthropic(code_for=lambda slice_id: implement(plan.slice(slice_id))) as model:
         claude_against(model, home, monkeypatch)
@@ -145,6 +150,31 @@ def test_a_run_budget_stops_a_claude_team_at_work_and_starts_no_further_slice(co
     assert not (committed.state_dir / "worktrees" / "slice-003-reports").exists()
     # The reason names the key to raise, as written in config.toml (no "[agent]" lost to markup).
     assert "failed stopped over budget" in result.stderr and "of [agent] run_max_tokens" in result.stderr
+
+
+@pytest.mark.parametrize("agent, standin, point_at", [("claude", StandinAnthropic, claude_against),
+                                                      ("codex", StandinOpenAI, codex_against),
+                                                      ("aider", StandinChat, aider_against)])
+def test_each_cli_in_its_tui_implements_a_slice_with_no_question_left_for_a_human(agent, standin, point_at, committed,
+                                                                                vso, tmp_path, monkeypatch):
+    """The real TUI in each team pane: VSO sees its prompt, pastes the briefing, sees it delivered, and
+    the stand-in model does the work through the CLI's own tools. First-run questions (onboarding,
+    trusting the worktree, using the API key from the environment) never show: the team's own config
+    home answers them, and the user's own config is never written."""
+    home = tmp_path / "agent-home"
+    user_codex = home / ".codex" / "config.toml"
+    model = implemented_by(agent, standin, point_at, committed, vso, tmp_path, monkeypatch, mode="interactive")
+    log = (committed.logs_dir / "implementation.log").read_text()
+    assert re.search(r"developer: message \w{12} delivered", log) and "orchestrator: message" in log
+    developer = (committed.logs_dir / AUTH / "developer.log").read_text()
+    assert "[vso message " in developer  # the briefing, pasted into the TUI as one message
+    if agent != "aider":
+        assert [r for r in model.tool_results() if " passed" in r], f"the unit tests never ran through {agent}"
+    # The user's own config: Claude Code would keep ~/.claude.json, Codex would add the worktree's trust
+    # to its config.toml.
+    assert not (home / ".claude.json").exists() and not (home / ".claude").exists()
+    if agent == "codex":
+        assert "trust_level" not in user_codex.read_text()
 
 
 @pytest.fixture(autouse=True)

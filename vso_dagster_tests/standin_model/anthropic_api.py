@@ -53,7 +53,7 @@ class StandinAnthropic(StandinServer):
         if task and not answered and "Write" in {tool.get("name") for tool in body.get("tools", [])}:
             return self._tool_use(Call("write", {"path": task[0], "content": task[1]}), 1)
         results = tool_results(body)
-        if self.code_for and (call := next_call(user_prompt(body), results, self.code_for)):
+        if self.code_for and body.get("tools") and (call := next_call(user_prompt(body), results, self.code_for)):
             return self._tool_use(call, len(results) + 1)
         return {"type": "text", "text": "Done."}, "end_turn"
 

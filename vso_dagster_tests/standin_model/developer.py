@@ -1,7 +1,8 @@
 """The scripted developer the STAND-IN model APIs play in a VSO team.
 
-Told (by the agent's one-shot prompt) where its briefing is, it works the way a coding model does,
-one tool call per turn, through the CLI's own tools: it reads the briefing; as the developer it reads
+Told (by the agent's one-shot prompt) where its briefing is, or given the briefing itself (pasted
+into an interactive CLI), it works the way a coding model does, one tool call per turn, through the
+CLI's own tools: it reads the briefing if it has to; as the developer it reads
 the slice's implementation file, writes the implementation (the scaffold agent's code: the stand-in
 is the model, not the generator), runs the unit tests with the CLI's shell tool and, once they
 pass, writes the done marker. Any other role reads its briefing and ends its turn.
@@ -58,13 +59,17 @@ def developer_task(briefing: str) -> Task | None:
 
 
 def next_call(prompt: str, results: list[str], code_for: Callable[[str], str]) -> Call | None:
-    """The developer's next tool call, given the prompt and the tool results so far (None: done)."""
+    """The developer's next tool call, given the prompt and the tool results so far (None: done).
+    A one-shot CLI's prompt names the briefing's file, read first; pasted into an interactive CLI,
+    the prompt is the briefing itself."""
     found = BRIEFING.search(prompt)
     if found is None:
-        return None
-    if not results:
+        briefing = prompt
+    elif not results:
         return Call("read", {"path": found[1]})
-    task = developer_task(results[0])
+    else:
+        briefing, results = results[0], results[1:]
+    task = developer_task(briefing)
     if task is None:
         return None
     service = str(task.workdir / task.service)
@@ -75,7 +80,7 @@ def next_call(prompt: str, results: list[str], code_for: Callable[[str], str]) -
         Call("write", {"path": str(task.marker),
                        "content": f"{task.slice_id}: implemented by the stand-in model; unit tests pass\n"}),
     ]
-    done = len(results) - 1
+    done = len(results)
     if done == 3 and not green(results[-1]):
         return None  # the tests did not pass: no marker (VSO would find them red anyway)
     return steps[done] if done < len(steps) else None

@@ -76,25 +76,30 @@ CODEX_SOCKETS = ("-c", "sandbox_workspace_write.network_access=true")
 # aider-chat 0.86.2.
 AIDER = ("aider", "--yes-always", "--no-check-update", "--no-show-release-notes", "--no-analytics",
          "--no-detect-urls")
+AIDER_TEAM = (*AIDER, "--test-cmd", "{test_command}", "--auto-test")
 
-# Built-in adapters: argv templates a user can override in config.toml. In a one-shot run Claude
-# Code may only edit files (acceptEdits: it refuses --dangerously-skip-permissions as root), and
-# both read the prompt from stdin: a briefing can outgrow one command-line argument. In a team pane
-# each prints its usage as it works (Claude Code's stream-json needs --verbose), which is what a
-# budget holds the team to. Checked with Claude Code 2.1.197 and codex-cli 0.171.0 (which no longer
-# has --full-auto).
+# Built-in adapters: argv templates a user can override in config.toml. Claude Code may edit files,
+# read, and run commands, without asking (acceptEdits plus the allowed tools: it refuses
+# --dangerously-skip-permissions as root). A one-shot run reads its prompt from stdin: a briefing can
+# outgrow one command-line argument. In a team pane each one-shot CLI prints its usage as it works
+# (Claude Code's stream-json needs --verbose), which is what a budget holds the team to. Codex's TUI
+# runs without its shared background server (--no-daemon), which would outlive the team's session.
+# Each interactive CLI is ready when its input prompt shows at the start of a line (a dialog's
+# choices are indented). Checked with Claude Code 2.1.197 and codex-cli 0.171.0 (which no longer has
+# --full-auto).
+CLAUDE_TOOLS = ("--permission-mode", "acceptEdits", "--allowedTools", "Read", "Bash")
 ADAPTERS = {
-    "claude": AgentSpec("claude", ("claude", "--dangerously-skip-permissions"), "interactive", r"^\s*>\s",
+    "claude": AgentSpec("claude", ("claude", *CLAUDE_TOOLS), "interactive", "^\u276f(\\s|$)",
                         ("claude", "-p", "--permission-mode", "acceptEdits", "--output-format", "json"), True,
-                        ("claude", "-p", "--permission-mode", "acceptEdits", "--allowedTools", "Read", "Bash",
-                         "--output-format", "stream-json", "--verbose", BRIEFING_PROMPT)),
-    "codex": AgentSpec("codex", ("codex", "--sandbox", "workspace-write", *CODEX_SOCKETS, "--ask-for-approval",
-                                 "never"), "interactive", None,
+                        ("claude", "-p", *CLAUDE_TOOLS, "--output-format", "stream-json", "--verbose",
+                         BRIEFING_PROMPT)),
+    "codex": AgentSpec("codex", ("codex", "--no-daemon", "--sandbox", "workspace-write", *CODEX_SOCKETS,
+                                 "--ask-for-approval", "never"), "interactive", "^\u203a(\\s|$)",
                        ("codex", "exec", "--sandbox", "workspace-write", "--skip-git-repo-check", "-"), True,
                        ("codex", "exec", "--json", "--sandbox", "workspace-write", *CODEX_SOCKETS,
                         "--skip-git-repo-check", BRIEFING_PROMPT)),
-    "aider": AgentSpec("aider", (*AIDER, "--test-cmd", "{test_command}", "--auto-test", "--message-file", "{briefing}"),
-                       "batch", None, (*AIDER, "--no-git", "--message-file", "{briefing}"), needs_git_identity=True),
+    "aider": AgentSpec("aider", AIDER_TEAM, "batch", "^>\\s*$", (*AIDER, "--no-git", "--message-file", "{briefing}"),
+                       pane_batch_argv=(*AIDER_TEAM, "--message-file", "{briefing}"), needs_git_identity=True),
 }
 
 

@@ -23,7 +23,6 @@ from .model import MasterSpec
 from .project import Project, decode_text
 from .spec_blocks import BlockCache, markdown_lines
 from .spec_body import BodyParser, check_duplicates, split_and
-from .templating import render
 
 MAX_SPEC_BYTES = 5 * 1024 * 1024
 MAX_FRONTMATTER_DEPTH = 32
@@ -226,8 +225,6 @@ def read_project_spec(project: Project, *, keep_cache: bool = True) -> MasterSpe
     spec = read_master_spec(project.master_spec, shown_as=project.relative(project.master_spec),
                             blocks_cache=blocks_cache)
     if keep_cache and blocks_cache.missed:
-        ignore = project.cache_dir / ".gitignore"
-        if not ignore.exists():
-            project.write(ignore, render("project/cache-gitignore.j2"))
+        project.make_cache_dir()
         project.write(blocks_cache.path, blocks_cache.to_json())
     return spec

@@ -124,6 +124,16 @@ class Project:
         self.inside(path).mkdir(parents=True, exist_ok=True)
         return path
 
+    def make_cache_dir(self, *parts: str) -> Path:
+        """A directory in VSO's cache. The cache ignores itself in git (its own .gitignore), so
+        nothing in it is ever committed, in a project of any age."""
+        ignore = self.cache_dir / ".gitignore"
+        if not ignore.exists():
+            from .templating import render  # Jinja loads only here: a git hook imports this module
+
+            self.write(ignore, render("project/cache-gitignore.j2"))
+        return self.make_dir(self.cache_dir.joinpath(*parts))
+
     def open_append(self, path: Path) -> BinaryIO:
         """A file VSO appends to (a lock, a log), opened without following a symlink: a dangling
         one planted there would have the file created wherever it points."""

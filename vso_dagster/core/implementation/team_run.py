@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+import os
 import shlex
 import sys
 import time
@@ -21,6 +22,7 @@ from ..base.slice_files import implementation_file
 from ..base.state import record_team_spend
 from ..base.templating import render
 from ..base.worktrees import Worktree, head
+from .agent_home import prepare_home
 from .agent_usage import AgentUsage, team_usage
 from .tmux_team import Team, TeamError, team_session
 
@@ -105,9 +107,11 @@ def run_team(project: Project, s: PlannedSlice, worktree: Worktree, config: Conf
     if agent.needs_git_identity:
         require_git_identity(worktree, agent.name)
     team.claim()  # before the try: a refusal must not close the session it found
+    home = prepare_home(agent.name, project.make_cache_dir("agent-homes") / s.slice_id, worktree.path,
+                        os.environ, project.write)
     started = time.monotonic()
     try:
-        team.start(config.roles, argv_for)
+        team.start(config.roles, argv_for, home.env if home else {})
         if agent.mode == "interactive":
             for role in config.roles:
                 brief(role)
@@ -129,6 +133,8 @@ def run_team(project: Project, s: PlannedSlice, worktree: Worktree, config: Conf
             team.stop()
         except TeamError:
             team.note("the tmux session could not be closed (server gone)")
+        if home:
+            home.remove()
         for line in team.events:
             log.info("%s: %s", s.slice_id, line)
     return TeamRun(tuple(team.events), usage, restarts, seconds)

@@ -63,6 +63,7 @@ class Team:
     limits: Limits
     log_dir: Path
     budget: Budget = NO_BUDGET
+    environment: dict[str, str] = field(default_factory=dict)  # set in each agent's pane (its config home)
     members: dict[str, Member] = field(default_factory=dict)
     events: list[str] = field(default_factory=list)
     usage: AgentUsage = field(default_factory=AgentUsage)  # reported so far; read only when a budget caps it
@@ -102,11 +103,13 @@ class Team:
             raise TeamError(f"tmux session {self.session} already runs a team for this slice; "
                             f"`vso stop {self.slice_id}` first")
 
-    def start(self, roles: tuple[str, ...], argv_for: Callable[[str], list[str]]) -> None:
+    def start(self, roles: tuple[str, ...], argv_for: Callable[[str], list[str]],
+              environment: dict[str, str] | None = None) -> None:
         # Each window opens on a placeholder that waits (`cat`), is told to keep its pane when the
         # agent exits (so a crash is seen, and the agent restarted in place), and only then gets the
         # agent: an agent that dies at once cannot take its window with it before that.
         placeholder = ["env", "--", "cat"]
+        self.environment = environment or {}
         for index, role in enumerate(roles):
             self.members[role] = Member(role, argv_for(role))
             if index == 0:
@@ -146,11 +149,18 @@ class Team:
         owner = (shown.stdout or [""])[0].strip() if shown.returncode == 0 else ""
         return bool(owner) and not is_running(owner)
 
-    def stop(self) -> None:
+    def stop(self, grace_s: float = 5.0) -> None:
+        """Saves the panes' logs and closes the session, then waits (up to `grace_s`) for the agents
+        to exit: a CLI writes its config on its way out, and its home must not be removed before."""
         self.save_logs()
         if self.alive():
+            shown = self.server.cmd("list-panes", "-s", "-t", f"={self.session}", "-F", "#{pane_pid}").stdout
+            agents = [process_identity(int(pid)) for pid in shown if pid.strip().isdigit()]
             self.server.cmd("kill-session", "-t", f"={self.session}")
             self.note("team session closed")
+            deadline = time.monotonic() + grace_s
+            while time.monotonic() < deadline and any(is_running(agent) for agent in agents):
+                time.sleep(POLL_S)
 
     def note(self, message: str) -> None:
         self.events.append(message)
@@ -191,7 +201,8 @@ class Team:
             elif not pattern and text.strip() and time.monotonic() - stable_since >= 0.3:
                 return
             time.sleep(POLL_S)
-        raise TeamError(f"{role}: the agent did not become ready within {timeout_s:.0f}s")
+        raise TeamError(f"{role}: the agent did not become ready within {timeout_s:.0f}s "
+                        f"(its pane ends: {self._tail(role)})")
 
     def deliver(self, role: str, text: str, timeout_s: float = 10.0) -> str:
         """Pastes `text` plus a nonce line into the role's pane, presses Enter, and waits until the
@@ -203,7 +214,9 @@ class Team:
             handle.write(body)
             handle.flush()
             self.tmux("load-buffer", "-b", buffer, handle.name)
+        before = self.screen(role)
         self.tmux("paste-buffer", "-d", "-p", "-b", buffer, "-t", self.target(role))
+        self._settle(role, before)
         self.tmux("send-keys", "-t", self.target(role), "Enter")
         deadline = time.monotonic() + timeout_s
         while time.monotonic() < deadline:
@@ -215,26 +228,43 @@ class Team:
                     self.members[role].seen = screen[:end]
                 return nonce
             time.sleep(POLL_S)
-        tail = " | ".join(self.screen(role).strip().splitlines()[-3:])
         raise TeamError(f"{role}: message {nonce} did not show on the pane within {timeout_s:.0f}s "
-                        f"(the pane ends: {tail[-300:]})")
+                        f"(the pane ends: {self._tail(role)})")
+
+    def _settle(self, role: str, before: str, timeout_s: float = 3.0, quiet_s: float = 0.2) -> None:
+        """Waits until a paste has shown on the pane and the pane is still again: a TUI that is still
+        taking a paste in (Claude Code folds a long one into "[Pasted text]") reads an Enter pressed
+        meanwhile as part of it, and the message is never sent."""
+        deadline, last, still_since = time.monotonic() + timeout_s, before, time.monotonic()
+        while time.monotonic() < deadline:
+            time.sleep(POLL_S)
+            text = self.screen(role)
+            if text != last:
+                last, still_since = text, time.monotonic()
+            elif text != before and time.monotonic() - still_since >= quiet_s:
+                return
 
     def spawn(self, role: str) -> None:
         """(Re)starts the role's agent in its pane. `env --` in front: with two or more arguments
         tmux execs the command itself, so no shell ever sees the agent's argv."""
-        self.tmux("respawn-pane", "-k", "-t", self.target(role), "-c", str(self.workdir),
+        environment = [arg for name, value in self.environment.items() for arg in ("-e", f"{name}={value}")]
+        self.tmux("respawn-pane", "-k", "-t", self.target(role), "-c", str(self.workdir), *environment,
                   "env", "--", *self.members[role].argv)
 
     def _restart_or_give_up(self, role: str) -> None:
         """A dead agent is started again in its pane, up to `max_restarts` times."""
         member = self.members[role]
         if member.restarts >= self.limits.max_restarts:
-            tail = " | ".join([line.strip() for line in self.screen(role).splitlines() if line.strip()][-3:])
             raise TeamError(f"{role}: the agent exited {member.restarts + 1} times; giving up "
-                            f"(its pane ends: {tail[-300:]})")
+                            f"(its pane ends: {self._tail(role)})")
         member.restarts += 1
         self.spawn(role)
         self.note(f"{role}: agent restarted ({member.restarts}/{self.limits.max_restarts})")
+
+    def _tail(self, role: str, lines: int = 3) -> str:
+        """The pane's last non-blank lines, for a failure's reason."""
+        said = [line.strip() for line in self.screen(role).splitlines() if line.strip()]
+        return " | ".join(said[-lines:])[-300:]
 
     def save_logs(self, summary_lines: int = 5) -> None:
         """Each pane's whole history to `<log_dir>/<role>.log`, and its last lines to the events,
