@@ -1,6 +1,7 @@
 from __future__ import annotations
 
 import hashlib
+import json
 import os
 import subprocess
 import textwrap
@@ -259,6 +260,21 @@ def real_agent_cli(name: str) -> Path:
     if not path.exists():
         pytest.skip(f"{name} is not installed in {AGENTS_BIN}: run `make agents` (npm and pip, from the registries)")
     return path
+
+
+def team_of(agent: str, project: Project, tmp_path: Path, monkeypatch, agent_keys: str = "", limit_keys: str = "",
+            mode: str = "batch", roles: tuple[str, ...] = ("orchestrator", "developer")) -> Path:
+    """The real CLI `agent` in `mode`, a team of `roles`, the user's home in the test's directory.
+    Returns that home."""
+    cli = real_agent_cli(agent)
+    home = tmp_path / "agent-home"
+    home.mkdir()
+    monkeypatch.setenv("PATH", f"{cli.parent}{os.pathsep}{os.environ['PATH']}")
+    monkeypatch.setenv("HOME", str(home))
+    (project.state_dir / "config.toml").write_text(
+        f'[agent]\nname = "{agent}"\nmode = "{mode}"\n{agent_keys}[team]\nroles = {json.dumps(list(roles))}\n'
+        f"[limits]\ntimeout_minutes = 5\n{limit_keys}")
+    return home
 
 
 def claude_against(model, home: Path, monkeypatch) -> None:

@@ -4,7 +4,6 @@ that plays the developer through each CLI's own tools (standin_model/developer.p
 from __future__ import annotations
 
 import json
-import os
 import re
 
 import dagster as dg
@@ -14,7 +13,7 @@ from vso_dagster.core.base.plan import load_plan
 from vso_dagster.core.base.state import load_state
 from vso_dagster.core.implementation.scaffold_agent import implement
 
-from .conftest import aider_against, claude_against, codex_against, real_agent_cli, run_vso
+from .conftest import aider_against, claude_against, codex_against, run_vso, team_of
 from .standin_model.anthropic_api import StandinAnthropic
 from .standin_model.openai_chat import StandinChat
 from .standin_model.openai_responses import StandinOpenAI
@@ -26,19 +25,6 @@ def implementation_metadata(project) -> dict:
     with dg.DagsterInstance.from_config(str(project.dagster_home)) as instance:
         event = instance.get_latest_materialization_event(dg.AssetKey("slice_implementation"))
         return event.asset_materialization.metadata
-
-
-def team_of(agent, project, tmp_path, monkeypatch, agent_keys: str = "", limit_keys: str = "", mode: str = "batch"):
-    """The real CLI in `mode`, a team of two, the user's home in the test's directory. Returns it."""
-    cli = real_agent_cli(agent)
-    home = tmp_path / "agent-home"
-    home.mkdir()
-    monkeypatch.setenv("PATH", f"{cli.parent}{os.pathsep}{os.environ['PATH']}")
-    monkeypatch.setenv("HOME", str(home))
-    (project.state_dir / "config.toml").write_text(
-        f'[agent]\nname = "{agent}"\nmode = "{mode}"\n{agent_keys}[team]\nroles = ["orchestrator", "developer"]\n'
-        f"[limits]\ntimeout_minutes = 5\n{limit_keys}")
-    return home
 
 
 def implemented_by(agent, standin, point_at, project, vso, tmp_path, monkeypatch, limit_keys: str = "",
@@ -175,6 +161,13 @@ def test_each_cli_in_its_tui_implements_a_slice_with_no_question_left_for_a_huma
     assert not (home / ".claude.json").exists() and not (home / ".claude").exists()
     if agent == "codex":
         assert "trust_level" not in user_codex.read_text()
+    # What the TUI spent, from its session files (Claude Code's, Codex's) or its pane (Aider's): the
+    # stand-in bills 100 tokens in and 20 out per answer.
+    meta = implementation_metadata(committed)
+    assert meta["agent_tokens_in"].value > 0 and meta["agent_tokens_out"].value > 0
+    if agent != "aider":  # Aider counts the tokens itself
+        assert meta["agent_tokens_in"].value <= 100 * len(model.requests)
+        assert meta["agent_tokens_in"].value == 5 * meta["agent_tokens_out"].value
 
 
 @pytest.fixture(autouse=True)

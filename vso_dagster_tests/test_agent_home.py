@@ -8,9 +8,9 @@ import tomllib
 
 import pytest
 
+from vso_dagster.core.base.errors import VSOError
 from vso_dagster.core.base.project import atomic_write
 from vso_dagster.core.implementation.agent_home import prepare_home
-from vso_dagster.core.implementation.tmux_team import TeamError
 
 
 def write(path, text):
@@ -66,10 +66,10 @@ def test_codex_with_its_own_openai_provider_reads_the_key_from_the_environment_i
         "projects": {str(tmp_path / "wt"): {"trust_level": "trusted"}}}
 
 
-def test_a_users_codex_config_that_is_not_toml_fails_the_team_with_the_file_named(tmp_path):
+def test_a_users_codex_config_that_is_not_toml_is_refused_with_the_file_named(tmp_path):
     (tmp_path / ".codex").mkdir()
     (tmp_path / ".codex" / "config.toml").write_text("model = \n")
-    with pytest.raises(TeamError, match=r"\.codex/config\.toml: not valid TOML .*fix it"):
+    with pytest.raises(VSOError, match=r"\.codex/config\.toml: not valid TOML .*fix it"):
         prepare_home("codex", tmp_path / "home", tmp_path, {"HOME": str(tmp_path)}, write)
 
 

@@ -2,7 +2,7 @@
 
 import json
 
-from vso_dagster.core.implementation.agent_usage import own_words, pane_usage, team_usage
+from vso_dagster.core.implementation.agent_usage import ended_in_error, own_words, pane_usage, session_usage, team_usage
 
 
 def result_line(tokens_in: int, tokens_out: int, cost: float, turns: int) -> str:
@@ -72,3 +72,24 @@ def test_a_usage_limit_is_looked_for_in_what_the_agent_says_not_in_the_work_it_q
     assert "rate limit exceeded" in own_words(failed) and "usage limit" in own_words(codex)
     assert own_words("Claude usage limit reached. Your limit will reset at 5pm") == \
         "Claude usage limit reached. Your limit will reset at 5pm"
+
+
+def test_a_run_that_reports_it_failed_has_failed_whatever_its_exit_status():
+    ok = json.dumps({"type": "result", "is_error": False, "result": "Done.", "usage": {}})
+    failed = json.dumps({"type": "result", "is_error": True, "result": "Credit balance is too low", "usage": {}})
+    codex_failed = json.dumps({"type": "turn.failed", "error": {"message": "Quota exceeded."}})
+    codex_ok = json.dumps({"type": "turn.completed", "usage": {"input_tokens": 1, "output_tokens": 1}})
+    assert ended_in_error(f"{ok}\n{failed}\n") and ended_in_error(f"{codex_failed}\n\n")
+    # Only the last run counts: one that failed before a restart that then succeeded is no failure.
+    assert not ended_in_error(f"{failed}\n{ok}\n") and not ended_in_error(f"{codex_failed}\n{codex_ok}")
+    assert not ended_in_error("Tokens: 1k sent, 20 received.\n") and not ended_in_error("")
+
+
+def test_session_files_of_the_tuis_hold_what_they_spent():
+    claude = "\n".join(json.dumps({"type": "assistant", "message": {"id": f"msg_{n}", "usage": {
+        "input_tokens": 100, "output_tokens": 20}}}) for n in (1, 1, 2))  # a message is written once per block
+    assert (session_usage(claude).tokens_in, session_usage(claude).tokens_out) == (200, 40)
+    assert session_usage(claude).cost_usd is None
+    codex = "\n".join(json.dumps({"type": "event_msg", "payload": {"type": "token_count", "info": {
+        "total_token_usage": {"input_tokens": 100 * n, "output_tokens": 20 * n}}}}) for n in (1, 2, 3))
+    assert (session_usage(codex).tokens_in, session_usage(codex).tokens_out) == (300, 60)  # running totals

@@ -28,6 +28,7 @@ def _test_metadata(tests: TestRun) -> dict:
         "skipped": tests.skipped,
         "duration_s": round(tests.duration_s, 2),
         "failing": dg.MetadataValue.json(tests.failing),
+        "environment": tests.environment[:12],  # the slice environment's digest (its requirements)
     }
 
 
@@ -91,7 +92,10 @@ def build(names: Naming) -> tuple[list, list]:
         worktree = existing_worktree(project, context.partition_key)
         if worktree is None:
             return dg.AssetCheckResult(passed=False, description="not implemented yet: no worktree for this slice")
-        tests = run_unit_tests(project, worktree)
+        try:
+            tests = run_unit_tests(project, worktree)
+        except VSOError as error:  # the slice's environment could not be built: its tests could not run
+            return dg.AssetCheckResult(passed=False, description=str(error))
         tested = record_tests(project, worktree, tests)  # green on a committed head: the commit a deploy ships
         return dg.AssetCheckResult(passed=tests.green, metadata={**_test_metadata(tests), "commit": tested or ""},
                                    description=tests.summary())

@@ -8,7 +8,7 @@ import json
 from collections.abc import Callable
 
 from .developer import Call, next_call
-from .server import StandinServer, refinement, sse
+from .server import StandinServer, error_json, refinement, sse
 
 # The developer's tool calls as Claude Code's tools take them.
 CLAUDE_TOOLS = {"read": lambda a: ("Read", {"file_path": a["path"]}),
@@ -36,9 +36,21 @@ def tool_results(body: dict) -> list[str]:
 class StandinAnthropic(StandinServer):
     """`code_for(slice_id)`: the implementation the developer writes (none: no developer is played)."""
 
-    def __init__(self, code_for: Callable[[str], str] | None = None) -> None:
-        super().__init__()
+    def __init__(self, code_for: Callable[[str], str] | None = None, **faults) -> None:
+        super().__init__(**faults)
         self.code_for = code_for
+
+    def error(self, kind: str) -> tuple[int, str, bytes]:
+        status, kind_, message = {
+            "auth": (401, "authentication_error", "invalid x-api-key"),
+            "rate_limit": (429, "rate_limit_error", "Number of request tokens has exceeded your per-minute rate "
+                                                    "limit"),
+            "overloaded": (529, "overloaded_error", "Overloaded"),
+            "usage_limit": (400, "invalid_request_error", "Your credit balance is too low to access the Anthropic "
+                                                          "API. Please go to Plans & Billing to upgrade or purchase "
+                                                          "credits."),
+        }[kind]
+        return error_json(status, {"type": "error", "error": {"type": kind_, "message": message}})
 
     def respond(self, path: str, body: dict) -> tuple[str, bytes]:
         if "count_tokens" in path:

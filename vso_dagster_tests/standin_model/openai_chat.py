@@ -47,8 +47,8 @@ def developer_reply(briefing: str, code_for: Callable[[str], str]) -> str | None
 class StandinChat(StandinServer):
     """`code_for(slice_id)`: the implementation the developer writes (none: no developer is played)."""
 
-    def __init__(self, code_for: Callable[[str], str] | None = None) -> None:
-        super().__init__()
+    def __init__(self, code_for: Callable[[str], str] | None = None, **faults) -> None:
+        super().__init__(**faults)
         self.code_for = code_for
 
     def respond(self, path: str, body: dict) -> tuple[str, bytes]:

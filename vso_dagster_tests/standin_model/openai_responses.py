@@ -60,8 +60,8 @@ def codex_script(call: Call) -> str:
 class StandinOpenAI(StandinServer):
     """`code_for(slice_id)`: the implementation the developer writes (none: no developer is played)."""
 
-    def __init__(self, code_for: Callable[[str], str] | None = None) -> None:
-        super().__init__()
+    def __init__(self, code_for: Callable[[str], str] | None = None, **faults) -> None:
+        super().__init__(**faults)
         self.code_for = code_for
 
     def respond(self, path: str, body: dict) -> tuple[str, bytes]:

@@ -108,7 +108,9 @@ class Limits:
     timeout_s: float = 3600
     idle_s: float = 600
     max_restarts: int = 2
-    usage_limit_patterns: tuple[str, ...] = ("usage limit", "rate limit", "credit balance is too low")
+    # An account's limit, which a wait mends (a rate limit is the CLI's to retry: api_faults.py).
+    usage_limit_patterns: tuple[str, ...] = ("usage limit", "hit your limit", "credit balance is too low",
+                                             "quota exceeded", "exceeded your current quota")
     usage_limit_wait_s: float = 900
     concurrency: int = 2
 

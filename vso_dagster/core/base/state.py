@@ -195,10 +195,11 @@ def record_nightly_run(project: Project) -> None:
 
 
 def mark_implemented(project: Project, slice_id: str, tested_commit: str | None = None,
-                     built_version: str | None = None) -> None:
+                     built_version: str | None = None, environment: str | None = None) -> None:
     """`built_version`: the slice version whose spec the tested commit implements. The stale rules
     compare it with the version wanted now: a version bump that was never built is work to do,
-    whatever a killed process did or did not record."""
+    whatever a killed process did or did not record. `environment`: the digest of the slice
+    environment the commit was tested in (its interpreter and requirements)."""
     with updating_state(project) as state:
         entry = state["slices"][slice_id]
         if entry.get("status") not in BUILT:
@@ -207,6 +208,8 @@ def mark_implemented(project: Project, slice_id: str, tested_commit: str | None 
             entry["tested_commit"] = tested_commit
         if built_version:
             entry["built_version"] = built_version
+        if environment:
+            entry["tested_environment"] = environment
 
 
 # What a slice's agent teams spent, summed over every run (failed ones too): `vso status` shows it.

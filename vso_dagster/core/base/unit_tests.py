@@ -22,6 +22,7 @@ class TestRun:
     duration_s: float
     failing: list[str] = field(default_factory=list)
     output_tail: str = ""
+    environment: str = ""  # the digest of the slice environment the tests ran in (slice_environment.py)
 
     @property
     def green(self) -> bool:
@@ -34,13 +35,13 @@ class TestRun:
 
 
 def run_tests(tests: Path | list[Path], *, cwd: Path | None = None, env: dict[str, str] | None = None,
-              timeout_s: float = 600, passed: tuple[str, ...] = ()) -> TestRun:
-    """pytest on one or more test directories (argv list, no shell), without the caller's pytest
-    cache and without its secrets (slice_env)."""
+              timeout_s: float = 600, passed: tuple[str, ...] = (), python: str = sys.executable) -> TestRun:
+    """pytest on one or more test directories (argv list, no shell), with `python` (the slice's
+    environment's), without the caller's pytest cache and without its secrets (slice_env)."""
     paths = tests if isinstance(tests, list) else [tests]
     with tempfile.TemporaryDirectory(prefix="vso-junit-") as tmp:
         report = Path(tmp) / "junit.xml"
-        argv = [sys.executable, "-m", "pytest", *map(str, paths), "-q", "-p", "no:cacheprovider",
+        argv = [python, "-m", "pytest", *map(str, paths), "-q", "-p", "no:cacheprovider",
                 f"--junitxml={report}", "-o", "junit_family=xunit2"]
         started = time.monotonic()
         try:

@@ -10,6 +10,7 @@ from pathlib import Path
 from ..base.config import load_config
 from ..base.errors import VSOError
 from ..base.project import Project
+from ..base.slice_environment import slice_environment
 from ..base.state import load_state, record_integration
 from ..base.unit_tests import TestRun, run_tests
 from .deployments import deployments, service_dir
@@ -51,7 +52,8 @@ def run_integration_tests(project: Project, slice_id: str, environment: str = "t
     with tempfile.TemporaryDirectory(prefix="vso-perf-") as tmp:
         report = Path(tmp) / "performance.json"
         tests = run_tests(tests_dir, env={"VSO_BASE_URL": endpoint["url"], "VSO_PERF_REPORT": str(report)},
-                          passed=load_config(project).pass_env)
+                          passed=load_config(project).pass_env,
+                          python=slice_environment(project, tests_dir.parent.parent).python)
         performance = json.loads(report.read_text()) if report.exists() else None
     run = IntegrationRun(slice_id, environment, endpoint["url"], endpoint["platform"], tests, performance)
     _record(project, run, endpoint)

@@ -10,7 +10,6 @@ from __future__ import annotations
 import os
 import socket
 import subprocess
-import sys
 from pathlib import Path
 
 from ..base.config import load_config
@@ -18,6 +17,7 @@ from ..base.errors import VSOError
 from ..base.process_group import processes_marked, stop_group
 from ..base.project import Project
 from ..base.secrets import slice_env
+from ..base.slice_environment import slice_environment
 from ..base.state import forget_deployment
 from .deployments import Deployment, log, record, service_dir, wait_healthy
 
@@ -34,12 +34,13 @@ def free_port() -> int:
 
 def deploy_local(project: Project, slice_id: str, environment: str) -> Deployment:
     source = service_dir(project, slice_id)
+    python = slice_environment(project, source.parent).python
     log_path = project.make_dir(project.logs_dir / slice_id) / f"{environment}-service.log"
     last_error = ""
     for _attempt in range(3):  # a port taken between choosing and binding: try another one
         port = free_port()
         log.info(f"{slice_id}: starting {project.relative(source)} on 127.0.0.1:{port} ({environment})")
-        process = _start(project, source, port, log_path, service_marker(project, slice_id, environment))
+        process = _start(project, python, source, port, log_path, service_marker(project, slice_id, environment))
         last_error = wait_healthy(f"http://127.0.0.1:{port}", HEALTH_TIMEOUT_S, lambda p=process: _exited(p))
         if last_error is None:
             break
@@ -82,10 +83,10 @@ def stop_strays(project: Project, slice_id: str, environment: str, keep: int | N
     return strays
 
 
-def _start(project: Project, source: Path, port: int, log_path: Path, marker: str) -> subprocess.Popen:
+def _start(project: Project, python: str, source: Path, port: int, log_path: Path, marker: str) -> subprocess.Popen:
     with project.open_append(log_path) as log:
         return subprocess.Popen(
-            [sys.executable, "-m", "uvicorn", "main:app", "--host", "127.0.0.1", "--port", str(port),
+            [python, "-m", "uvicorn", "main:app", "--host", "127.0.0.1", "--port", str(port),
              "--log-level", "warning"],
             cwd=source, stdout=log, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL, start_new_session=True,
             env=slice_env(load_config(project).pass_env, **{SERVICE_MARK: marker}))

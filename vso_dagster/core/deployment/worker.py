@@ -10,12 +10,12 @@ from __future__ import annotations
 
 import json
 import subprocess
-import sys
 
 from ..base.config import load_config
 from ..base.errors import VSOError
 from ..base.project import JOB_FILE, Project
 from ..base.secrets import slice_env
+from ..base.slice_environment import slice_environment
 from ..base.state import forget_deployment
 from .deployments import Deployment, built_file, log, record
 
@@ -28,7 +28,8 @@ def run_job(project: Project, slice_id: str, environment: str) -> Deployment:
     log_path = project.make_dir(project.logs_dir / slice_id) / f"{environment}-job.log"
     log.info(f"{slice_id}: running {project.relative(job)} ({environment})")
     try:
-        done = subprocess.run([sys.executable, str(job)], cwd=job.parent, capture_output=True, text=True,
+        python = slice_environment(project, job.parent.parent).python
+        done = subprocess.run([python, str(job)], cwd=job.parent, capture_output=True, text=True,
                               stdin=subprocess.DEVNULL, timeout=RUN_TIMEOUT_S,
                               env=slice_env(load_config(project).pass_env, VSO_ENVIRONMENT=environment))
     except subprocess.TimeoutExpired:

@@ -17,8 +17,8 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from pathlib import Path
 
+from ..base.errors import Diagnostic, VSOError
 from ..base.templating import render
-from .tmux_team import TeamError
 
 Write = Callable[[Path, str], None]
 
@@ -27,6 +27,17 @@ Write = Callable[[Path, str], None]
 class AgentHome:
     path: Path
     env: dict[str, str]  # what points the CLI at it, for each of the team's panes
+    sessions: str  # where in it the CLI keeps its session files (a glob)
+
+    def transcripts(self) -> list[str]:
+        """Every session file the CLI has written so far: what its TUI reported spending is there."""
+        texts = []
+        for path in sorted(self.path.glob(self.sessions)):
+            try:
+                texts.append(path.read_text(errors="replace"))
+            except OSError:
+                continue  # removed meanwhile
+        return texts
 
     def remove(self) -> None:
         shutil.rmtree(self.path, ignore_errors=True)
@@ -34,11 +45,11 @@ class AgentHome:
 
 def prepare_home(agent: str, path: Path, workdir: Path, environ: Mapping[str, str], write: Write) -> AgentHome | None:
     """The team's home for `agent` at `path`, written with `write`; None for a CLI that needs none."""
-    make = _HOMES.get(agent)
-    if make is None:
+    if agent not in _HOMES:
         return None
+    make, sessions = _HOMES[agent]
     shutil.rmtree(path, ignore_errors=True)  # a home a killed team left: rebuilt, never reused
-    return AgentHome(path, make(path, workdir, environ, write))
+    return AgentHome(path, make(path, workdir, environ, write), sessions)
 
 
 def _claude(path: Path, workdir: Path, environ: Mapping[str, str], write: Write) -> dict[str, str]:
@@ -61,7 +72,8 @@ def _codex(path: Path, workdir: Path, environ: Mapping[str, str], write: Write) 
     try:
         chosen = tomllib.loads(user_config).get("model_provider")
     except tomllib.TOMLDecodeError as exc:
-        raise TeamError(f"{config_path}: not valid TOML ({exc}); Codex cannot read it either: fix it") from None
+        raise VSOError(Diagnostic(str(config_path), None, f"not valid TOML ({exc}); Codex cannot read it either: "
+                                                          "fix it")) from None
     write(path / "config.toml", render(
         "agents/homes/codex.toml.j2", user_config=user_config.rstrip(), workdir=str(workdir),
         user_config_path=str(config_path) if config_path else "",
@@ -69,5 +81,6 @@ def _codex(path: Path, workdir: Path, environ: Mapping[str, str], write: Write) 
     return {"CODEX_HOME": str(path)}
 
 
-_HOMES: dict[str, Callable[[Path, Path, Mapping[str, str], Write], dict[str, str]]] = {
-    "claude": _claude, "codex": _codex}
+# Each CLI's home: how it is made, and where the CLI keeps its session files in it.
+_HOMES: dict[str, tuple[Callable[[Path, Path, Mapping[str, str], Write], dict[str, str]], str]] = {
+    "claude": (_claude, "projects/*/*.jsonl"), "codex": (_codex, "sessions/**/rollout-*.jsonl")}

@@ -8,8 +8,9 @@ Codex (`exec --json`) prints JSON lines, and each "turn.completed" holds the tur
 no cost. Aider prints a line per model message, "Tokens: 1.2k sent, 64 received.", with "Cost: $0.01
 message, ..." when it knows the model's prices: its counts are rounded as it prints them. A pane
 holds a report per run of its agent (a restarted agent reports again), so a team's usage is the sum
-over every report in every pane. What no agent reported (an interactive TUI, a cost Codex does not
-give) stays unknown: None, never a made-up zero.
+over every report in every pane. The TUIs of Claude Code and Codex print no usage, but keep it in
+their session files (in the team's own config home), which hold the same reports. What no agent
+reported (a cost Codex does not give, or any in a TUI) stays unknown: None, never a made-up zero.
 """
 
 from __future__ import annotations
@@ -80,6 +81,23 @@ def team_usage(panes: Iterable[str]) -> AgentUsage:
     return sum((pane_usage(text) for text in panes), AgentUsage())
 
 
+def session_usage(text: str) -> AgentUsage:
+    """The usage one session file of a TUI holds. Claude Code's has each model message as its stream-json
+    does (read like a pane's, its cost unknown); Codex's has running totals ("token_count" events), of
+    which the last counts."""
+    last = None
+    for line in text.splitlines():
+        if '"token_count"' in line and '"total_token_usage"' in line:
+            last = line
+    if last is None:
+        return pane_usage(text)
+    try:
+        usage = json.loads(last)["payload"]["info"]["total_token_usage"]
+    except (ValueError, KeyError, TypeError):
+        return AgentUsage()
+    return _codex(usage)
+
+
 def _report(line: str) -> dict:
     """A JSON line that reports usage (a final report, or a Claude Code message); {} for any other."""
     line = line.strip()
@@ -103,7 +121,11 @@ def _reported(report: dict) -> AgentUsage:
     usage = report["usage"]
     if report["type"] == "result":
         return _claude(usage, float(report.get("total_cost_usd") or 0), int(report.get("num_turns") or 0))
-    # Codex: cached input is a part of input_tokens
+    return _codex(usage)
+
+
+def _codex(usage: dict) -> AgentUsage:
+    """Codex counts cached input as a part of input_tokens, and gives no cost."""
     return AgentUsage(int(usage.get("input_tokens") or 0), int(usage.get("output_tokens") or 0), None, None, 1)
 
 
@@ -122,6 +144,22 @@ def _claude(usage: dict, cost_usd: float | None, turns: int | None) -> AgentUsag
     return AgentUsage(tokens_in, int(usage.get("output_tokens") or 0), cost_usd, turns, 1, cost_usd or 0.0)
 
 
+def ended_in_error(text: str) -> bool:
+    """The pane's last run reported that it failed (Claude Code's result `is_error`, Codex's
+    "turn.failed"), whatever its exit status said: Claude Code may exit 0 after a failed request."""
+    for line in reversed(text.splitlines()):
+        stripped = line.strip()
+        if not stripped.startswith('{"'):
+            continue
+        try:
+            report = json.loads(stripped)
+        except ValueError:
+            continue
+        if isinstance(report, dict) and report.get("type") in ("result", "turn.failed", "turn.completed"):
+            return bool(report.get("is_error")) or report["type"] == "turn.failed"
+    return False
+
+
 def own_words(line: str) -> str:
     """What a pane line says in the agent's own words, where a usage-limit message would be: a text
     line as it is, but of a JSON report only its error. The rest of a report is the work itself (a
@@ -138,5 +176,8 @@ def own_words(line: str) -> str:
         return ""
     if report.get("is_error"):  # Claude Code's result of a failed run
         return str(report.get("result", ""))
+    if report.get("subtype") == "api_retry":  # Claude Code retrying a failed request
+        return (f"API error {report.get('error_status')}: {report.get('error')} "
+                f"(retry {report.get('attempt')} of {report.get('max_retries')})")
     error = report.get("error") or (report.get("message") if report.get("type") == "error" else None)
-    return json.dumps(error) if error else ""
+    return (error if isinstance(error, str) else json.dumps(error)) if error else ""

@@ -4,13 +4,14 @@ generator, or a team of coding agents in tmux), done only when its unit tests pa
 from __future__ import annotations
 
 import logging
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 from ..base.budget import NO_BUDGET, Budget
 from ..base.config import load_config
 from ..base.errors import Blocked, VSOError
 from ..base.plan import Plan, PlannedSlice
 from ..base.project import SEED_FILES, Project
+from ..base.slice_environment import slice_environment
 from ..base.slice_files import implementation_file
 from ..base.state import BUILT, SliceStatus, conflicts_of, load_state, mark_implemented
 from ..base.unit_tests import TestRun, run_tests
@@ -102,8 +103,12 @@ def refresh_spec(project: Project, worktree: Worktree, generated: dict[str, str]
 
 
 def unit_tests(project: Project, worktree: Worktree) -> TestRun:
-    return run_tests(worktree.slice_dir / "tests" / "unit", cwd=worktree.slice_dir,
-                     passed=load_config(project).pass_env)
+    """The slice's unit tests in its own environment, built from its requirements as they are on its
+    branch (an agent may have added one)."""
+    environment = slice_environment(project, worktree.slice_dir)
+    run = run_tests(worktree.slice_dir / "tests" / "unit", cwd=worktree.slice_dir,
+                    passed=load_config(project).pass_env, python=environment.python)
+    return replace(run, environment=environment.digest)
 
 
 def record_tests(project: Project, worktree: Worktree, tests: TestRun) -> str | None:
@@ -113,5 +118,5 @@ def record_tests(project: Project, worktree: Worktree, tests: TestRun) -> str | 
     if not tests.green or uncommitted(worktree):
         return None
     tested = head(worktree)
-    mark_implemented(project, worktree.slice_id, tested, branch_version(worktree.branch))
+    mark_implemented(project, worktree.slice_id, tested, branch_version(worktree.branch), tests.environment)
     return tested

@@ -5,7 +5,6 @@ from __future__ import annotations
 import logging
 import os
 import shlex
-import sys
 import time
 from dataclasses import dataclass
 from pathlib import Path
@@ -18,26 +17,28 @@ from ..base.gitrun import git
 from ..base.model import WORKER
 from ..base.plan import PlannedSlice
 from ..base.project import SLICES_DIR, Project
+from ..base.slice_environment import slice_environment
 from ..base.slice_files import implementation_file
 from ..base.state import record_team_spend
 from ..base.templating import render
 from ..base.worktrees import Worktree, head
 from .agent_home import prepare_home
-from .agent_usage import AgentUsage, team_usage
+from .agent_usage import AgentUsage
 from .tmux_team import Team, TeamError, team_session
 
 log = logging.getLogger("vso.implement")
 MARKER = ".vso-done.md"
 
 
-def unit_test_command(s: PlannedSlice) -> str:
+def unit_test_command(s: PlannedSlice, python: str) -> str:
     """The slice's unit tests as a team runs them (from the worktree's root, in a shell), with the
-    interpreter VSO judges the slice with: a bare `python` may be another one, without the slice's
-    dependencies."""
-    return shlex.join([sys.executable, "-m", "pytest", f"{SLICES_DIR}/{s.slice_id}/tests/unit"])
+    interpreter VSO judges the slice with (its environment's): a bare `python` may be another one,
+    without the slice's dependencies."""
+    return shlex.join([python, "-m", "pytest", f"{SLICES_DIR}/{s.slice_id}/tests/unit"])
 
 
-def briefings(project: Project, s: PlannedSlice, worktree: Worktree, config: Config) -> dict[str, Path]:
+def briefings(project: Project, s: PlannedSlice, worktree: Worktree, config: Config,
+              test_command: str) -> dict[str, Path]:
     """One briefing per role, from templates/agents/briefing.md.j2, kept under .slice-orchestrator/briefings/."""
     spec = (worktree.slice_dir / "spec.md").read_text()
     paths = {}
@@ -47,8 +48,7 @@ def briefings(project: Project, s: PlannedSlice, worktree: Worktree, config: Con
             "agents/briefing.md.j2", s=s, role=role, roles=config.roles, spec=spec, workdir=worktree.path,
             branch=worktree.branch, slice_dir=f"{SLICES_DIR}/{s.slice_id}", marker=worktree.path / MARKER,
             service=f"{SLICES_DIR}/{s.slice_id}/{implementation_file(s)}", worker=s.kind == WORKER,
-            test_command=unit_test_command(s),
-            conflicted=worktree.conflicted))
+            test_command=test_command, conflicted=worktree.conflicted))
         paths[role] = path
     return paths
 
@@ -92,13 +92,14 @@ def run_team(project: Project, s: PlannedSlice, worktree: Worktree, config: Conf
     assert agent is not None
     marker = worktree.path / MARKER
     marker.unlink(missing_ok=True)
-    paths = briefings(project, s, worktree, config)
+    test_command = unit_test_command(s, slice_environment(project, worktree.slice_dir).python)
+    paths = briefings(project, s, worktree, config, test_command)
     team = Team(tmux_server(config), s.slice_id, worktree.path, agent, config.limits,
                 project.make_dir(project.logs_dir / s.slice_id), config.budget & budget)
 
     def argv_for(role: str) -> list[str]:
         return agent_argv(agent.argv, briefing=str(paths[role]), role=role, slice_id=s.slice_id,
-                          workdir=str(worktree.path), test_command=unit_test_command(s))
+                          workdir=str(worktree.path), test_command=test_command)
 
     def brief(role: str) -> None:
         team.wait_ready(role)
@@ -111,7 +112,7 @@ def run_team(project: Project, s: PlannedSlice, worktree: Worktree, config: Conf
                         os.environ, project.write)
     started = time.monotonic()
     try:
-        team.start(config.roles, argv_for, home.env if home else {})
+        team.start(config.roles, argv_for, home)
         if agent.mode == "interactive":
             for role in config.roles:
                 brief(role)
@@ -152,8 +153,9 @@ def require_git_identity(worktree: Worktree, agent: str) -> None:
 
 
 def _spent(team: Team) -> AgentUsage:
-    """What every pane reported, read before the session closes (nothing when it is gone already)."""
+    """What the agents reported, read before the session closes and their home goes (nothing when
+    the session is gone already)."""
     try:
-        return team_usage(team.screen(role) for role in team.members) if team.alive() else AgentUsage()
+        return team.reported_usage() if team.alive() else AgentUsage()
     except TeamError:
         return AgentUsage()

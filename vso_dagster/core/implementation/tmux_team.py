@@ -24,7 +24,9 @@ from ..base.config import AgentSpec, Limits
 from ..base.errors import VSOError
 from ..base.process_group import is_running, process_identity
 from ..base.secrets import SECRET_VARIABLES
-from .agent_usage import AgentUsage, own_words, team_usage
+from .agent_home import AgentHome
+from .agent_usage import AgentUsage, ended_in_error, own_words, session_usage, team_usage
+from .api_faults import api_fault
 from .team_watchdog import WINDOW as WATCHDOG_WINDOW
 from .team_watchdog import save_pane_log, watchdog_argv
 
@@ -43,6 +45,7 @@ class Member:
     restarts: int = 0
     seen: str = ""
     finished: bool = False
+    fault: str = ""  # the last API fault noted, so a pane redrawn is not noted again
 
 
 def team_session(slice_id: str) -> str:
@@ -63,7 +66,7 @@ class Team:
     limits: Limits
     log_dir: Path
     budget: Budget = NO_BUDGET
-    environment: dict[str, str] = field(default_factory=dict)  # set in each agent's pane (its config home)
+    home: AgentHome | None = None  # the CLI's own config home, set in each pane
     members: dict[str, Member] = field(default_factory=dict)
     events: list[str] = field(default_factory=list)
     usage: AgentUsage = field(default_factory=AgentUsage)  # reported so far; read only when a budget caps it
@@ -104,12 +107,12 @@ class Team:
                             f"`vso stop {self.slice_id}` first")
 
     def start(self, roles: tuple[str, ...], argv_for: Callable[[str], list[str]],
-              environment: dict[str, str] | None = None) -> None:
+              home: AgentHome | None = None) -> None:
         # Each window opens on a placeholder that waits (`cat`), is told to keep its pane when the
         # agent exits (so a crash is seen, and the agent restarted in place), and only then gets the
         # agent: an agent that dies at once cannot take its window with it before that.
         placeholder = ["env", "--", "cat"]
-        self.environment = environment or {}
+        self.home = home
         for index, role in enumerate(roles):
             self.members[role] = Member(role, argv_for(role))
             if index == 0:
@@ -247,7 +250,8 @@ class Team:
     def spawn(self, role: str) -> None:
         """(Re)starts the role's agent in its pane. `env --` in front: with two or more arguments
         tmux execs the command itself, so no shell ever sees the agent's argv."""
-        environment = [arg for name, value in self.environment.items() for arg in ("-e", f"{name}={value}")]
+        env = self.home.env if self.home else {}
+        environment = [arg for name, value in env.items() for arg in ("-e", f"{name}={value}")]
         self.tmux("respawn-pane", "-k", "-t", self.target(role), "-c", str(self.workdir), *environment,
                   "env", "--", *self.members[role].argv)
 
@@ -340,25 +344,41 @@ class Team:
             if text != member.seen:
                 fresh = text[len(member.seen):] if text.startswith(member.seen) else text
                 member.seen, active = text, True
+                fault = api_fault(fresh)
+                if fault and fault.final:
+                    raise TeamError(f"{role}: {self.agent.name} stopped: {fault.reason} ({fault.said}); set the "
+                                    "right API key in the environment VSO runs in (its agents get it from there), "
+                                    "then run again")
+                if fault and fault.said != member.fault:
+                    member.fault = fault.said
+                    self.note(f"{role}: {fault.reason}, {self.agent.name} retries: {fault.said}")
                 if self._usage_limit(fresh):
                     self.note(f"{role}: usage limit reported; pausing {self.limits.usage_limit_wait_s:.0f}s")
                     time.sleep(self.limits.usage_limit_wait_s)
                     paused += self.limits.usage_limit_wait_s
                     self._tell_live_agents("VSO: retrying after the usage limit. Continue with your task.", [role])
             status = self.exit_status(role)
-            if status in (0, "unknown") and self.agent.mode == "batch":
+            if status in (0, "unknown") and self.agent.mode == "batch" and not ended_in_error(member.seen):
                 member.finished = True  # a batch agent exits when it is done: that is no crash
             elif status != "running" and not done():
                 self._restart_or_give_up(role)
                 if self.agent.mode == "interactive":
                     brief(role)
                 active = True
-        if active and self.budget.caps:  # each pane's whole history is parsed: only when a cap needs it
-            self.usage = team_usage(member.seen for member in self.members.values())
+        if active and self.budget.caps:  # every report so far is parsed: only when a cap needs it
+            self.usage = self.reported_usage(fresh=False)
         return active, paused
 
+    def reported_usage(self, fresh: bool = True) -> AgentUsage:
+        """What the agents reported spending so far. A TUI shows none in its pane, but keeps it in its
+        session files; a one-shot run prints it in its pane (read as last seen, or `fresh` from tmux)."""
+        if self.home and self.agent.mode == "interactive":
+            return sum((session_usage(text) for text in self.home.transcripts()), AgentUsage())
+        return team_usage(self.screen(role) if fresh else member.seen for role, member in self.members.items())
+
     def _usage_limit(self, text: str) -> bool:
-        said = "\n".join(own_words(line) for line in text.splitlines()).lower()
+        # One line of words: a CLI may wrap its message (Aider does, at 80 columns).
+        said = " ".join(" ".join(own_words(line) for line in text.splitlines()).split()).lower()
         return any(p.lower() in said for p in self.limits.usage_limit_patterns)
 
     def _tell_live_agents(self, message: str, roles: list[str] | None = None) -> None:
