@@ -44,7 +44,8 @@ BRIEFING = "\n".join(f"line {i}: " + "the slice spec and the rules of the team "
 def one_run(workdir: Path) -> float:
     socket = f"vso-bench-{uuid.uuid4().hex[:8]}"
     agent = AgentSpec("stand-in", (sys.executable, str(STANDIN), "{role}", "bench"), "interactive", r"^> ?$")
-    team = Team(libtmux.Server(socket_name=socket), "bench", workdir, agent, Limits(), workdir / "logs")
+    team = Team(libtmux.Server(socket_name=socket), "bench", workdir, agent, Limits(),
+                workdir / "logs", workdir / "exits")
     started = time.perf_counter()
     try:
         team.start(ROLES, lambda role: [a.replace("{role}", role) for a in agent.argv])
@@ -63,7 +64,8 @@ def claude_run(workdir: Path) -> tuple[float, float]:
     briefing.write_text("# Briefing\n\nNothing to build: this run times the first tool call.\n")
     agent = ADAPTERS["claude"]
     argv = agent_argv(agent.pane_batch_argv, briefing=str(briefing))
-    team = Team(libtmux.Server(socket_name=socket), "bench", workdir, agent, Limits(), workdir / "logs")
+    team = Team(libtmux.Server(socket_name=socket), "bench", workdir, agent, Limits(),
+                workdir / "logs", workdir / "exits")
     with StandinAnthropic(code_for=lambda slice_id: "") as model:
         os.environ |= {"ANTHROPIC_BASE_URL": model.url, "ANTHROPIC_API_KEY": "standin-key",
                        "CLAUDE_CODE_DISABLE_NONESSENTIAL_TRAFFIC": "1"}

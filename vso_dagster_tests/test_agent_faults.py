@@ -11,6 +11,7 @@ import os
 import re
 import signal
 import threading
+from pathlib import Path
 
 import pytest
 
@@ -111,7 +112,9 @@ def test_a_cli_killed_mid_run_is_restarted_and_the_slice_built(committed, tmp_pa
             threading.Event().wait(0.05)
         server = tmux_server(load_config(committed))
         pane = server.cmd("display-message", "-p", "-t", f"={team_session(AUTH)}:developer", "#{pane_pid}").stdout
-        os.kill(int(pane[0]), signal.SIGKILL)
+        runner = pane[0].strip()  # the pane runs the CLI under VSO's runner, which outlives it
+        cli = Path(f"/proc/{runner}/task/{runner}/children").read_text().split()
+        os.kill(int(cli[0]), signal.SIGKILL)
 
     model, run = developer_alone("claude", StandinAnthropic, claude_against, committed, tmp_path, monkeypatch,
                                  during=kill_the_cli, faults=("hang",))

@@ -3,6 +3,7 @@
 import json
 
 from vso_dagster.core.implementation.agent_usage import ended_in_error, own_words, pane_usage, session_usage, team_usage
+from vso_dagster.core.implementation.api_faults import ApiFault, api_fault
 
 
 def result_line(tokens_in: int, tokens_out: int, cost: float, turns: int) -> str:
@@ -93,3 +94,20 @@ def test_session_files_of_the_tuis_hold_what_they_spent():
     codex = "\n".join(json.dumps({"type": "event_msg", "payload": {"type": "token_count", "info": {
         "total_token_usage": {"input_tokens": 100 * n, "output_tokens": 20 * n}}}}) for n in (1, 2, 3))
     assert (session_usage(codex).tokens_in, session_usage(codex).tokens_out) == (300, 60)  # running totals
+
+
+def test_an_api_fault_is_read_in_each_clis_own_framing_and_never_in_the_work():
+    claude = json.dumps({"type": "system", "subtype": "api_retry", "attempt": 1, "max_retries": 10,
+                         "error_status": 401, "error": "authentication_failed"})
+    codex = json.dumps({"type": "error", "message": "Reconnecting... 1/5 (unexpected status 401 Unauthorized: x)"})
+    for said in (claude, codex, "litellm.AuthenticationError: AuthenticationError: OpenAIException - Incorrect",
+                 "API Error: 401 {\"type\":\"error\"}", "Invalid API key · Please run /login"):
+        assert api_fault(f"working\n{said}\n").final, said
+    busy = json.dumps({"type": "system", "subtype": "api_retry", "error_status": 529, "error": "overloaded"})
+    assert api_fault(busy) == ApiFault(False, "API Error: 529 overloaded (retry None of None)")
+    assert not api_fault(json.dumps({"type": "error", "message": "exceeded retry limit, last status: 429"})).final
+    # What the work says (a tool's output in a JSON report, or an auth slice's test output) is no fault.
+    quoted = json.dumps({"type": "user", "message": {"content": [{"type": "tool_result",
+                                                                  "content": "API Error: 401 authentication_error"}]}})
+    assert api_fault(quoted) is None
+    assert api_fault('E  assert {"detail": "authentication_error: Invalid API key"} == {}') is None

@@ -49,6 +49,8 @@ def test_an_adapter_and_an_override(project):
         ('[dagster]\ngroup = "my shop"\n', "[dagster] group must be a name of letters, digits and '_', not 'my shop'"),
         ('[agent]\nmax_cost_usd = "5"\n', "[agent] max_cost_usd must be a number above 0, not '5'"),
         ('[agent]\nrun_max_tokens = 0\n', "[agent] run_max_tokens must be a number above 0, not 0"),
+        ('[agent]\ntmux_orchestrator = "vendor/Tmux-Orchestrator"\n', "/vendor/Tmux-Orchestrator has no executable "
+         "send-claude-message.sh or schedule_with_note.sh; give the path of a Tmux-Orchestrator checkout"),
     ],
 )
 def test_mistakes_name_the_file_and_the_fix(project, text, message):

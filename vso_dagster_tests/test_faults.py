@@ -187,7 +187,8 @@ def test_an_orchestrate_killed_while_its_team_works_takes_the_team_down_with_it(
             return False
         panes = subprocess.run([*tmux, "list-panes", "-s", "-t", f"={session}", "-F", "#{pane_pid}"],
                                capture_output=True, text=True).stdout.split()
-        agents.extend(int(pid) for pid in panes)
+        for pid in panes:  # each pane's process, and the agent its runner started
+            agents.extend([int(pid), *map(int, Path(f"/proc/{pid}/task/{pid}/children").read_text().split())])
         return True
 
     try:
@@ -196,7 +197,7 @@ def test_an_orchestrate_killed_while_its_team_works_takes_the_team_down_with_it(
         while sessions(socket) and time.monotonic() < deadline:
             time.sleep(0.1)
         assert sessions(socket) == []
-        assert len(agents) == len(roles) + 1  # the agents and the watchdog
+        assert len(agents) == 2 * len(roles) + 1  # the agents, their runners and the watchdog
         while [pid for pid in agents if running(pid)] and time.monotonic() < deadline:
             time.sleep(0.1)
         assert [(pid, Path(f"/proc/{pid}/cmdline").read_bytes()) for pid in agents if running(pid)] == []

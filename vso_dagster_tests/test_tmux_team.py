@@ -4,6 +4,7 @@ the faults the issue lists."""
 from __future__ import annotations
 
 import json
+import re
 import signal
 import subprocess
 import sys
@@ -166,7 +167,8 @@ def test_two_slices_at_once_do_not_cross_talk(committed, socket):
 
 def test_a_message_typed_while_the_agent_is_busy_arrives_exactly_once(committed, socket, tmp_path):
     agent = replace(standin("busy"), argv=(sys.executable, STANDIN, "tester", "slice-001-auth"))
-    team = Team(libtmux.Server(socket_name=socket), "slice-001-auth", tmp_path, agent, Limits(), tmp_path / "logs")
+    team = Team(libtmux.Server(socket_name=socket), "slice-001-auth", tmp_path, agent, Limits(),
+                tmp_path / "logs", tmp_path / "exits")
     team.start(("tester",), lambda role: list(agent.argv))
     try:
         team.wait_ready("tester")
@@ -188,7 +190,8 @@ def test_names_with_shell_metacharacters_reach_no_shell(tmp_path, socket):
     name = "s$(touch PWNED);touch PWNED2"
     agent = AgentSpec("custom", (sys.executable, "-c", "import sys, pathlib; pathlib.Path(sys.argv[1]).write_text("
                                  "repr(sys.argv[2:])); input()", str(probe), "{slice_id}"), "interactive", None)
-    team = Team(libtmux.Server(socket_name=socket), "metachar-test", tmp_path, agent, Limits(), tmp_path / "logs")
+    team = Team(libtmux.Server(socket_name=socket), "metachar-test", tmp_path, agent, Limits(),
+                tmp_path / "logs", tmp_path / "exits")
     team.start(("developer",), lambda role: [a.replace("{slice_id}", name) for a in agent.argv])
     try:
         deadline = time.monotonic() + 10
@@ -360,3 +363,47 @@ def test_agents_get_no_deploy_token_from_vso_or_from_their_tmux_server(committed
         assert agent["env"]["ANTHROPIC_API_KEY"] == "canary-ak-77aa"
         assert not set(tokens) & set(agent["env"])
         assert not [value for value in tokens.values() if value in agent["tmux_global"]]
+
+
+# STAND-INs for the two scripts of a Tmux-Orchestrator checkout, with their contracts: the first types
+# a message into a window and presses Enter, the second schedules a check-in. Each records its call.
+STANDIN_SEND_CLAUDE_MESSAGE = """#!/bin/bash
+# STAND-IN for Tmux-Orchestrator's send-claude-message.sh <session:window> <message>
+set -euo pipefail
+TARGET="$1"; shift; MESSAGE="$*"
+printf '%s %s\\n' "$TARGET" "${#MESSAGE}" >> "$(dirname "$0")/calls.log"
+tmux send-keys -t "$TARGET" "$MESSAGE"
+sleep 0.5
+tmux send-keys -t "$TARGET" Enter
+"""
+STANDIN_SCHEDULE_WITH_NOTE = """#!/bin/bash
+# STAND-IN for Tmux-Orchestrator's schedule_with_note.sh <minutes> <note> [target]
+printf 'scheduled %s %s\\n' "$1" "${3:-}" >> "$(dirname "$0")/calls.log"
+"""
+
+
+def test_a_tmux_orchestrator_checkout_carries_the_teams_messages(committed, socket, tmp_path):
+    """With [agent] tmux_orchestrator, the checkout's send-claude-message.sh delivers each briefing
+    (typed into the pane on the team's own tmux server), VSO still checks each arrived, and keeps its
+    worktree, done marker and unit-test rules; the orchestrator is told how to schedule check-ins."""
+    checkout = tmp_path / "Tmux-Orchestrator"
+    checkout.mkdir()
+    for name, text in (("send-claude-message.sh", STANDIN_SEND_CLAUDE_MESSAGE),
+                       ("schedule_with_note.sh", STANDIN_SCHEDULE_WITH_NOTE)):
+        (checkout / name).write_text(text)
+        (checkout / name).chmod(0o755)
+    (committed.state_dir / "config.toml").write_text(
+        f'[agent]\nname = "custom"\nargv = ["{sys.executable}", "{STANDIN}", "{{role}}", "{{slice_id}}"]\n'
+        f'ready_pattern = "^> ?$"\ntmux_orchestrator = "{checkout}"\n[team]\nsize = "small"\n'
+        f'[tmux]\nsocket = "{socket}"\n[limits]\ntimeout_minutes = 1\n')
+    done = implement_slice(committed, load_plan(committed), "slice-001-auth")
+    assert done.tests.green, done.tests.summary()
+    calls = (checkout / "calls.log").read_text().splitlines()
+    assert sorted(call.split()[0] for call in calls) == ["vso-slice-001-auth:developer",
+                                                         "vso-slice-001-auth:orchestrator"]
+    assert [e for e in done.team.events if re.match(r"developer: message \w{12} delivered", e)]
+    briefing = (committed.state_dir / "briefings/slice-001-auth/orchestrator.md").read_text()
+    assert f"{checkout}/schedule_with_note.sh MINUTES" in briefing
+    assert f"{checkout}/send-claude-message.sh vso-slice-001-auth:ROLE" in briefing
+    assert "schedule_with_note" not in (committed.state_dir / "briefings/slice-001-auth/developer.md").read_text()
+    assert sessions(socket) == []

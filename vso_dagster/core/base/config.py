@@ -3,10 +3,12 @@
 from __future__ import annotations
 
 import hashlib
+import os
 import re
 import tomllib
 import zoneinfo
 from dataclasses import dataclass, field
+from pathlib import Path
 
 from .budget import NO_BUDGET, Budget, parse_budget
 from .errors import Diagnostic, VSOError
@@ -135,6 +137,8 @@ class Config:
     group: str = ""  # one Dagster group for every VSO asset; "" keeps the stage groups
     budget: Budget = NO_BUDGET  # what one slice's team may spend ([agent] max_*)
     run_budget: Budget = NO_BUDGET  # what one `vso orchestrate` may spend ([agent] run_max_*)
+    # A Tmux-Orchestrator checkout whose scripts carry the team's messages ([agent] tmux_orchestrator).
+    tmux_orchestrator: Path | None = None
 
 
 def load_config(project: Project) -> Config:
@@ -162,7 +166,8 @@ def load_config(project: Project) -> Config:
                       owners=_owners(raw.get("dagster", {})),
                       group=_group(raw.get("dagster", {})),
                       budget=parse_budget(raw.get("agent", {})),
-                      run_budget=parse_budget(raw.get("agent", {}), "run_"))
+                      run_budget=parse_budget(raw.get("agent", {}), "run_"),
+                      tmux_orchestrator=_tmux_orchestrator(raw.get("agent", {}), project))
     except (TypeError, ValueError) as exc:
         raise VSOError(Diagnostic(shown, None, str(exc))) from None
 
@@ -192,6 +197,27 @@ def _agent(section: dict) -> AgentSpec | None:
     batch_stdin = _flag(section, "batch_stdin", False if custom else base.batch_stdin)
     return AgentSpec(name, tuple(argv), mode, ready, tuple(batch_argv), batch_stdin,
                      needs_git_identity=bool(base and base.needs_git_identity))
+
+
+# The scripts of a Tmux-Orchestrator checkout that VSO hands a team's messages to.
+TMUX_ORCHESTRATOR_SCRIPTS = ("send-claude-message.sh", "schedule_with_note.sh")
+
+
+def _tmux_orchestrator(section: dict, project: Project) -> Path | None:
+    """`[agent] tmux_orchestrator`: a checkout's path (relative to the project root, or ~), whose
+    scripts must be there and executable."""
+    if "tmux_orchestrator" not in section:
+        return None
+    value = section["tmux_orchestrator"]
+    if not isinstance(value, str) or not value:
+        raise ValueError("[agent] tmux_orchestrator must be the path of a Tmux-Orchestrator checkout")
+    path = project.root / Path(value).expanduser()
+    missing = [name for name in TMUX_ORCHESTRATOR_SCRIPTS if not os.access(path / name, os.X_OK)]
+    if missing:
+        raise ValueError(f"[agent] tmux_orchestrator: {path} has no executable {' or '.join(missing)}; give the "
+                         f"path of a Tmux-Orchestrator checkout (git clone "
+                         f"https://github.com/Jedward23/Tmux-Orchestrator)")
+    return path
 
 
 def _roles(section: dict) -> tuple[str, ...]:

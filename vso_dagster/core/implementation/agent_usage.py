@@ -177,7 +177,7 @@ def own_words(line: str) -> str:
     if report.get("is_error"):  # Claude Code's result of a failed run
         return str(report.get("result", ""))
     if report.get("subtype") == "api_retry":  # Claude Code retrying a failed request
-        return (f"API error {report.get('error_status')}: {report.get('error')} "
+        return (f"API Error: {report.get('error_status')} {report.get('error')} "
                 f"(retry {report.get('attempt')} of {report.get('max_retries')})")
     error = report.get("error") or (report.get("message") if report.get("type") == "error" else None)
     return (error if isinstance(error, str) else json.dumps(error)) if error else ""

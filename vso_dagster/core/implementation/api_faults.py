@@ -3,8 +3,8 @@
 Each CLI says so in its own words, read from its pane (only the agent's own words: see
 agent_usage.own_words):
 - Claude Code retries any failed request, a refused key included, up to 10 times over minutes;
-  its stream-json prints each retry as `{"type":"system","subtype":"api_retry","error_status":401,...}`,
-  its TUI as "API Error: 401 ...".
+  its stream-json prints each retry as `{"type":"system","subtype":"api_retry","error_status":401,...}`
+  (read as "API Error: 401 authentication_failed (retry 1 of 10)"), its TUI as "API Error: 401 ...".
 - Codex retries a request 5 times ("Reconnecting... 1/5 (unexpected status 401 Unauthorized: ...)")
   and then exits with an error; on a rate limit it gives up at once ("exceeded retry limit, last
   status: 429 Too Many Requests").
@@ -23,11 +23,12 @@ from dataclasses import dataclass
 
 from .agent_usage import own_words
 
-KEY_REFUSED = re.compile(r"API Error: 40[13]\b|\bauthentication_(?:failed|error)\b|unexpected status 40[13]\b|"
-                         r"litellm\.AuthenticationError|Invalid API key\b", re.I)
-API_BUSY = re.compile(r"API Error: (?:429|5\d\d)\b|\berror (?:429|5\d\d)\b|status:? (?:429|5\d\d)\b|"
-                      r"litellm\.(?:RateLimitError|ServiceUnavailableError|InternalServerError)|\boverloaded_error\b",
-                      re.I)
+# Each CLI's own framing of the failure, never a bare word: in a TUI's pane a tool's output (an auth
+# slice's tests, say) is text too, and may well say "authentication_error".
+KEY_REFUSED = re.compile(r"API Error: 40[13]\b|unexpected status 40[13]\b|litellm\.AuthenticationError|"
+                         r"Invalid API key · ")
+API_BUSY = re.compile(r"API Error: (?:429|5\d\d)\b|status:? (?:429|5\d\d)\b|"
+                      r"litellm\.(?:RateLimitError|ServiceUnavailableError|InternalServerError)")
 
 
 @dataclass(frozen=True)

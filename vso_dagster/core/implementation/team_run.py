@@ -12,7 +12,7 @@ from pathlib import Path
 import libtmux
 
 from ..base.budget import NO_BUDGET, Budget
-from ..base.config import Config, agent_argv
+from ..base.config import TMUX_ORCHESTRATOR_SCRIPTS, Config, agent_argv
 from ..base.gitrun import git
 from ..base.model import WORKER
 from ..base.plan import PlannedSlice
@@ -28,6 +28,7 @@ from .tmux_team import Team, TeamError, team_session
 
 log = logging.getLogger("vso.implement")
 MARKER = ".vso-done.md"
+MESSENGER, SCHEDULER = TMUX_ORCHESTRATOR_SCRIPTS
 
 
 def unit_test_command(s: PlannedSlice, python: str) -> str:
@@ -48,9 +49,15 @@ def briefings(project: Project, s: PlannedSlice, worktree: Worktree, config: Con
             "agents/briefing.md.j2", s=s, role=role, roles=config.roles, spec=spec, workdir=worktree.path,
             branch=worktree.branch, slice_dir=f"{SLICES_DIR}/{s.slice_id}", marker=worktree.path / MARKER,
             service=f"{SLICES_DIR}/{s.slice_id}/{implementation_file(s)}", worker=s.kind == WORKER,
-            test_command=test_command, conflicted=worktree.conflicted))
+            test_command=test_command, conflicted=worktree.conflicted, session=team_session(s.slice_id),
+            messenger=_script(config, MESSENGER), scheduler=_script(config, SCHEDULER)))
         paths[role] = path
     return paths
+
+
+def _script(config: Config, name: str) -> Path | None:
+    """A script of the configured Tmux-Orchestrator checkout ([agent] tmux_orchestrator), if any."""
+    return config.tmux_orchestrator / name if config.tmux_orchestrator else None
 
 
 def tmux_server(config: Config) -> libtmux.Server:
@@ -95,7 +102,9 @@ def run_team(project: Project, s: PlannedSlice, worktree: Worktree, config: Conf
     test_command = unit_test_command(s, slice_environment(project, worktree.slice_dir).python)
     paths = briefings(project, s, worktree, config, test_command)
     team = Team(tmux_server(config), s.slice_id, worktree.path, agent, config.limits,
-                project.make_dir(project.logs_dir / s.slice_id), config.budget & budget)
+                project.make_dir(project.logs_dir / s.slice_id), project.make_cache_dir("agent-exits", s.slice_id),
+                config.budget & budget,
+                messenger=_script(config, MESSENGER))
 
     def argv_for(role: str) -> list[str]:
         return agent_argv(agent.argv, briefing=str(paths[role]), role=role, slice_id=s.slice_id,

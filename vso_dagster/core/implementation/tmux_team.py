@@ -1,7 +1,8 @@
 """A slice's agent team in tmux: one session per slice (`vso-<slice-id>`), one window per role.
 
 Agents start with argv lists (tmux execs them directly: no shell). Messages are delivered through
-a tmux paste buffer, never typed key by key, and each carries a nonce that must show on the pane,
+a tmux paste buffer, never typed key by key (unless a Tmux-Orchestrator checkout is to carry them),
+and each carries a nonce that must show on the pane,
 so a message is delivered once and verified, even while the agent is busy. Readiness is detected
 by polling the pane, never waited for with fixed sleeps.
 """
@@ -9,6 +10,8 @@ by polling the pane, never waited for with fixed sleeps.
 from __future__ import annotations
 
 import re
+import shutil
+import subprocess
 import tempfile
 import time
 import uuid
@@ -23,10 +26,11 @@ from ..base.budget import NO_BUDGET, Budget
 from ..base.config import AgentSpec, Limits
 from ..base.errors import VSOError
 from ..base.process_group import is_running, process_identity
-from ..base.secrets import SECRET_VARIABLES
+from ..base.secrets import SECRET_VARIABLES, agent_env
 from .agent_home import AgentHome
 from .agent_usage import AgentUsage, ended_in_error, own_words, session_usage, team_usage
 from .api_faults import api_fault
+from .exit_record import read_status, runner_argv
 from .team_watchdog import WINDOW as WATCHDOG_WINDOW
 from .team_watchdog import save_pane_log, watchdog_argv
 
@@ -65,8 +69,11 @@ class Team:
     agent: AgentSpec
     limits: Limits
     log_dir: Path
+    exits_dir: Path  # how each agent ended, as its runner wrote it (tmux 3.3a may not say)
     budget: Budget = NO_BUDGET
     home: AgentHome | None = None  # the CLI's own config home, set in each pane
+    # A Tmux-Orchestrator checkout's send-claude-message.sh, which then carries every message.
+    messenger: Path | None = None
     members: dict[str, Member] = field(default_factory=dict)
     events: list[str] = field(default_factory=list)
     usage: AgentUsage = field(default_factory=AgentUsage)  # reported so far; read only when a budget caps it
@@ -164,6 +171,7 @@ class Team:
             deadline = time.monotonic() + grace_s
             while time.monotonic() < deadline and any(is_running(agent) for agent in agents):
                 time.sleep(POLL_S)
+        shutil.rmtree(self.exits_dir, ignore_errors=True)
 
     def note(self, message: str) -> None:
         self.events.append(message)
@@ -176,16 +184,21 @@ class Team:
         return self.exit_status(role) != "running"
 
     def exit_status(self, role: str) -> int | str:
-        """"running", the agent's exit status, -1 for a signal, or "unknown": tmux 3.3a sometimes
-        marks a pane dead without ever recording how its process ended."""
+        """"running", the agent's exit status, -1 for a signal, or "unknown". The agent's runner wrote
+        how it ended; tmux's own record, which 3.3a often leaves out, serves only if the runner did not."""
         out = self.tmux("display-message", "-p", "-t", self.target(role),
                         "#{pane_dead} #{pane_dead_status} #{pane_dead_signal}")
         dead, status, signal = ((out[0] if out else "") + "  ").split(" ")[:3]
         if dead != "1":
             return "running"
+        if (recorded := read_status(self.status_file(role))) is not None:
+            return max(recorded, -1)
         if status.isdigit():
             return int(status)
         return -1 if signal else "unknown"
+
+    def status_file(self, role: str) -> Path:
+        return self.exits_dir / role
 
     def wait_ready(self, role: str, timeout_s: float = 30.0) -> None:
         """The agent shows its prompt (ready_pattern), or, without one, its screen stops changing."""
@@ -208,19 +221,15 @@ class Team:
                         f"(its pane ends: {self._tail(role)})")
 
     def deliver(self, role: str, text: str, timeout_s: float = 10.0) -> str:
-        """Pastes `text` plus a nonce line into the role's pane, presses Enter, and waits until the
-        nonce shows on the pane. Returns the nonce. Never re-sends: a message is delivered once."""
+        """Pastes `text` plus a nonce line into the role's pane (or has the messenger script type it),
+        presses Enter, and waits until the nonce shows on the pane. Returns the nonce. Never re-sends:
+        a message is delivered once."""
         nonce = uuid.uuid4().hex[:12]
         body = f"{text.rstrip()}\n[vso message {nonce}]"
-        buffer = f"vso-{nonce}"
-        with tempfile.NamedTemporaryFile("w", suffix=".txt", delete=True) as handle:
-            handle.write(body)
-            handle.flush()
-            self.tmux("load-buffer", "-b", buffer, handle.name)
-        before = self.screen(role)
-        self.tmux("paste-buffer", "-d", "-p", "-b", buffer, "-t", self.target(role))
-        self._settle(role, before)
-        self.tmux("send-keys", "-t", self.target(role), "Enter")
+        if self.messenger:
+            self._send_through(self.messenger, role, body)
+        else:
+            self._paste(role, body, f"vso-{nonce}")
         deadline = time.monotonic() + timeout_s
         while time.monotonic() < deadline:
             if nonce in (screen := self.screen(role)):
@@ -233,6 +242,29 @@ class Team:
             time.sleep(POLL_S)
         raise TeamError(f"{role}: message {nonce} did not show on the pane within {timeout_s:.0f}s "
                         f"(the pane ends: {self._tail(role)})")
+
+    def _paste(self, role: str, body: str, buffer: str) -> None:
+        with tempfile.NamedTemporaryFile("w", suffix=".txt", delete=True) as handle:
+            handle.write(body)
+            handle.flush()
+            self.tmux("load-buffer", "-b", buffer, handle.name)
+        before = self.screen(role)
+        self.tmux("paste-buffer", "-d", "-p", "-b", buffer, "-t", self.target(role))
+        self._settle(role, before)
+        self.tmux("send-keys", "-t", self.target(role), "Enter")
+
+    def _send_through(self, messenger: Path, role: str, body: str) -> None:
+        """Tmux-Orchestrator's send-claude-message.sh types the message into the pane and presses
+        Enter. Its scripts address tmux's default server: $TMUX points them at the team's own."""
+        socket = self.tmux("display-message", "-p", "-t", f"={self.session}:", "#{socket_path},#{pid},0")[0]
+        try:
+            done = subprocess.run([str(messenger), f"{self.session}:{role}", body], capture_output=True, text=True,
+                                  timeout=120, stdin=subprocess.DEVNULL, env={**agent_env(), "TMUX": socket})
+        except (OSError, subprocess.TimeoutExpired) as exc:
+            raise TeamError(f"{role}: {messenger} did not deliver the message ({exc})") from None
+        if done.returncode != 0:
+            said = " | ".join(line.strip() for line in (done.stderr + done.stdout).splitlines() if line.strip())
+            raise TeamError(f"{role}: {messenger} failed with exit status {done.returncode}: {said[-300:]}")
 
     def _settle(self, role: str, before: str, timeout_s: float = 3.0, quiet_s: float = 0.2) -> None:
         """Waits until a paste has shown on the pane and the pane is still again: a TUI that is still
@@ -248,12 +280,15 @@ class Team:
                 return
 
     def spawn(self, role: str) -> None:
-        """(Re)starts the role's agent in its pane. `env --` in front: with two or more arguments
-        tmux execs the command itself, so no shell ever sees the agent's argv."""
+        """(Re)starts the role's agent in its pane, under the runner that records how it ends. tmux
+        execs a command of two or more arguments itself, so no shell ever sees the agent's argv."""
         env = self.home.env if self.home else {}
         environment = [arg for name, value in env.items() for arg in ("-e", f"{name}={value}")]
+        status = self.status_file(role)
+        status.parent.mkdir(parents=True, exist_ok=True)
+        status.unlink(missing_ok=True)
         self.tmux("respawn-pane", "-k", "-t", self.target(role), "-c", str(self.workdir), *environment,
-                  "env", "--", *self.members[role].argv)
+                  *runner_argv(status, self.members[role].argv))
 
     def _restart_or_give_up(self, role: str) -> None:
         """A dead agent is started again in its pane, up to `max_restarts` times."""
