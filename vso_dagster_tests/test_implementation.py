@@ -96,7 +96,22 @@ def test_orchestrate_and_test_commands(committed, vso):
     service = committed.state_dir / "worktrees/slice-002-todos/vertical-slices/slice-002-todos/service/main.py"
     service.write_text(service.read_text().replace('"create"', '"nothing"'))
     red = vso("test", "--slice-id", "slice-002-todos")
-    assert red.exit_code == 1 and "failed" in red.output
+    assert red.exit_code == 1 and "failed" in red.output and "failing: " in red.output, red.output  # by name
+
+
+def test_an_implement_run_runs_the_unit_tests_once_and_vso_test_runs_them_again(committed, vso):
+    """The blocking check takes the tests its implementation ran, in the same run, on the same commit;
+    `vso test` runs them anew. Each run of the slice's tests is counted by a conftest in them."""
+    runs = committed.root.parent / "unit-test-runs.log"
+    counter = committed.slice_dir("slice-001-auth") / "tests/unit/conftest.py"
+    counter.write_text(f"with open({str(runs)!r}, 'a') as log:\n    log.write('ran\\n')\n")
+    commit(committed.root, "the slice's unit-test runs are counted")
+
+    built = vso("orchestrate", "--slice-id", "slice-001-auth")
+    assert built.exit_code == 0 and "implemented" in built.output, built.output
+    assert runs.read_text().splitlines() == ["ran"]
+    assert vso("test", "--slice-id", "slice-001-auth").exit_code == 0
+    assert runs.read_text().splitlines() == ["ran", "ran"]
 
 
 def test_a_failed_slice_blocks_its_dependents_in_a_concurrent_wave(committed, vso):

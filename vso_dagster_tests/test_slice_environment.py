@@ -9,6 +9,7 @@ import hashlib
 import subprocess
 import sys
 import zipfile
+from importlib.metadata import entry_points
 from pathlib import Path
 
 from vso_dagster.core.base.slice_environment import slice_environment
@@ -19,12 +20,14 @@ from .conftest import commit
 AUTH = "slice-001-auth"
 
 
-def make_wheel(folder: Path, name: str, version: str, code: str) -> Path:
+def make_wheel(folder: Path, name: str, version: str, code: str, entry_points: str = "") -> Path:
     """A pure-Python wheel of one module, built by hand (no build backend, no index)."""
     info = f"{name}-{version}.dist-info"
     files = {f"{name}/__init__.py": code,
              f"{info}/METADATA": f"Metadata-Version: 2.1\nName: {name}\nVersion: {version}\n",
              f"{info}/WHEEL": "Wheel-Version: 1.0\nGenerator: vso-test\nRoot-Is-Purelib: true\nTag: py3-none-any\n"}
+    if entry_points:
+        files[f"{info}/entry_points.txt"] = entry_points
 
     def digest(text: str) -> str:
         return base64.urlsafe_b64encode(hashlib.sha256(text.encode()).digest()).rstrip(b"=").decode()
@@ -104,3 +107,28 @@ def test_slices_with_the_same_requirements_share_one_environment_and_a_change_ge
     requirements.write_text(requirements.read_text().replace("slugmaker==1.0", "slugmaker==2.0"))
     changed = slice_environment(committed, second)
     assert changed.digest != one.digest and version(changed.python) == "2.0" and version(one.python) == "1.0"
+
+
+def test_a_slices_tests_get_the_pytest_plugins_its_requirements_bring_and_none_of_vsos_own(committed, vso, tmp_path):
+    """pytest loads every plugin installed where it runs. A slice's tests get the ones its requirements
+    bring (a fixture package here), not the test tools installed beside VSO (hypothesis, xdist)."""
+    assert vso("orchestrate", "--slice-id", AUTH).exit_code == 0
+    worktree = committed.state_dir / "worktrees" / AUTH
+    slice_dir = worktree / "vertical-slices" / AUTH
+    wheels = tmp_path / "wheels"
+    make_wheel(wheels, "slicefixtures", "1.0", "import pytest\n\n\n@pytest.fixture\ndef greeting():\n"
+               "    return 'hello'\n", entry_points="[pytest11]\nslicefixtures = slicefixtures\n")
+    requirements = slice_dir / "service" / "requirements.txt"
+    requirements.write_text(requirements.read_text() + f"--no-index\n--find-links {wheels}\nslicefixtures==1.0\n")
+    (slice_dir / "tests/unit/test_plugins.py").write_text(
+        "def test_the_slices_plugin_is_there(greeting):\n    assert greeting == 'hello'\n\n\n"
+        "def test_vsos_test_tools_are_not(pytestconfig):\n"
+        "    loaded = {name for name, plugin in pytestconfig.pluginmanager.list_name_plugin() if plugin}\n"
+        "    assert not loaded & {'hypothesispytest', 'xdist', 'libtmux'}, loaded\n")
+    commit(worktree, "tests that use the slice's own pytest plugin")
+    assert {"hypothesispytest", "xdist"} <= {ep.name for ep in entry_points(group="pytest11")}  # VSO's are there
+
+    tested = vso("test", "--slice-id", AUTH)
+    assert tested.exit_code == 0, tested.output
+    assert load_state(committed)["slices"][AUTH]["tested_commit"] == subprocess.run(
+        ["git", "-C", str(worktree), "rev-parse", "HEAD"], capture_output=True, text=True).stdout.strip()

@@ -7,6 +7,7 @@ import sys
 import tempfile
 import time
 import xml.etree.ElementTree as ET
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -33,15 +34,21 @@ class TestRun:
         return (f"{self.passed} passed, {self.failed} failed, {self.errors} errors, {self.skipped} skipped "
                 f"in {self.duration_s:.1f}s")
 
+    def verdict(self, shown: int = 10) -> str:
+        """The summary, and the first failing tests by name: what a user looks at next."""
+        failing = f"; failing: {', '.join(self.failing[:shown])}" if self.failing else ""
+        return self.summary() + failing
+
 
 def run_tests(tests: Path | list[Path], *, cwd: Path | None = None, env: dict[str, str] | None = None,
-              timeout_s: float = 600, passed: tuple[str, ...] = (), python: str = sys.executable) -> TestRun:
-    """pytest on one or more test directories (argv list, no shell), with `python` (the slice's
-    environment's), without the caller's pytest cache and without its secrets (slice_env)."""
+              timeout_s: float = 600, passed: tuple[str, ...] = (),
+              pytest: Sequence[str] = (sys.executable, "-m", "pytest")) -> TestRun:
+    """pytest on one or more test directories (argv list, no shell), run by `pytest` (the slice
+    environment's command), without the caller's pytest cache and without its secrets (slice_env)."""
     paths = tests if isinstance(tests, list) else [tests]
     with tempfile.TemporaryDirectory(prefix="vso-junit-") as tmp:
         report = Path(tmp) / "junit.xml"
-        argv = [python, "-m", "pytest", *map(str, paths), "-q", "-p", "no:cacheprovider",
+        argv = [*pytest, *map(str, paths), "-q", "-p", "no:cacheprovider",
                 f"--junitxml={report}", "-o", "junit_family=xunit2"]
         started = time.monotonic()
         try:

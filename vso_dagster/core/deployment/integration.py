@@ -53,7 +53,7 @@ def run_integration_tests(project: Project, slice_id: str, environment: str = "t
         report = Path(tmp) / "performance.json"
         tests = run_tests(tests_dir, env={"VSO_BASE_URL": endpoint["url"], "VSO_PERF_REPORT": str(report)},
                           passed=load_config(project).pass_env,
-                          python=slice_environment(project, tests_dir.parent.parent).python)
+                          pytest=slice_environment(project, tests_dir.parent.parent).pytest)
         performance = json.loads(report.read_text()) if report.exists() else None
     run = IntegrationRun(slice_id, environment, endpoint["url"], endpoint["platform"], tests, performance)
     _record(project, run, endpoint)

@@ -107,7 +107,7 @@ def unit_tests(project: Project, worktree: Worktree) -> TestRun:
     branch (an agent may have added one)."""
     environment = slice_environment(project, worktree.slice_dir)
     run = run_tests(worktree.slice_dir / "tests" / "unit", cwd=worktree.slice_dir,
-                    passed=load_config(project).pass_env, python=environment.python)
+                    passed=load_config(project).pass_env, pytest=environment.pytest)
     return replace(run, environment=environment.digest)
 
 

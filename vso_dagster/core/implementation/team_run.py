@@ -6,6 +6,7 @@ import logging
 import os
 import shlex
 import time
+from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -31,11 +32,11 @@ MARKER = ".vso-done.md"
 MESSENGER, SCHEDULER = TMUX_ORCHESTRATOR_SCRIPTS
 
 
-def unit_test_command(s: PlannedSlice, python: str) -> str:
-    """The slice's unit tests as a team runs them (from the worktree's root, in a shell), with the
-    interpreter VSO judges the slice with (its environment's): a bare `python` may be another one,
-    without the slice's dependencies."""
-    return shlex.join([python, "-m", "pytest", f"{SLICES_DIR}/{s.slice_id}/tests/unit"])
+def unit_test_command(s: PlannedSlice, pytest: Sequence[str]) -> str:
+    """The slice's unit tests as a team runs them (from the worktree's root, in a shell), as VSO
+    judges the slice (its environment's pytest): a bare `python` may be another one, without the
+    slice's dependencies."""
+    return shlex.join([*pytest, f"{SLICES_DIR}/{s.slice_id}/tests/unit"])
 
 
 def briefings(project: Project, s: PlannedSlice, worktree: Worktree, config: Config,
@@ -99,12 +100,11 @@ def run_team(project: Project, s: PlannedSlice, worktree: Worktree, config: Conf
     assert agent is not None
     marker = worktree.path / MARKER
     marker.unlink(missing_ok=True)
-    test_command = unit_test_command(s, slice_environment(project, worktree.slice_dir).python)
+    test_command = unit_test_command(s, slice_environment(project, worktree.slice_dir).pytest)
     paths = briefings(project, s, worktree, config, test_command)
     team = Team(tmux_server(config), s.slice_id, worktree.path, agent, config.limits,
                 project.make_dir(project.logs_dir / s.slice_id), project.make_cache_dir("agent-exits", s.slice_id),
-                config.budget & budget,
-                messenger=_script(config, MESSENGER))
+                config.budget & budget, messenger=_script(config, MESSENGER))
 
     def argv_for(role: str) -> list[str]:
         return agent_argv(agent.argv, briefing=str(paths[role]), role=role, slice_id=s.slice_id,
