@@ -29,7 +29,8 @@ from pathlib import Path
 
 import libtmux
 
-from vso_dagster.core.base.config import ADAPTERS, ROLES, AgentSpec, Limits, agent_argv
+from vso_dagster.core.base.config import ADAPTERS, AgentSpec, Limits, agent_argv
+from vso_dagster.core.implementation.slice_teams import type_roles
 from vso_dagster.core.implementation.tmux_team import Team
 
 REPO = Path(__file__).resolve().parents[1]
@@ -38,6 +39,7 @@ from vso_dagster_tests.standin_model.anthropic_api import StandinAnthropic, tool
 
 STANDIN = REPO / "vso_dagster_tests" / "standin_agent.py"
 AGENTS_BIN = REPO / ".agents" / "node_modules" / ".bin"
+ROLES = type_roles("web-api")  # the team of a web API slice, the most common kind
 BRIEFING = "\n".join(f"line {i}: " + "the slice spec and the rules of the team " * 2 for i in range(45))
 
 

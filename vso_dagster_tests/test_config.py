@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 
 from vso_dagster.core.base.budget import Budget, Spent
-from vso_dagster.core.base.config import ROLES, load_config, project_socket
+from vso_dagster.core.base.config import TeamSettings, load_config, project_socket
 from vso_dagster.core.base.errors import VSOError
 from vso_dagster.core.decomposition.scaffold_project import init_project
 
@@ -13,7 +13,7 @@ from vso_dagster.core.decomposition.scaffold_project import init_project
 def test_the_written_template_means_scaffold_and_four_roles(project):
     init_project(project, "T")
     config = load_config(project)
-    assert config.agent is None and config.roles == ROLES and config.socket == project_socket(project)
+    assert config.agent is None and config.team == TeamSettings() and config.socket == project_socket(project)
     assert config.socket.startswith("vso-proj-")
     assert config.limits.timeout_s == 3600 and config.limits.max_restarts == 2
 
@@ -29,10 +29,10 @@ def test_an_adapter_and_an_override(project):
     assert config.agent.argv[:2] == ("aider", "--yes-always") and config.agent.argv[-2:] == ("--message-file",
                                                                                            "{briefing}")
     assert "--auto-test" in config.agent.argv and "--auto-test" not in config.agent.batch_argv
-    assert config.agent.mode == "batch" and config.roles == ("orchestrator", "developer")
+    assert config.agent.mode == "batch" and config.team.size == "small" and config.team.roles == ()
     write(project, '[agent]\nname = "claude"\nargv = ["/opt/claude", "--model", "x"]\n[team]\nroles = ["solo"]\n')
     config = load_config(project)
-    assert config.agent.argv == ("/opt/claude", "--model", "x") and config.roles == ("solo",)
+    assert config.agent.argv == ("/opt/claude", "--model", "x") and config.team.roles == ("solo",)
 
 
 @pytest.mark.parametrize(
@@ -43,6 +43,10 @@ def test_an_adapter_and_an_override(project):
         ('[agent]\nname = "custom"\nargv = "run me"\n', "[agent] argv must be a list of strings"),
         ('[agent]\nname = "claude"\nmode = "sometimes"\n', "[agent] mode must be"),
         ('[team]\nsize = "huge"\n', "[team] size must be one of small, medium, large"),
+        ('[team.types]\nAnalytics = "etl"\n', "[team.types] 'Analytics' = 'etl': not a team type; use one of: "
+         "web-api, worker, data-pipeline, infrastructure, ml"),
+        ('[team.web]\nroles = ["solo"]\n', "[team.web]: not a team type; use one of: web-api"),
+        ('[team.ml]\nroles = []\n', "[team.ml] roles must be a non-empty list of names"),
         ('[agent\nname = "x"\n', ".slice-orchestrator/config.toml:1: not valid TOML"),
         ('[dagster]\nlaunch = "cloud"\n', "[dagster] launch must be one of auto, in_process, submit, not 'cloud'"),
         ('[dagster]\nowners = ["shop"]\n', '[dagster] owners must be a list of "team:NAME" or email addresses'),

@@ -15,7 +15,9 @@ import dagster as dg
 import pytest
 
 from vso_dagster.core.base.config import load_config
+from vso_dagster.core.base.plan import load_plan
 from vso_dagster.core.base.state import load_state
+from vso_dagster.core.implementation.slice_teams import slice_team
 from vso_dagster.lib.instance import use_project_instance
 
 from .conftest import sensor_tick, user_env, venv_bin
@@ -177,7 +179,7 @@ def test_an_orchestrate_killed_while_its_team_works_takes_the_team_down_with_it(
     tmux = ["tmux", "-L", socket]
     agent = f'"{sys.executable}", "{STANDIN}", "{{role}}", "{{slice_id}}"'
     write_config(committed, socket, f'["env", "STANDIN_BEHAVIOR=hang", {agent}]')
-    roles = load_config(committed).roles
+    roles = slice_team(load_plan(committed).slice(AUTH), load_config(committed)).roles
     agents: list[int] = []
 
     def briefed() -> bool:  # every agent has its briefing and works on it (a hanging one, for ever)

@@ -18,12 +18,13 @@ import libtmux
 import pytest
 
 from vso_dagster.core.base.budget import parse_budget
-from vso_dagster.core.base.config import AgentSpec, Config, Limits, load_config
+from vso_dagster.core.base.config import AgentSpec, Config, Limits, TeamSettings, load_config
 from vso_dagster.core.base.errors import VSOError
 from vso_dagster.core.base.plan import load_plan
 from vso_dagster.core.base.state import load_state
 from vso_dagster.core.base.worktrees import ensure_worktree, git
 from vso_dagster.core.implementation.implement import implement_slice
+from vso_dagster.core.implementation.slice_teams import slice_team
 from vso_dagster.core.implementation.team_run import run_team
 from vso_dagster.core.implementation.tmux_team import Team, TeamError
 
@@ -83,7 +84,7 @@ def team_for(committed, socket, agent: AgentSpec, limits: Limits, slice_id="slic
     plan = load_plan(committed)
     s = plan.slice(slice_id)
     worktree = ensure_worktree(committed, slice_id, "1.0.0")
-    config = Config(agent=agent, roles=("orchestrator", "developer"), limits=limits, socket=socket)
+    config = Config(agent=agent, team=TeamSettings(roles=("orchestrator", "developer")), limits=limits, socket=socket)
     return s, worktree, config
 
 
@@ -248,7 +249,7 @@ def test_a_usage_limit_pauses_then_the_agent_is_told_to_retry(committed, socket)
 CANCELLED_RUN = """
 import sys
 from vso_dagster.core.base.budget import parse_budget
-from vso_dagster.core.base.config import AgentSpec, Config, Limits, load_config
+from vso_dagster.core.base.config import AgentSpec, Config, Limits, TeamSettings, load_config
 from vso_dagster.core.base.plan import load_plan
 
 from vso_dagster.core.base.project import Project
@@ -257,7 +258,8 @@ from vso_dagster.core.base.worktrees import ensure_worktree
 project, socket, standin = Project.at(sys.argv[1]), sys.argv[2], sys.argv[3]
 agent = AgentSpec("custom", ("env", "STANDIN_BEHAVIOR=hang", sys.executable, standin, "{role}", "{slice_id}"),
                   "interactive", r"^> ?$")
-config = Config(agent=agent, roles=("developer",), limits=Limits(timeout_s=120, idle_s=120), socket=socket)
+config = Config(agent=agent, team=TeamSettings(roles=("developer",)), limits=Limits(timeout_s=120, idle_s=120),
+                socket=socket)
 run_team(project, load_plan(project).slice("slice-001-auth"),
          ensure_worktree(project, "slice-001-auth", "1.0.0"), config)
 """
@@ -358,7 +360,8 @@ def test_agents_get_no_deploy_token_from_vso_or_from_their_tmux_server(committed
     write_config(committed, socket, f'["{sys.executable}", "{STANDIN}", "{{role}}", "{{slice_id}}"]')
     assert implement_slice(committed, load_plan(committed), "slice-001-auth").tests.green
     seen = [json.loads(path.read_text()) for path in sorted(tmp_path.glob("env.*"))]
-    assert len(seen) == len(load_config(committed).roles)
+    team = slice_team(load_plan(committed).slice("slice-001-auth"), load_config(committed))
+    assert len(seen) == len(team.roles)
     for agent in seen:
         assert agent["env"]["ANTHROPIC_API_KEY"] == "canary-ak-77aa"
         assert not set(tokens) & set(agent["env"])

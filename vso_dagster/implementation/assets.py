@@ -47,7 +47,8 @@ def _team_metadata(team: TeamRun | None) -> dict:
         reported["agent_cost_usd"] = round(spent.cost_usd, 4)
     if spent.turns is not None:
         reported["agent_turns"] = spent.turns
-    return {**reported, "agent_restarts": team.restarts, "agent_minutes": round(team.seconds / 60, 2)}
+    return {**reported, "agent_restarts": team.restarts, "agent_minutes": round(team.seconds / 60, 2),
+            "team_type": team.crew.type, "team_roles": dg.MetadataValue.json(list(team.crew.roles))}
 
 
 def build(names: Naming) -> tuple[list, list]:

@@ -37,17 +37,18 @@ def orchestrate(project: Project, instance: dg.DagsterInstance, slice_ids: list[
     ensure_slice_partitions(instance, naming.slices, order)
     pending, outcomes = _to_build(project, plan, rank, slice_ids, force)
     runs = RunStarter.for_project(project, instance)
-    progress.phase(f"implementing ({concurrency} at once)", len(pending))
+    width = min(concurrency, len(pending))  # no worker process warms up for a slice it will never get
+    progress.phase(f"implementing ({width} at once)", len(pending))
 
     def done(outcome: Outcome) -> None:
         outcomes[outcome.slice_id] = outcome
         progress.finished(outcome)
         progress.advance()
 
-    if concurrency <= 1:
+    if width <= 1:
         run = _InProcess(runs, verbose)
     else:
-        run = _ProcessPool(concurrency, runs, verbose)
+        run = _ProcessPool(width, runs, verbose)
     with run:
         while pending or run.busy:
             state = load_state(project)

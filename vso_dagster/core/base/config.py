@@ -12,7 +12,7 @@ from pathlib import Path
 
 from .budget import NO_BUDGET, Budget, parse_budget
 from .errors import Diagnostic, VSOError
-from .model import DEPLOY_TARGETS
+from .model import DEPLOY_TARGETS, TEAM_TYPES
 from .names import IDENTIFIER, slugify
 from .project import Project
 from .secrets import SECRET_VARIABLES
@@ -24,8 +24,8 @@ OWNER = re.compile(r"team:[A-Za-z0-9_-]+|[^@\s]+@[^@\s]+\.[^@\s]+")
 REMOTE_NAME = re.compile(r"[A-Za-z0-9_.][A-Za-z0-9_./-]*")
 # auto: in the `vso` process when the instance's run launcher is Dagster's default, else submitted.
 LAUNCH_MODES = ("auto", "in_process", "submit")
-ROLES = ("orchestrator", "developer", "tester", "testrunner")
-TEAM_SIZES = {"small": ROLES[:2], "medium": ROLES[:3], "large": ROLES}
+# How many of its type's roles a team has (templates/agents/teams.toml lists them, most needed first).
+TEAM_SIZES = {"small": 2, "medium": 3, "large": 4}
 
 
 @dataclass(frozen=True)
@@ -118,9 +118,20 @@ class Limits:
 
 
 @dataclass(frozen=True)
+class TeamSettings:
+    """[team]: who builds a slice. Its type's roles (templates/agents/teams.toml), as many as `size`
+    says, unless config names the roles: for one type ([team.<type>] roles), or for every slice."""
+
+    size: str = "large"
+    roles: tuple[str, ...] = ()  # [team] roles: every slice's team, whatever its type
+    by_type: dict[str, tuple[str, ...]] = field(default_factory=dict)  # [team.<type>] roles
+    types: dict[str, str] = field(default_factory=dict)  # [team.types]: a component's name or slice ID -> type
+
+
+@dataclass(frozen=True)
 class Config:
     agent: AgentSpec | None  # None: the built-in scaffold agent
-    roles: tuple[str, ...] = ROLES
+    team: TeamSettings = field(default_factory=TeamSettings)
     limits: Limits = field(default_factory=Limits)
     socket: str | None = "vso"
     refine_specs: bool = False
@@ -152,7 +163,7 @@ def load_config(project: Project) -> Config:
         line = int(m[1]) if (m := re.search(r"line (\d+)", str(exc))) else None
         raise VSOError(Diagnostic(shown, line, f"not valid TOML ({exc}); fix the syntax")) from None
     try:
-        return Config(agent=_agent(raw.get("agent", {})), roles=_roles(raw.get("team", {})),
+        return Config(agent=_agent(raw.get("agent", {})), team=_team(raw.get("team", {})),
                       limits=_limits(raw.get("limits", {})), socket=_socket(raw.get("tmux", {}), project),
                       refine_specs=bool(raw.get("agent", {}).get("refine_specs", False)),
                       platform=_platform(raw.get("deploy", {})),
@@ -220,16 +231,32 @@ def _tmux_orchestrator(section: dict, project: Project) -> Path | None:
     return path
 
 
-def _roles(section: dict) -> tuple[str, ...]:
-    if "roles" in section:
-        roles = tuple(section["roles"])
-        if not roles or not all(isinstance(r, str) and IDENTIFIER.fullmatch(r) for r in roles):
-            raise ValueError("[team] roles must be a non-empty list of names (letters, digits, '_')")
-        return roles
+def _team(section: dict) -> TeamSettings:
     size = section.get("size", "large")
     if size not in TEAM_SIZES:
         raise ValueError(f"[team] size must be one of {', '.join(TEAM_SIZES)}, not {size!r}")
-    return TEAM_SIZES[size]
+    types = section.get("types", {})
+    if not isinstance(types, dict) or not all(isinstance(v, str) for v in types.values()):
+        raise ValueError('[team.types] maps a component\'s name or a slice ID to a team type, e.g. "Analytics" = '
+                         '"data-pipeline"')
+    if wrong := {name: kind for name, kind in types.items() if kind not in TEAM_TYPES}:
+        name, kind = next(iter(wrong.items()))
+        raise ValueError(f"[team.types] {name!r} = {kind!r}: not a team type; use one of: {', '.join(TEAM_TYPES)}")
+    unknown = [key for key, value in section.items()
+               if isinstance(value, dict) and key != "types" and key not in TEAM_TYPES]
+    if unknown:
+        raise ValueError(f"[team.{unknown[0]}]: not a team type; use one of: {', '.join(TEAM_TYPES)}")
+    return TeamSettings(size, _roles(section, "[team] roles"),
+                        {kind: _roles(section[kind], f"[team.{kind}] roles") for kind in TEAM_TYPES
+                         if kind in section and "roles" in section[kind]},
+                        dict(types))
+
+
+def _roles(section: dict, key: str) -> tuple[str, ...]:
+    roles = tuple(section.get("roles", ()))
+    if "roles" in section and (not roles or not all(isinstance(r, str) and IDENTIFIER.fullmatch(r) for r in roles)):
+        raise ValueError(f"{key} must be a non-empty list of names (letters, digits, '_')")
+    return roles
 
 
 def _timezone(section: dict) -> str:

@@ -15,6 +15,9 @@ PLANNED = "planned"
 DEPLOY_TARGETS = (*PLATFORM_NAMES, PLANNED)
 # What a slice is: an HTTP service, or a worker (a job that runs to completion; no HTTP).
 SERVICE, WORKER = "service", "worker"
+# The kinds of team that build slices (templates/agents/teams.toml): a slice's type is inferred from
+# its spec, or set by a component's `Team:` line in the master spec or by [team.types] in config.
+TEAM_TYPES = ("web-api", "worker", "data-pipeline", "infrastructure", "ml")
 
 
 @dataclass(frozen=True)

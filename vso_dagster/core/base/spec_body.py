@@ -14,7 +14,7 @@ import re
 from dataclasses import dataclass, field
 
 from .errors import Diagnostic
-from .model import SPEC_PLATFORMS, Component, DataModel, Endpoint, LatencyBudget, Requirement
+from .model import SPEC_PLATFORMS, TEAM_TYPES, Component, DataModel, Endpoint, LatencyBudget, Requirement
 from .names import IDENTIFIER, component_name_problem
 from .spec_blocks import BlockCache, Heading, Item, Paragraph, body_blocks
 
@@ -24,6 +24,8 @@ _COMPONENT = re.compile(r"(\*\*|__)(?P<name>.+?)\1\s*[:—–-]?\s*(?P<rest>.*)"
 _DEPS_PAREN = re.compile(r"\(\s*(?:depends on|requires)\s*:\s*(?P<list>[^)]*)\)", re.I)
 _PLATFORM_PAREN = re.compile(r"\(\s*platform\s*:\s*(?P<value>[^)]*)\)", re.I)
 _DEPS_INLINE = re.compile(r"(?:^|(?<=[\s.;,]))(?:depends on|requires)\s*:\s*(?P<list>.*)$", re.I | re.S)
+# A component's `Team: <type>` line: the kind of team that builds its slice (model.TEAM_TYPES).
+TEAM_NOTE = re.compile(r"team\s*:\s*(?P<value>.*)", re.I | re.S)
 _NESTED = re.compile(r"(?P<key>depends on|requires|platform)\s*:\s*(?P<value>.*)", re.I | re.S)
 _ENDPOINT = re.compile(r"`?(?P<method>[A-Za-z]+)\s+(?P<path>/[^\s`]*)`?\s*(?:→|->)\s*(?P<desc>.*)", re.S)
 _PATH_SEGMENT = r"(?:[A-Za-z0-9._~:-]+|\{[A-Za-z_][A-Za-z0-9_]*\})"
@@ -116,8 +118,9 @@ class BodyParser:
                 depends += _name_list(nested["value"])
             elif child.text:
                 notes.append(child.text)
+                self._team_note(child)
         if platform is not None:
-            platform = platform.strip().strip("`*").lower()
+            platform = spec_word(platform)
             if platform not in SPEC_PLATFORMS:
                 self._error(item.line, f"component {name!r} has platform {platform!r}; use one of: "
                                        f"{', '.join(SPEC_PLATFORMS)}")
@@ -125,6 +128,12 @@ class BodyParser:
         description = rest.strip().rstrip(".;, ").strip() or name
         self.components.append(Component(name, description, tuple(dict.fromkeys(depends)), platform,
                                          tuple(notes), item.line))
+
+    def _team_note(self, item: Item) -> None:
+        """A `Team: <type>` line stays a note (the team reads it in the slice spec), and must name a type."""
+        if (found := TEAM_NOTE.fullmatch(item.text)) and spec_word(found["value"]) not in TEAM_TYPES:
+            self._error(item.line, f"team type {found['value'].strip()!r} is not one VSO knows; use one of: "
+                                   f"{', '.join(TEAM_TYPES)}")
 
     def _endpoint(self, item: Item) -> None:
         m = _ENDPOINT.fullmatch(item.text)
@@ -248,3 +257,8 @@ def check_duplicates(parsed: BodyParser, path: str, errors: list[Diagnostic]) ->
                                                       f"(line {first.line}); give each component its own name"))
         else:
             seen[slug] = comp
+
+
+def spec_word(value: str) -> str:
+    """A `Platform:` or `Team:` value as the word it names: `ML`, `**ml**` and `` `ml` `` are all `ml`."""
+    return value.strip().strip("`*").strip().lower()

@@ -25,6 +25,7 @@ from ..base.templating import render
 from ..base.worktrees import Worktree, head
 from .agent_home import prepare_home
 from .agent_usage import AgentUsage
+from .slice_teams import SliceTeam, slice_team
 from .tmux_team import Team, TeamError, team_session
 
 log = logging.getLogger("vso.implement")
@@ -39,16 +40,18 @@ def unit_test_command(s: PlannedSlice, pytest: Sequence[str]) -> str:
     return shlex.join([*pytest, f"{SLICES_DIR}/{s.slice_id}/tests/unit"])
 
 
-def briefings(project: Project, s: PlannedSlice, worktree: Worktree, config: Config,
+def briefings(project: Project, s: PlannedSlice, worktree: Worktree, config: Config, team: SliceTeam,
               test_command: str) -> dict[str, Path]:
-    """One briefing per role, from templates/agents/briefing.md.j2, kept under .slice-orchestrator/briefings/."""
+    """One briefing per role, from templates/agents/briefing.md.j2 (with the section of the slice's
+    team type), kept under .slice-orchestrator/briefings/."""
     spec = (worktree.slice_dir / "spec.md").read_text()
     paths = {}
-    for role in config.roles:
+    for role in team.roles:
         path = project.state_dir / "briefings" / s.slice_id / f"{role}.md"
         project.write(path, render(
-            "agents/briefing.md.j2", s=s, role=role, roles=config.roles, spec=spec, workdir=worktree.path,
-            branch=worktree.branch, slice_dir=f"{SLICES_DIR}/{s.slice_id}", marker=worktree.path / MARKER,
+            "agents/briefing.md.j2", s=s, role=role, roles=team.roles, team=team.type, spec=spec,
+            workdir=worktree.path, branch=worktree.branch, slice_dir=f"{SLICES_DIR}/{s.slice_id}",
+            marker=worktree.path / MARKER,
             service=f"{SLICES_DIR}/{s.slice_id}/{implementation_file(s)}", worker=s.kind == WORKER,
             test_command=test_command, conflicted=worktree.conflicted, session=team_session(s.slice_id),
             messenger=_script(config, MESSENGER), scheduler=_script(config, SCHEDULER)))
@@ -89,6 +92,7 @@ class TeamRun:
     usage: AgentUsage  # what the agents reported spending
     restarts: int
     seconds: float
+    crew: SliceTeam  # the team's type and roles
 
 
 def run_team(project: Project, s: PlannedSlice, worktree: Worktree, config: Config,
@@ -101,10 +105,12 @@ def run_team(project: Project, s: PlannedSlice, worktree: Worktree, config: Conf
     marker = worktree.path / MARKER
     marker.unlink(missing_ok=True)
     test_command = unit_test_command(s, slice_environment(project, worktree.slice_dir).pytest)
-    paths = briefings(project, s, worktree, config, test_command)
+    crew = slice_team(s, config)
+    paths = briefings(project, s, worktree, config, crew, test_command)
     team = Team(tmux_server(config), s.slice_id, worktree.path, agent, config.limits,
                 project.make_dir(project.logs_dir / s.slice_id), project.make_cache_dir("agent-exits", s.slice_id),
                 config.budget & budget, messenger=_script(config, MESSENGER))
+    team.note(f"team type: {crew.type} ({crew.reason}); roles: {', '.join(crew.roles)}")
 
     def argv_for(role: str) -> list[str]:
         return agent_argv(agent.argv, briefing=str(paths[role]), role=role, slice_id=s.slice_id,
@@ -121,9 +127,9 @@ def run_team(project: Project, s: PlannedSlice, worktree: Worktree, config: Conf
                         os.environ, project.write)
     started = time.monotonic()
     try:
-        team.start(config.roles, argv_for, home)
+        team.start(crew.roles, argv_for, home)
         if agent.mode == "interactive":
-            for role in config.roles:
+            for role in crew.roles:
                 brief(role)
         team.watch(done=marker.exists, brief=brief, progress=lambda: head(worktree))
         team.let_batch_agents_finish()
@@ -147,7 +153,7 @@ def run_team(project: Project, s: PlannedSlice, worktree: Worktree, config: Conf
             home.remove()
         for line in team.events:
             log.info("%s: %s", s.slice_id, line)
-    return TeamRun(tuple(team.events), usage, restarts, seconds)
+    return TeamRun(tuple(team.events), usage, restarts, seconds, crew)
 
 
 def require_git_identity(worktree: Worktree, agent: str) -> None:
