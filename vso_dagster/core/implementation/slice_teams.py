@@ -4,9 +4,8 @@ brings the team's roles and what their briefing says about that kind of work.
 The type is, in this order: what config.toml sets for the component or the slice ([team.types]);
 what the component's `Team:` line in the master spec says; else what the slice's spec says of it
 (its name, description and notes: "model inference" is ML; "ETL", without endpoints, a data
-pipeline); else a worker
-for a slice without endpoints that runs as a job, and a web API for the rest. Each choice comes with
-its reason, which the run log shows."""
+pipeline); else a worker for a slice without endpoints that runs as a job, and a web API for the
+rest. Each choice comes with its reason, which the run log shows."""
 
 from __future__ import annotations
 
@@ -45,8 +44,8 @@ class SliceTeam:
 
 
 def slice_team(s: PlannedSlice, config: Config) -> SliceTeam:
-    kind, reason = slice_type(s, config.team.types)
     settings = config.team
+    kind, reason = slice_type(s, settings.types)
     roles = settings.by_type.get(kind) or settings.roles or type_roles(kind)[:TEAM_SIZES[settings.size]]
     return SliceTeam(kind, reason, roles)
 
