@@ -5,14 +5,18 @@ import json
 import os
 import subprocess
 import textwrap
+from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
 from click.testing import CliRunner
 
 from vso_dagster.cli.main import cli
+from vso_dagster.core.base.instance_storage import PASSWORD_ENV
 from vso_dagster.core.base.plan import Plan
 from vso_dagster.core.base.project import Project
+
+from .postgres_server import PASSWORD, PostgresServer, postgres_binary, running_postgres
 
 REPO = Path(__file__).resolve().parents[1]
 EXAMPLES = REPO / "examples"
@@ -73,6 +77,26 @@ LONGEST_FIRST = ("test_journeys.py", "test_corrupt_state.py", "test_platforms.py
 def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
     rank = {name: at for at, name in enumerate(LONGEST_FIRST)}
     items.sort(key=lambda item: rank.get(item.path.name, len(rank)))  # stable: in-file order stays
+
+
+@pytest.fixture(scope="session")
+def postgres_server() -> Iterator[PostgresServer]:
+    """One real PostgreSQL server per test worker (CI installs Debian's; the tests skip without it)."""
+    if not postgres_binary("initdb"):
+        pytest.skip("PostgreSQL's initdb is not installed: apt-get install postgresql (.ci/run does)")
+    with running_postgres() as server:
+        yield server
+
+
+@pytest.fixture(params=["sqlite", "postgres"])
+def storage(request: pytest.FixtureRequest, monkeypatch: pytest.MonkeyPatch) -> tuple[str, ...]:
+    """The `vso init` arguments for each storage a project's Dagster instance can have; on PostgreSQL,
+    a database of the test's own, its password in the environment as a user keeps it."""
+    if request.param == "sqlite":
+        return ()
+    server = request.getfixturevalue("postgres_server")
+    monkeypatch.setenv(PASSWORD_ENV, PASSWORD)
+    return "--storage", "postgres", "--postgres-url", server.url(server.new_database(), password=False)
 
 
 def tree_digest(root: Path) -> dict[str, tuple[str, int]]:

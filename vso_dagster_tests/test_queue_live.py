@@ -17,9 +17,9 @@ import dagster as dg
 from .conftest import EXAMPLES, venv_bin
 
 
-def test_sensor_and_queue_build_every_slice_in_waves(project, vso):
+def test_sensor_and_queue_build_every_slice_in_waves(project, vso, storage):
     subprocess.run(["git", "init", "-q", str(project.root)], check=True)
-    assert vso("init").exit_code == 0
+    assert vso("init", *storage).exit_code == 0
     shutil.copy(EXAMPLES / "todo-small.md", project.master_spec)
     assert vso("decompose").exit_code == 0
     subprocess.run(["git", "-C", str(project.root), "add", "-A"], check=True)

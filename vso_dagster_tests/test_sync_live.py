@@ -18,8 +18,8 @@ from .conftest import EXAMPLES, commit, venv_bin
 from .test_sync import git
 
 
-def test_a_commit_starts_exactly_the_runs_it_makes_stale(project, vso):
-    assert vso("init").exit_code == 0
+def test_a_commit_starts_exactly_the_runs_it_makes_stale(project, vso, storage):
+    assert vso("init", *storage).exit_code == 0
     shutil.copy(EXAMPLES / "todo-small.md", project.master_spec)
     assert vso("decompose").exit_code == 0
     commit(project.root, "slices")

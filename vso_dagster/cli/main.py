@@ -5,11 +5,15 @@ live in the module named after it; this one holds the group and the commands tha
 from __future__ import annotations
 
 import json
+import os
 import sys
+from dataclasses import replace
 from pathlib import Path
 
 import click
 
+from ..core.base.errors import VSOError
+from ..core.base.instance_storage import PASSWORD_ENV, STORAGES, URL_SHAPE, PostgresStorage, parse_postgres_url
 from ..core.base.project import Project
 from ..core.base.state import load_state, public_view
 from ..core.decomposition.decompose import check_project_spec
@@ -47,14 +51,33 @@ for command in (decomposition.decompose, implementation.orchestrate, implementat
 
 @cli.command(cls=click.Command)  # makes the project
 @click.option("--title", default=None, help="System name for the master-spec.md skeleton.")
+@click.option("--storage", type=click.Choice(STORAGES), default=None,
+              help="Where the project's Dagster instance keeps runs and events: SQLite files in "
+                   ".slice-orchestrator/dagster/ (the default), or a PostgreSQL database that other machines "
+                   "can share (needs --postgres-url and the postgres extra).")
+@click.option("--postgres-url", default=None, metavar="URL",
+              help=f"The database for --storage postgres: {URL_SHAPE}. Its password is not written to "
+                   f"dagster.yaml: export {PASSWORD_ENV} wherever vso or dagster runs.")
 @click.pass_obj
-def init(project: Project, title: str | None) -> None:
+def init(project: Project, title: str | None, storage: str | None, postgres_url: str | None) -> None:
     """Create the project layout: master-spec.md skeleton, vertical-slices/, deployments/, .gitignore, git repo."""
+    from ..lib.instance import instance_config_path, set_instance_storage
+
+    database = _storage_choice(storage, postgres_url)
+    # First: a database that cannot be reached is refused before anything is written.
+    stored = storage is not None and set_instance_storage(project, database)
     created = init_project(project, title or project.root.name.replace("-", " ").title())
+    if stored:
+        created.append(project.relative(instance_config_path(project)))
     for path in created:
         out.print(f"  created {path}")
     if not created:
         out.print("Nothing to do: the project layout is complete.")
+    if database is not None:
+        out.print(f"Dagster storage: PostgreSQL {database.where}.")
+        if database.needs_password and not os.environ.get(PASSWORD_ENV):
+            out.print(f"[yellow]note[/yellow] dagster.yaml reads the database's password from {PASSWORD_ENV}, which "
+                      f"is not set here: export it wherever vso, dagster or its daemon runs.", soft_wrap=True)
     out.print(f"Next: edit {project.relative(project.master_spec)}, then `vso validate` and `vso decompose`.")
 
 
@@ -117,6 +140,18 @@ def ui(project: Project, host: str, port: int) -> None:
               f"{project.relative(workspace)}); Ctrl-C stops it.")
     argv = [sys.executable, "-m", "dagster", "dev", "-w", str(workspace), "-h", host, "-p", str(port)]
     sys.exit(run_in_foreground(argv, UI_STOP_GRACE_S, cwd=project.root, env=clean_env()))
+
+
+def _storage_choice(storage: str | None, postgres_url: str | None) -> PostgresStorage | None:
+    if postgres_url is not None and storage != "postgres":
+        raise VSOError("--postgres-url is for --storage postgres; add it, or leave the URL out")
+    if storage == "postgres":
+        if postgres_url is None:
+            raise VSOError(f"--storage postgres needs --postgres-url {URL_SHAPE}")
+        database = parse_postgres_url(postgres_url)
+        # A password kept out of the URL, in the variable, is as much the database's as one in it.
+        return replace(database, needs_password=database.needs_password or bool(os.environ.get(PASSWORD_ENV)))
+    return None
 
 
 def main() -> None:

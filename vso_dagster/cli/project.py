@@ -53,12 +53,11 @@ def project_command(**settings) -> Callable[[Callable], click.Command]:
 def project_instance(project: Project) -> Iterator[dg.DagsterInstance]:
     """The project's Dagster instance. Dagster is imported here, by the commands that run work:
     its import is most of the time of a command that has nothing to do."""
-    import dagster as dg
 
-    from ..lib.instance import use_project_instance
 
-    use_project_instance(project)
-    with dg.DagsterInstance.get() as instance:
+    from ..lib.instance import open_instance
+
+    with open_instance(project) as instance:
         yield instance
 
 

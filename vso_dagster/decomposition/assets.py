@@ -68,9 +68,7 @@ def build(names: Naming) -> tuple[list, list]:
                 plan = plan_project(project, spec, strict=config.strict)
             except VSOError as error:
                 raise _user_error(error) from None
-        known = set(context.instance.get_dynamic_partitions(names.slices.name))
-        new_keys = [s.slice_id for s in plan.slices if s.slice_id not in known]
-        ensure_slice_partitions(context.instance, names.slices, new_keys)
+        new_keys = ensure_slice_partitions(context.instance, names.slices, [s.slice_id for s in plan.slices])
         changed = [s for s in plan.slices if before.get(s.slice_id, s.input_hash) != s.input_hash]
         for s in changed:
             context.log_event(dg.AssetObservation(asset_key=names.key(SLICE_INPUTS), partition=s.slice_id,

@@ -1,11 +1,20 @@
 from __future__ import annotations
 
 import os
+import re
 from pathlib import Path
+from typing import TYPE_CHECKING
 
+import yaml
+
+from ..core.base.errors import VSOError
+from ..core.base.instance_storage import PASSWORD_ENV, PostgresStorage, storage_from_config
 from ..core.base.project import Project
 from ..core.base.templating import render
 from .code_location import DEFINITIONS_MODULE, LOCATION_NAME
+
+if TYPE_CHECKING:
+    import dagster as dg
 
 DEFAULT_MAX_CONCURRENT_RUNS = 4
 DEFAULT_IMPLEMENTATION_LIMIT = 2
@@ -20,16 +29,50 @@ def use_project_instance(project: Project) -> Path:
     """
     exported = os.environ.get("DAGSTER_HOME")
     home = Path(exported).resolve() if exported else project.dagster_home
-    if not exported:
-        config = home / "dagster.yaml"
-        if not config.exists():
-            project.write(config, render("project/dagster.yaml.j2", dagster_home=project.relative(home),
-                                         max_concurrent_runs=DEFAULT_MAX_CONCURRENT_RUNS,
-                                         implementation_limit=DEFAULT_IMPLEMENTATION_LIMIT))
+    if not exported and not instance_config_path(project).exists():
+        project.write(instance_config_path(project), instance_config(project, None))
     project_workspace(project)
     os.environ["DAGSTER_HOME"] = str(home)
     os.environ["VSO_PROJECT_ROOT"] = str(project.root)
     return home
+
+
+def open_instance(project: Project) -> dg.DagsterInstance:
+    """The project's instance, open; one that cannot be opened (a variable its dagster.yaml reads is
+    not set, its database cannot be reached) is said as the user's to fix, naming the file."""
+    import dagster as dg  # here: `vso init` and `vso ui` need no Dagster in their own process
+
+    home = use_project_instance(project)
+    shown = project.relative(home / "dagster.yaml")
+    try:
+        return dg.DagsterInstance.get()
+    except dg.DagsterInvalidConfigError as error:
+        reasons = [getattr(e, "message", "") for e in getattr(error, "errors", [])] or [str(error)]
+        raise VSOError(f"{shown}: {'; '.join(map(_reason, reasons))}") from None
+    except _unreachable_database() as error:
+        cause = str(getattr(error.__cause__, "orig", error.__cause__) or error).strip().partition("\n")[0]
+        raise VSOError(f"{shown}: cannot reach the instance's database: {_one_line(cause)}; "
+                       f"start the server, or move the instance with `vso init --storage ...`") from None
+
+
+def _unreachable_database() -> tuple[type[BaseException], ...]:
+    """What opening an instance on a PostgreSQL server that is down raises (after Dagster's own retries)."""
+    try:
+        from dagster_postgres.utils import DagsterPostgresException
+    except ImportError:
+        return ()
+    return (DagsterPostgresException,)
+
+
+def _reason(message: str) -> str:
+    """The line of a Dagster error that says what is wrong: the last before its stack trace, without
+    the exception's class name."""
+    lines = message.split("Stack Trace:")[0].strip().splitlines() or [message]
+    return re.sub(r"^[\w.]+(Error|Exception): ", "", _one_line(lines[-1]))
+
+
+def _one_line(text: str) -> str:
+    return " ".join(text.split())
 
 
 def project_workspace(project: Project) -> Path:
@@ -42,3 +85,66 @@ def project_workspace(project: Project) -> Path:
     if not path.exists() or path.read_text() != text:
         project.write(path, text)
     return path
+
+
+def instance_config_path(project: Project) -> Path:
+    return project.dagster_home / "dagster.yaml"
+
+
+def instance_config(project: Project, storage: PostgresStorage | None) -> str:
+    return render("project/dagster.yaml.j2", dagster_home=project.relative(project.dagster_home), postgres=storage,
+                  password_env=PASSWORD_ENV, max_concurrent_runs=DEFAULT_MAX_CONCURRENT_RUNS,
+                  implementation_limit=DEFAULT_IMPLEMENTATION_LIMIT)
+
+
+def set_instance_storage(project: Project, storage: PostgresStorage | None) -> bool:
+    """`vso init --storage`: rewrites the project's dagster.yaml for that storage, if VSO wrote it and
+    nobody has edited it since (an edited one is the user's: VSO says what to change and leaves it).
+    A PostgreSQL database is reached before anything is written. Returns whether it wrote."""
+    path, shown = instance_config_path(project), project.relative(instance_config_path(project))
+    if exported := os.environ.get("DAGSTER_HOME"):
+        raise VSOError(f"DAGSTER_HOME is exported ({exported}), so VSO uses that instance as it is: set its "
+                       f"storage in {exported}/dagster.yaml, or unset DAGSTER_HOME to use {shown}")
+    wanted = instance_config(project, storage)
+    if path.exists():
+        text = path.read_text()
+        if text == wanted:
+            return False
+        if text != instance_config(project, _configured_storage(text)):
+            raise VSOError(f"{shown}: edited since VSO wrote it, so VSO leaves it alone; set its `storage:` "
+                           f"yourself (docs/scaling.md shows how), or move the file away and run this again")
+    if storage is not None:
+        check_postgres(storage)
+    project.write(path, wanted)
+    return True
+
+
+def _configured_storage(text: str) -> PostgresStorage | None:
+    try:
+        return storage_from_config(yaml.safe_load(text))
+    except (yaml.YAMLError, AttributeError, KeyError, TypeError, ValueError):
+        return None  # not VSO's shape: the comparison with VSO's text then fails, as it should
+
+
+def check_postgres(storage: PostgresStorage) -> None:
+    """Connects once, so a wrong URL, a server that is down or a missing database is said now, by
+    `vso init`, and not by the first run."""
+    try:
+        import sqlalchemy
+        from dagster_postgres.utils import get_conn_string
+    except ImportError:
+        raise VSOError("PostgreSQL storage needs VSO's postgres extra (dagster-postgres and its driver): "
+                       "pip install 'vso-dagster[postgres]'") from None
+    password = storage.password or os.environ.get(PASSWORD_ENV, "")
+    url = get_conn_string(username=storage.username, password=password, hostname=storage.hostname,
+                          db_name=storage.db_name, port=str(storage.port), params=storage.params)
+    engine = sqlalchemy.create_engine(url, poolclass=sqlalchemy.pool.NullPool, connect_args={"connect_timeout": 10})
+    try:
+        with engine.connect():
+            pass
+    except sqlalchemy.exc.DBAPIError as error:
+        reason = " ".join(str(error.orig).split()) or type(error.orig).__name__
+        raise VSOError(f"--postgres-url: cannot connect to {storage.where}: {reason}; start the server, create "
+                       f"the database, or fix the URL (a password goes in the URL or in {PASSWORD_ENV})") from None
+    finally:
+        engine.dispose()

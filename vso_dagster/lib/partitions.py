@@ -1,12 +1,26 @@
+from collections.abc import Iterator, Sequence
+
 import dagster as dg
+
+# SQLite refuses one statement with too many values (one call of ~36,000 new keys failed), so keys
+# are added this many at a time, on every storage.
+PARTITION_BATCH = 5_000
 
 
 def ensure_slice_partitions(instance: dg.DagsterInstance, slices: dg.DynamicPartitionsDefinition,
-                            slice_ids: list[str]) -> None:
-    """Adds what slice_plan would have added, for an instance that never saw this plan (a new DAGSTER_HOME)."""
+                            slice_ids: Sequence[str]) -> list[str]:
+    """Adds the slices the instance does not have yet (a new plan's, or every slice for an instance that
+    never saw the plan: a new DAGSTER_HOME, a new storage). Returns those it added."""
     known = set(instance.get_dynamic_partitions(slices.name))
-    if missing := [sid for sid in slice_ids if sid not in known]:
-        instance.add_dynamic_partitions(slices.name, missing)
+    missing = [sid for sid in slice_ids if sid not in known]
+    for batch in partition_batches(missing):
+        instance.add_dynamic_partitions(slices.name, batch)
+    return missing
+
+
+def partition_batches(keys: Sequence[str]) -> Iterator[list[str]]:
+    for start in range(0, len(keys), PARTITION_BATCH):
+        yield list(keys[start:start + PARTITION_BATCH])
 
 
 def add_partition_metadata(context: dg.AssetExecutionContext, by_partition: dict[str, dict]) -> None:

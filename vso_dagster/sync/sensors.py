@@ -14,6 +14,7 @@ from ..core.decomposition.decompose import preview
 from ..core.implementation.implement import priorities
 from ..core.sync.changes import changes_since, first_cursor
 from ..lib.naming import Naming
+from ..lib.partitions import partition_batches
 from .jobs import MASTER_SYNC_JOB, SLICE_DOWNSTREAM_JOB, SLICE_SYNC_JOB
 
 if TYPE_CHECKING:  # what define_asset_job returns; Dagster does not export the name
@@ -87,7 +88,8 @@ def _changes_to_runs(context: dg.SensorEvaluationContext, project: Project, name
         requests.append(dg.RunRequest(job_name=jobs[MASTER_SYNC_JOB], run_key=f"{sha}:master_sync"))
     return dg.SensorResult(
         run_requests=requests, cursor=sha,
-        dynamic_partitions_requests=[dg.AddDynamicPartitionsRequest(names.slices.name, new)] if new else [],
+        dynamic_partitions_requests=[dg.AddDynamicPartitionsRequest(names.slices.name, batch)
+                                     for batch in partition_batches(new)],
         skip_reason=None if requests else f"{len(changes.paths)} changed paths up to {sha[:12]}; nothing to re-run",
     )
 
