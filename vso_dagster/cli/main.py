@@ -15,12 +15,13 @@ import click
 from ..core.base.errors import VSOError
 from ..core.base.instance_storage import PASSWORD_ENV, STORAGES, URL_SHAPE, PostgresStorage, parse_postgres_url
 from ..core.base.project import Project
+from ..core.base.slice_selection import PLATFORMS, STATUSES, SliceFilter, summary
 from ..core.base.state import load_state, public_view
 from ..core.decomposition.decompose import check_project_spec
 from ..core.decomposition.scaffold_project import init_project
 from . import decomposition, deployment, implementation, sync
 from .project import VSOGroup, json_option
-from .tables import emit_json, out, slice_table, warn_unassigned
+from .tables import emit_json, out, page_or_print, slice_table_text, warn_unassigned
 
 # `dagster dev` waits up to a minute on its webserver and daemon; `vso ui` gives it this long, then
 # stops what is left of the process tree.
@@ -106,23 +107,41 @@ def validate(project: Project, strict: bool, spec_path: Path | None, no_conflict
 
 
 @cli.command()
+@click.argument("pattern", required=False)
+@click.option("--status", "statuses", multiple=True, type=click.Choice(STATUSES),
+              help="Only slices with this status (repeat for several).")
+@click.option("--platform", "platforms", multiple=True, type=click.Choice(PLATFORMS),
+              help="Only slices meant to run on this platform (repeat for several).")
+@click.option("--pager/--no-pager", default=True, show_default=True,
+              help="Page a table longer than the terminal (through $PAGER, else less); never when piped.")
 @json_option
 @click.pass_obj
-def status(project: Project, as_json: bool) -> None:
-    """Slices with their versions, statuses, platforms and dependencies."""
+def status(project: Project, pattern: str | None, statuses: tuple[str, ...], platforms: tuple[str, ...],
+           pager: bool, as_json: bool) -> None:
+    """Slices with their versions, statuses, platforms and dependencies, in slice-number order, and a
+    summary line. PATTERN picks slices by ID or component name: `auth` is found anywhere, a glob
+    (`'slice-1??-*'`) must match whole."""
     state = load_state(project)
+    chosen = SliceFilter(statuses, platforms, pattern)
+    shown = chosen.select(state["slices"])
     if as_json:
-        click.echo(json.dumps(public_view(state), indent=2, sort_keys=True))
+        view = public_view(state)
+        view["slices"] = {sid: view["slices"][sid] for sid in shown}
+        click.echo(json.dumps(view, indent=2, sort_keys=True))
         return
     if not state["slices"]:
         out.print("No slices yet: run `vso decompose`.")
         return
-    slice_table(state)
+    lines = [slice_table_text(state, shown) if shown else "No slice matches; `vso status` alone lists them all."]
     for conflict in state["conflicts"]:
+        if chosen.active and conflict["slice_id"] not in shown:
+            continue
         beside = f"; proposal: {conflict['proposal']}" if conflict.get("proposal") else ""
-        out.print(f"[yellow]conflict[/yellow] {conflict['path']}: {conflict.get('reason', 'edited downstream')}"
-                  f"{beside}. Settle it: vso resolve {conflict['slice_id']} --take master|slice|merged",
-                  soft_wrap=True)
+        lines.append(f"{click.style('conflict', fg='yellow')} {conflict['path']}: "
+                     f"{conflict.get('reason', 'edited downstream')}{beside}. "
+                     f"Settle it: vso resolve {conflict['slice_id']} --take master|slice|merged")
+    lines.append(summary(state["slices"], len(shown), len(state["conflicts"])))
+    page_or_print("\n".join(lines), pager)
 
 
 @cli.command()

@@ -29,7 +29,8 @@ HEALTH_TIMEOUT_S = 300.0  # a cold container starts on the first request
 # `modal deploy` prints "Created web function serve" and the endpoint's URL right after it.
 WEB_URL = re.compile(r"Created web function\b.*?(https?://[^\s\]\[]+)", re.S)
 NO_TOKEN = re.compile(r"token missing|could not authenticate|no token", re.I)
-INSTALL_HINT = "the `modal` CLI is not installed; `pip install modal` (VSO's own virtualenv has it), then run again"
+INSTALL_HINT = ("the `modal` CLI is not installed: `pip install 'vso-dagster[modal]'` (or `pip install modal`), "
+                "then run again")
 TOKEN_HINT = ("Modal has no credentials: run `modal token new` (or export MODAL_TOKEN_ID and MODAL_TOKEN_SECRET) "
               "in the shell that runs vso, then deploy again. Nothing was deployed")
 
