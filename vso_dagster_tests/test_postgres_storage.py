@@ -14,8 +14,11 @@ import pytest
 import yaml
 
 from vso_dagster.core.base.instance_storage import PASSWORD_ENV, parse_postgres_url
+from vso_dagster.core.base.project import Project
 from vso_dagster.core.base.state import load_state
 from vso_dagster.lib.instance import instance_config
+from vso_dagster.lib.naming import Naming
+from vso_dagster.lib.partitions import ensure_slice_partitions
 
 from .conftest import EXAMPLES, REPO, commit, run_vso
 from .postgres_server import PASSWORD
@@ -159,3 +162,22 @@ def test_the_storage_docs_scaling_shows_is_what_vso_writes_and_it_opens(project,
         assert type(instance.run_storage).__name__ == "PostgresRunStorage"
         instance.add_dynamic_partitions("slices", ["slice-001-a"])
     assert postgres_server.sql(database, "SELECT partition FROM dynamic_partitions") == [("slice-001-a",)]
+
+
+@pytest.mark.parametrize("storage_kind", ["sqlite", "postgres"])
+def test_forty_thousand_new_slices_get_their_partitions(storage_kind, request, tmp_path, monkeypatch):
+    """A plan far past 10,000 slices gets every partition, in batches, on each storage. (A decompose of
+    40,000 components would take many minutes; this is the call it makes.)"""
+    home = tmp_path / "home"
+    home.mkdir()
+    if storage_kind == "postgres":
+        postgres_server = request.getfixturevalue("postgres_server")
+        database = postgres_server.new_database()
+        monkeypatch.setenv(PASSWORD_ENV, PASSWORD)
+        storage = parse_postgres_url(postgres_server.url(database))
+        (home / "dagster.yaml").write_text(instance_config(Project.at(tmp_path), storage))
+    keys = [f"slice-{n:03d}-part{n}" for n in range(1, 40_001)]
+    with dg.DagsterInstance.from_config(str(home)) as instance:
+        assert ensure_slice_partitions(instance, Naming().slices, keys[:10]) == keys[:10]
+        assert ensure_slice_partitions(instance, Naming().slices, keys) == keys[10:]
+        assert len(instance.get_dynamic_partitions(Naming().slices.name)) == 40_000

@@ -53,8 +53,6 @@ def project_command(**settings) -> Callable[[Callable], click.Command]:
 def project_instance(project: Project) -> Iterator[dg.DagsterInstance]:
     """The project's Dagster instance. Dagster is imported here, by the commands that run work:
     its import is most of the time of a command that has nothing to do."""
-
-
     from ..lib.instance import open_instance
 
     with open_instance(project) as instance:

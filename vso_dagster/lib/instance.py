@@ -143,7 +143,7 @@ def check_postgres(storage: PostgresStorage) -> None:
         with engine.connect():
             pass
     except sqlalchemy.exc.DBAPIError as error:
-        reason = " ".join(str(error.orig).split()) or type(error.orig).__name__
+        reason = _one_line(str(error.orig)) or type(error.orig).__name__
         raise VSOError(f"--postgres-url: cannot connect to {storage.where}: {reason}; start the server, create "
                        f"the database, or fix the URL (a password goes in the URL or in {PASSWORD_ENV})") from None
     finally:
