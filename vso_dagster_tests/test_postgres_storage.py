@@ -109,7 +109,7 @@ def test_vso_moves_its_own_instance_config_and_leaves_an_edited_one_alone(projec
     config = project.dagster_home / "dagster.yaml"
     assert "storage:" not in config.read_text()  # SQLite is Dagster's default
     moved = run_vso(project.root, "init", "--storage", "postgres", "--postgres-url", url, check=True)
-    assert "created .slice-orchestrator/dagster/dagster.yaml" in moved.stdout
+    assert "wrote .slice-orchestrator/dagster/dagster.yaml (storage: postgres)" in moved.stdout
     assert parse_postgres_url(url).db_name in config.read_text()
     again = run_vso(project.root, "init", "--storage", "postgres", "--postgres-url", url, check=True)
     assert "Nothing to do" in again.stdout

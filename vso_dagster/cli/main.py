@@ -68,11 +68,11 @@ def init(project: Project, title: str | None, storage: str | None, postgres_url:
     # First: a database that cannot be reached is refused before anything is written.
     stored = storage is not None and set_instance_storage(project, database)
     created = init_project(project, title or project.root.name.replace("-", " ").title())
-    if stored:
-        created.append(project.relative(instance_config_path(project)))
     for path in created:
         out.print(f"  created {path}")
-    if not created:
+    if stored:
+        out.print(f"  wrote {project.relative(instance_config_path(project))} (storage: {storage})")
+    if not (created or stored):
         out.print("Nothing to do: the project layout is complete.")
     if database is not None:
         out.print(f"Dagster storage: PostgreSQL {database.where}.")
