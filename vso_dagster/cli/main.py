@@ -14,8 +14,9 @@ import click
 
 from ..core.base.errors import VSOError
 from ..core.base.instance_storage import PASSWORD_ENV, STORAGES, URL_SHAPE, PostgresStorage, parse_postgres_url
+from ..core.base.model import SPEC_PLATFORMS
 from ..core.base.project import Project
-from ..core.base.slice_selection import PLATFORMS, STATUSES, SliceFilter, summary
+from ..core.base.slice_selection import STATUSES, SliceFilter, summary
 from ..core.base.state import load_state, public_view
 from ..core.decomposition.decompose import check_project_spec
 from ..core.decomposition.scaffold_project import init_project
@@ -110,7 +111,7 @@ def validate(project: Project, strict: bool, spec_path: Path | None, no_conflict
 @click.argument("pattern", required=False)
 @click.option("--status", "statuses", multiple=True, type=click.Choice(STATUSES),
               help="Only slices with this status (repeat for several).")
-@click.option("--platform", "platforms", multiple=True, type=click.Choice(PLATFORMS),
+@click.option("--platform", "platforms", multiple=True, type=click.Choice(SPEC_PLATFORMS),
               help="Only slices meant to run on this platform (repeat for several).")
 @click.option("--pager/--no-pager", default=True, show_default=True,
               help="Page a table longer than the terminal (through $PAGER, else less); never when piped.")

@@ -68,14 +68,14 @@ def _slice_row(state: dict, slice_id: str) -> list[str]:
 def box_table(headers: tuple[str, ...], rows: list[list[str]], width: int) -> str:
     """A table in rich's default box, one line per row; when it is wider than `width`, the widest
     columns are cut (ending in …) until it fits, down to 12 characters each."""
-    widths = [max([len(h), *(len(" ".join(row[i].split())) for row in rows)]) for i, h in enumerate(headers)]
+    rows = [[" ".join(cell.split()) for cell in row] for row in rows]  # one line per row
+    widths = [max([len(h), *(len(row[i]) for row in rows)]) for i, h in enumerate(headers)]
     excess = sum(widths) + 3 * len(widths) + 1 - width
     while excess > 0 and max(widths) > 12:
         widths[widths.index(max(widths))] -= 1
         excess -= 1
 
     def fit(text: str, w: int) -> str:
-        text = " ".join(text.split())
         return text if len(text) <= w else text[:w - 1] + "…"
 
     def rule(left: str, middle: str, right: str, fill: str) -> str:

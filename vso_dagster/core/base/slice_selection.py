@@ -10,11 +10,9 @@ from collections import Counter
 from collections.abc import Iterable
 from dataclasses import dataclass
 
-from .model import SPEC_PLATFORMS
 from .state import SliceStatus
 
 STATUSES = tuple(status.value for status in SliceStatus)
-PLATFORMS = SPEC_PLATFORMS
 _NUMBER = re.compile(r"slice-(\d+)")
 
 
