@@ -2,7 +2,14 @@
 
 import json
 
-from vso_dagster.core.implementation.agent_usage import ended_in_error, own_words, pane_usage, session_usage, team_usage
+from vso_dagster.core.implementation.agent_usage import (
+    ended_in_error,
+    own_words,
+    pane_usage,
+    session_usage,
+    team_usage,
+    unread_lines,
+)
 from vso_dagster.core.implementation.api_faults import ApiFault, api_fault
 
 
@@ -73,6 +80,19 @@ def test_a_usage_limit_is_looked_for_in_what_the_agent_says_not_in_the_work_it_q
     assert "rate limit exceeded" in own_words(failed) and "usage limit" in own_words(codex)
     assert own_words("Claude usage limit reached. Your limit will reset at 5pm") == \
         "Claude usage limit reached. Your limit will reset at 5pm"
+
+
+def test_a_report_caught_half_written_is_read_again_whole_so_its_quoted_work_is_not_taken_for_the_agents_words():
+    report = json.dumps({"type": "user", "message": {"content": [
+        {"type": "tool_result", "content": "# Briefing: the API answers 429 past its rate limit"}]}})
+    half = "started\n" + report[:40]
+    fresh = unread_lines(half, "started\n" + report + "\nnext")
+    assert fresh == report + "\nnext"
+    assert "rate limit" not in " ".join(own_words(line) for line in fresh.splitlines())
+    # A last line that was already whole is not read twice (a usage limit would pause the team twice).
+    assert unread_lines("started\nusage limit", "started\nusage limit\nnext") == "\nnext"
+    # A pane whose history scrolled away is read again in full.
+    assert unread_lines("old\nstarted", "started\nnext") == "started\nnext"
 
 
 def test_a_run_that_reports_it_failed_has_failed_whatever_its_exit_status():

@@ -160,6 +160,19 @@ def ended_in_error(text: str) -> bool:
     return False
 
 
+def unread_lines(seen: str, text: str) -> str:
+    """The lines of a pane's `text` not yet read whole when it showed `seen`. A line still being
+    written at the last look is read again from its start: its tail alone would not begin as the JSON
+    report it is, and would be taken for the agent's own words. A pane that no longer begins as it
+    did (its history scrolled away, a TUI redrawn) is read again in full."""
+    if not text.startswith(seen):
+        return text
+    last_line = seen.rfind("\n") + 1
+    if text[last_line:].split("\n", 1)[0] == seen[last_line:]:
+        return text[len(seen):]  # the last line seen was already whole
+    return text[last_line:]
+
+
 def own_words(line: str) -> str:
     """What a pane line says in the agent's own words, where a usage-limit message would be: a text
     line as it is, but of a JSON report only its error. The rest of a report is the work itself (a

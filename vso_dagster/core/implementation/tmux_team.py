@@ -28,7 +28,7 @@ from ..base.errors import VSOError
 from ..base.process_group import is_running, process_identity
 from ..base.secrets import SECRET_VARIABLES, agent_env
 from .agent_home import AgentHome
-from .agent_usage import AgentUsage, ended_in_error, own_words, session_usage, team_usage
+from .agent_usage import AgentUsage, ended_in_error, own_words, session_usage, team_usage, unread_lines
 from .api_faults import api_fault
 from .exit_record import read_status, runner_argv
 from .team_watchdog import WINDOW as WATCHDOG_WINDOW
@@ -377,7 +377,7 @@ class Team:
         for role, member in self.members.items():
             text = self.screen(role)
             if text != member.seen:
-                fresh = text[len(member.seen):] if text.startswith(member.seen) else text
+                fresh = unread_lines(member.seen, text)
                 member.seen, active = text, True
                 fault = api_fault(fresh)
                 if fault and fault.final:
