@@ -24,27 +24,27 @@ from .tables import emit_json, out, report
               help="Where the slice runs: local (loopback), hetzner (Terraform; needs HCLOUD_TOKEN), modal "
                    "(needs Modal credentials), or planned: each slice on the platform its plan names. Default: "
                    "[deploy] platform in .slice-orchestrator/config.toml, else local.")
+@click.option("--concurrency", type=click.IntRange(min=1), default=None,
+              help="Slices at once, dependencies first (default: [limits] concurrency in config.toml, else 2).")
 @verbose_option
 @json_option
 @click.pass_obj
 def deploy(project: Project, slice_ids: tuple[str, ...], all_slices: bool, environment: str,
-           platform: str | None, verbose: bool, as_json: bool) -> None:
+           platform: str | None, concurrency: int | None, verbose: bool, as_json: bool) -> None:
     """Deploy slices: to test, to production (gated by integration tests), or the whole path."""
     from ..core.base.config import load_config
     from ..core.base.plan import load_plan
-    from ..launch.deploy import run_deployment_job
+    from ..launch.deploy import deploy_slices
 
+    config = load_config(project)
     wanted = load_plan(project).slice_ids if all_slices else list(slice_ids)
-    what = "deliver" if environment == "both" else environment
-    platform = platform or load_config(project).platform
-    outcomes = []
-    with project_instance(project) as instance, LiveProgress(f"deploying ({platform})", len(wanted)) as progress:
-        for sid in wanted:
-            outcomes.append(run_deployment_job(project, instance, what, sid, platform=platform, verbose=verbose))
-            progress.finished(outcomes[-1])
-            progress.advance()
+    platform = platform or config.platform
+    with project_instance(project) as instance, LiveProgress("starting") as progress:
+        outcomes = deploy_slices(project, instance, "deliver" if environment == "both" else environment, wanted,
+                                 platform=platform, verbose=verbose,
+                                 concurrency=concurrency or config.limits.concurrency, progress=progress)
     report(outcomes, as_json)
-    if any(o.result == Result.FAILED for o in outcomes):
+    if any(o.result in (Result.FAILED, Result.BLOCKED) for o in outcomes):
         sys.exit(1)
 
 

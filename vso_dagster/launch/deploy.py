@@ -5,17 +5,20 @@ from __future__ import annotations
 import dataclasses
 import json
 import time
+from collections.abc import Callable
 
 import dagster as dg
 
 from ..core.base.plan import load_plan
 from ..core.base.project import Project
+from ..core.implementation.implement import priorities
 from ..deployment import DELIVER_JOB, DEPLOY_PRODUCTION_JOB, DEPLOY_TEST_JOB, INTEGRATION_JOB
 from ..lib.partitions import ensure_slice_partitions
 from .checks import QUIET
 from .jobs import naming, resolved
-from .results import Outcome, Result, failure_reason
+from .results import SILENT, Outcome, Progress, Result, failure_reason
 from .runs import FinishedRun, RunStarter
+from .waves import Decision, run_in_waves
 
 JOBS = {"test": DEPLOY_TEST_JOB, "production": DEPLOY_PRODUCTION_JOB, "integration": INTEGRATION_JOB,
         "deliver": DELIVER_JOB}
@@ -26,12 +29,52 @@ def run_deployment_job(project: Project, instance: dg.DagsterInstance, what: str
     """`platform` None: the assets' default ([deploy] platform in config.toml, else local)."""
     load_plan(project).slice(slice_id)
     ensure_slice_partitions(instance, naming.slices, [slice_id])
+    return deploy_one(RunStarter.for_project(project, instance), slice_id, what, platform, verbose)
+
+
+def deploy_slices(project: Project, instance: dg.DagsterInstance, what: str, slice_ids: list[str], *,
+                  platform: str | None = None, verbose: bool = False, concurrency: int = 1,
+                  progress: Progress = SILENT) -> list[Outcome]:
+    """Deploys slices in dependency waves, up to `concurrency` at once: a slice starts once the slices
+    it depends on, of those asked for, are through (so its integration tests meet them serving). A
+    slice whose dependency failed here is blocked, not deployed against what is not there."""
+    plan = load_plan(project)
+    wanted = [plan.slice(sid).slice_id for sid in slice_ids]
+    ensure_slice_partitions(instance, naming.slices, wanted)
+    asked, failed, outcomes = set(wanted), set(), {}
+    where = f" ({platform})" if platform else ""
+    progress.phase(f"deploying{where}, {min(concurrency, len(wanted))} at once", len(wanted))
+
+    def done(outcome: Outcome) -> None:
+        outcomes[outcome.slice_id] = outcome
+        if outcome.result in (Result.FAILED, Result.BLOCKED):
+            failed.add(outcome.slice_id)
+        progress.finished(outcome)
+        progress.advance()
+
+    def decide(sid: str, unfinished: Callable[[str], bool]) -> Decision:
+        dependencies = [dep for dep in plan.slice(sid).dependencies if dep in asked]
+        if any(unfinished(dep) for dep in dependencies):
+            return None
+        if lost := [dep for dep in dependencies if dep in failed]:
+            return Outcome(sid, Result.BLOCKED, f"blocked by: {', '.join(lost)} (not deployed here)")
+        return (what, platform, verbose)
+
+    rank, order = priorities(plan), plan.slice_ids
+    first = sorted(wanted, key=lambda sid: (-rank[sid], order.index(sid)))  # what unblocks most goes first
+    run_in_waves(RunStarter.for_project(project, instance), deploy_one, first, lambda: decide, done,
+                 concurrency=concurrency)
+    return [outcomes[sid] for sid in wanted]
+
+
+def deploy_one(runs: RunStarter, slice_id: str, what: str, platform: str | None, verbose: bool) -> Outcome:
+    """One run of the slice's deployment job. A module-level function: a worker process runs it."""
     job = resolved(JOBS[what])
     deploying = [op for op in ("test_deployment", "production_deployment") if op in job.graph.node_dict]
     run_config = {**({} if verbose else QUIET),
                   **({"ops": {op: {"config": {"platform": platform}} for op in deploying}} if platform else {})}
     started = time.monotonic()
-    result = RunStarter.for_project(project, instance).run(job, partition_key=slice_id, run_config=run_config)
+    result = runs.run(job, partition_key=slice_id, run_config=run_config)
     return dataclasses.replace(_outcome(slice_id, result), duration_s=time.monotonic() - started)
 
 

@@ -2,11 +2,8 @@
 
 from __future__ import annotations
 
-import multiprocessing
-import os
 import time
-from concurrent.futures import FIRST_COMPLETED, Future, ProcessPoolExecutor, ThreadPoolExecutor
-from concurrent.futures import wait as futures_wait
+from collections.abc import Callable
 
 import dagster as dg
 
@@ -22,6 +19,7 @@ from .checks import QUIET, run_check_job
 from .jobs import naming
 from .results import SILENT, Outcome, Progress, Result, failure_metadata, failure_reason
 from .runs import FinishedRun, RunStarter
+from .waves import Decide, Decision, run_in_waves
 
 
 def orchestrate(project: Project, instance: dg.DagsterInstance, slice_ids: list[str] | None, *,
@@ -36,46 +34,30 @@ def orchestrate(project: Project, instance: dg.DagsterInstance, slice_ids: list[
     order, rank = plan.slice_ids, priorities(plan)
     ensure_slice_partitions(instance, naming.slices, order)
     pending, outcomes = _to_build(project, plan, rank, slice_ids, force)
-    runs = RunStarter.for_project(project, instance)
-    width = min(concurrency, len(pending))  # no worker process warms up for a slice it will never get
-    progress.phase(f"implementing ({width} at once)", len(pending))
+    progress.phase(f"implementing ({min(concurrency, len(pending))} at once)", len(pending))
 
     def done(outcome: Outcome) -> None:
         outcomes[outcome.slice_id] = outcome
         progress.finished(outcome)
         progress.advance()
 
-    if width <= 1:
-        run = _InProcess(runs, verbose)
-    else:
-        run = _ProcessPool(width, runs, verbose)
-    with run:
-        while pending or run.busy:
-            state = load_state(project)
-            budget = run_budget.after(spent_by_teams(state) - spent_before) if run_budget.caps else run_budget
-            for sid in list(pending):
-                if run.full:
-                    break
-                waiting = blockers(state, plan.slice(sid))
-                if any(dep in pending or run.has(dep) for dep in waiting):
-                    continue  # its dependency is still to be built in this wave
-                if waiting and slice_ids is None:
-                    done(Outcome(sid, Result.BLOCKED, "blocked by: " + ", ".join(waiting)))
-                elif reason := budget.over(Spent()):
-                    done(Outcome(sid, Result.FAILED, f"not started: this run's agent budget is spent ({reason})"))
-                else:  # an explicit request runs: the asset itself fails fast with `blocked by`
-                    run.start(sid, rank[sid], budget)
-                pending.remove(sid)
-                if run.synchronous:
-                    break  # that slice is finished: look at the state again before the next one
-            for outcome in run.wait():
-                done(outcome)
-            if not run.busy and pending and all(
-                    any(dep in pending for dep in blockers(load_state(project), plan.slice(sid)))
-                    for sid in pending):
-                for sid in pending:  # a cycle cannot happen (the plan is a DAG); this is a lost dependency
-                    done(Outcome(sid, Result.BLOCKED, "its dependencies were not built"))
-                pending = []
+    def look() -> Decide:
+        state = load_state(project)
+        budget = run_budget.after(spent_by_teams(state) - spent_before) if run_budget.caps else run_budget
+
+        def decide(sid: str, unfinished: Callable[[str], bool]) -> Decision:
+            waiting = blockers(state, plan.slice(sid))
+            if any(unfinished(dep) for dep in waiting):
+                return None  # its dependency is still to be built in this wave
+            if waiting and slice_ids is None:
+                return Outcome(sid, Result.BLOCKED, "blocked by: " + ", ".join(waiting))
+            if reason := budget.over(Spent()):
+                return Outcome(sid, Result.FAILED, f"not started: this run's agent budget is spent ({reason})")
+            return (verbose, rank[sid], budget)  # an explicit request runs: the asset fails fast with `blocked by`
+        return decide
+
+    run_in_waves(RunStarter.for_project(project, instance), implement_one, pending, look, done,
+                 concurrency=concurrency)
     return [outcomes[sid] for sid in sorted(outcomes, key=order.index)]
 
 
@@ -102,96 +84,6 @@ def implement_one(runs: RunStarter, slice_id: str, verbose: bool, priority: int 
                       tags={"dagster/priority": str(priority), **budget_tag})
     outcome = _outcome(slice_id, result)
     return Outcome(outcome.slice_id, outcome.result, outcome.detail, outcome.run_id, time.monotonic() - started)
-
-
-def _implement_in_worker(slice_id: str, verbose: bool, priority: int, budget: Budget) -> Outcome:
-    """In a worker process: DAGSTER_HOME and VSO_PROJECT_ROOT come from the parent's environment."""
-    with dg.DagsterInstance.get() as instance:
-        runs = RunStarter.for_project(Project.at(os.environ["VSO_PROJECT_ROOT"]), instance)
-        return implement_one(runs, slice_id, verbose, priority, budget)
-
-
-def _warm_up() -> None:
-    from .. import definitions  # noqa: F401 - loading Dagster and VSO's definitions is the point
-
-
-class _InProcess:
-    """One slice at a time, in this process (and on whatever instance it was given)."""
-
-    def __init__(self, runs: RunStarter, verbose: bool):
-        self.runs, self.verbose, self.done = runs, verbose, []
-        self.busy = self.full = False
-        self.synchronous = True
-
-    def __enter__(self):
-        return self
-
-    def __exit__(self, *exc) -> None:
-        return None
-
-    def has(self, slice_id: str) -> bool:
-        return False
-
-    def start(self, slice_id: str, priority: int, budget: Budget) -> None:
-        self.done.append(implement_one(self.runs, slice_id, self.verbose, priority, budget))
-
-    def wait(self) -> list[Outcome]:
-        done, self.done = self.done, []
-        return done
-
-
-class _ProcessPool:
-    """Up to N slices at once: one in a thread of this process, which has Dagster loaded already,
-    and the others in worker processes, which start loading it at once (about 2 s each) while the
-    first wave, often a single slice, runs here."""
-
-    def __init__(self, size: int, runs: RunStarter, verbose: bool):
-        self.size, self.runs, self.verbose = size, runs, verbose
-        self.running: dict[Future, str] = {}
-        self.here: Future | None = None
-        self.synchronous = False
-
-    def __enter__(self):
-        self.local = ThreadPoolExecutor(max_workers=1)
-        self.pool = ProcessPoolExecutor(max_workers=self.size - 1, mp_context=multiprocessing.get_context("spawn"))
-        for _ in range(self.size - 1):
-            self.pool.submit(_warm_up)
-        return self
-
-    def __exit__(self, *exc) -> None:
-        self.pool.shutdown(wait=True, cancel_futures=True)
-        self.local.shutdown(wait=True, cancel_futures=True)
-
-    @property
-    def busy(self) -> bool:
-        return bool(self.running)
-
-    @property
-    def full(self) -> bool:
-        return len(self.running) >= self.size
-
-    def has(self, slice_id: str) -> bool:
-        return slice_id in self.running.values()
-
-    def start(self, slice_id: str, priority: int, budget: Budget) -> None:
-        if self.here is None or self.here.done():
-            future = self.here = self.local.submit(implement_one, self.runs, slice_id, self.verbose, priority, budget)
-        else:
-            future = self.pool.submit(_implement_in_worker, slice_id, self.verbose, priority, budget)
-        self.running[future] = slice_id
-
-    def wait(self) -> list[Outcome]:
-        if not self.running:
-            return []
-        finished, _ = futures_wait(self.running, return_when=FIRST_COMPLETED)
-        outcomes = []
-        for future in finished:
-            slice_id = self.running.pop(future)
-            try:
-                outcomes.append(future.result())
-            except Exception as exc:  # noqa: BLE001 - a crashed worker is that slice's failure
-                outcomes.append(Outcome(slice_id, Result.FAILED, f"worker crashed: {exc}"))
-        return outcomes
 
 
 def run_unit_tests(project: Project, instance: dg.DagsterInstance, slice_id: str, *,

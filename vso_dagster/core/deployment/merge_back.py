@@ -39,33 +39,38 @@ def merge_slice_branch(project: Project, slice_id: str) -> MergeBack:
     if current != target:
         return MergeBack("skipped", f"the project's checkout is on {current or 'a detached HEAD'}, not {target}; "
                                     f"merge {worktree.branch} yourself")
+    with project.lock("checkout"):  # slices deployed at once go home one at a time: one index, one HEAD
+        return _merge(project, slice_id, worktree.branch, target)
+
+
+def _merge(project: Project, slice_id: str, branch: str, target: str) -> MergeBack:
     slice_dir = f"{SLICES_DIR}/{slice_id}"
     # A regeneration VSO has not committed yet (the sensor's runs, say) is VSO's to commit.
-    commit_own_writes(project, f"VSO: regenerated files, before {worktree.branch} goes home", [slice_id])
+    commit_own_writes(project, f"VSO: regenerated files, before {branch} goes home", [slice_id])
     if git(project.root, "status", "--porcelain", "--untracked-files=no", "--", slice_dir, check=False):
         return MergeBack("skipped", f"uncommitted changes in {slice_dir}; commit them, then merge "
-                                    f"{worktree.branch} yourself (or deploy again)")
-    if is_ancestor(project.root, worktree.branch, "HEAD"):
-        return MergeBack("up_to_date", f"{worktree.branch} is already in {target}")
+                                    f"{branch} yourself (or deploy again)")
+    if is_ancestor(project.root, branch, "HEAD"):
+        return MergeBack("up_to_date", f"{branch} is already in {target}")
     merged = run_git(project.root, *IDENTITY, "merge", "--no-ff", "--no-edit", "-m",
-                     f"Merge {worktree.branch}: {slice_id} serves in production", worktree.branch, text=True)
+                     f"Merge {branch}: {slice_id} serves in production", branch, text=True)
     if merged.returncode == 0:
-        log.info("%s: merged %s into %s", slice_id, worktree.branch, target)
+        log.info("%s: merged %s into %s", slice_id, branch, target)
         set_branch_conflict(project, slice_id, None)
-        return MergeBack("merged", f"{worktree.branch} merged into {target}")
+        return MergeBack("merged", f"{branch} merged into {target}")
     if not (project.root / ".git" / "MERGE_HEAD").exists() and not git(
             project.root, "rev-parse", "--verify", "--quiet", "MERGE_HEAD", check=False):
         # git refused to start (local changes the merge would overwrite): nothing to undo.
-        return MergeBack("skipped", f"git would not merge {worktree.branch}: "
+        return MergeBack("skipped", f"git would not merge {branch}: "
                                     f"{(merged.stderr or merged.stdout).strip().splitlines()[0]}")
     files = git(project.root, "diff", "--name-only", "--diff-filter=U", check=False).splitlines()
     git(project.root, "merge", "--abort", check=False)
-    log.warning("%s: merging %s into %s conflicts in %s; aborted, recorded", slice_id, worktree.branch, target,
+    log.warning("%s: merging %s into %s conflicts in %s; aborted, recorded", slice_id, branch, target,
                 ", ".join(files) or "(unknown files)")
     set_branch_conflict(project, slice_id, {
-        "slice_id": slice_id, "kind": "branch", "path": worktree.branch, "files": files, "resolution": "manual",
-        "reason": f"merging {worktree.branch} into {target} conflicts; run `git merge {worktree.branch}`, settle "
+        "slice_id": slice_id, "kind": "branch", "path": branch, "files": files, "resolution": "manual",
+        "reason": f"merging {branch} into {target} conflicts; run `git merge {branch}`, settle "
                   f"and commit, then `vso resolve {slice_id} --take slice`",
         "detected_at": now()})
-    return MergeBack("conflict", f"{worktree.branch} conflicts with {target} in {', '.join(files)}; the merge was "
+    return MergeBack("conflict", f"{branch} conflicts with {target} in {', '.join(files)}; the merge was "
                                  f"aborted and recorded (`vso status`)")
