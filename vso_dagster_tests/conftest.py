@@ -3,6 +3,7 @@ from __future__ import annotations
 import hashlib
 import json
 import os
+import re
 import subprocess
 import textwrap
 from collections.abc import Iterator
@@ -72,7 +73,7 @@ TODO_SPEC = textwrap.dedent("""\
 LONGEST_FIRST = ("test_journeys.py", "test_corrupt_state.py", "test_platforms.py", "test_dagster_staleness.py",
                  "test_queue_live.py", "test_code_location_runs.py", "test_ui_browser.py", "test_sync.py",
                  "test_faults.py", "test_workers.py", "test_component.py", "test_agent_clis.py",
-                 "test_packaging.py", "test_postgres_storage.py", "test_deploy_waves.py")
+                 "test_packaging.py", "test_postgres_storage.py", "test_deploy_waves.py", "test_run_launchers.py")
 
 
 def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
@@ -148,6 +149,14 @@ def decompose_example(root: Path, example: str) -> tuple[Project, Plan]:
     project.root.mkdir()
     (project.root / "master-spec.md").write_bytes((EXAMPLES / f"{example}.md").read_bytes())
     return project, decompose_project(project)[0]
+
+
+def scaling_doc_configs() -> list[dict]:
+    """The `dagster.yaml` examples in docs/scaling.md (YAML blocks whose first line says so)."""
+    import yaml
+
+    text = (REPO / "docs/scaling.md").read_text()
+    return [yaml.safe_load(block) for block in re.findall(r"```yaml\n(# dagster\.yaml\n.*?)```", text, flags=re.S)]
 
 
 def commit(root: Path, message: str = "slices") -> None:

@@ -14,7 +14,7 @@ from .conftest import EXAMPLES, REPO, commit, user_env
 
 # What only an extra brings. (uvicorn, httpx and starlette come with Dagster's
 # webserver anyway.)
-EXTRAS_ONLY = ("modal", "fastapi", "dagster_postgres", "psycopg2")
+EXTRAS_ONLY = ("modal", "fastapi", "dagster_postgres", "psycopg2", "dagster_docker", "dagster_k8s", "kubernetes")
 
 
 def build_wheel(directory: Path) -> Path:
@@ -56,10 +56,10 @@ def test_a_lean_install_has_no_extra_and_builds_a_slice_in_an_environment_of_its
     root = tmp_path / "proj"
     env = user_env() | {"PATH": f"{lean / 'bin'}{os.pathsep}{os.environ['PATH']}"}
 
-    def vso(*args: str) -> subprocess.CompletedProcess:
+    def vso(*args: str, expect: int = 0) -> subprocess.CompletedProcess:
         done = subprocess.run([str(lean / "bin/vso"), *args], cwd=root, env=env, capture_output=True, text=True,
                               timeout=900)
-        assert done.returncode == 0, (args, done.stdout[-2000:], done.stderr[-3000:])
+        assert done.returncode == expect, (args, done.stdout[-2000:], done.stderr[-3000:])
         return done
 
     root.mkdir()
@@ -73,3 +73,9 @@ def test_a_lean_install_has_no_extra_and_builds_a_slice_in_an_environment_of_its
     # Its FastAPI service was tested in a virtualenv of its own requirements, which VSO built.
     [built] = (root / ".slice-orchestrator/cache/slice-envs").iterdir()
     assert subprocess.run([str(built / "bin/python"), "-c", "import fastapi, uvicorn"]).returncode == 0
+    # A dagster.yaml that names a container launcher says which extra brings it.
+    config = root / ".slice-orchestrator/dagster/dagster.yaml"
+    config.write_text(config.read_text() + "run_launcher: {module: dagster_docker, class: DockerRunLauncher}\n")
+    refused = vso("orchestrate", "--slice-id", "slice-002-todos", expect=2)
+    assert refused.stderr.strip() == (".slice-orchestrator/dagster/dagster.yaml: run_launcher: cannot import "
+                                      "dagster_docker: pip install 'vso-dagster[docker]'")

@@ -5,7 +5,6 @@ SQLite, the password stays out of every file, and each way it can go wrong is sa
 
 from __future__ import annotations
 
-import re
 import sys
 from pathlib import Path
 
@@ -20,7 +19,7 @@ from vso_dagster.lib.instance import instance_config
 from vso_dagster.lib.naming import Naming
 from vso_dagster.lib.partitions import ensure_slice_partitions
 
-from .conftest import EXAMPLES, REPO, commit, run_vso
+from .conftest import EXAMPLES, commit, run_vso, scaling_doc_configs
 from .postgres_server import PASSWORD
 
 SLICES = {"slice-001-auth", "slice-002-todos", "slice-003-notifications"}
@@ -137,16 +136,9 @@ def test_an_exported_dagster_home_is_not_moved(project, vso, monkeypatch, tmp_pa
     assert refused.output.startswith(f"DAGSTER_HOME is exported ({tmp_path / 'elsewhere'})")
 
 
-def doc_instance_configs() -> list[dict]:
-    """The `dagster.yaml` examples in docs/scaling.md (YAML blocks whose first line says so)."""
-    text = (REPO / "docs/scaling.md").read_text()
-    blocks = re.findall(r"```yaml\n(# dagster\.yaml\n.*?)```", text, flags=re.S)
-    return [yaml.safe_load(block) for block in blocks]
-
-
 def test_the_storage_docs_scaling_shows_is_what_vso_writes_and_it_opens(project, postgres_server, monkeypatch,
                                                                         tmp_path):
-    [shown] = [c for c in doc_instance_configs() if "storage" in c]
+    [shown] = [c for c in scaling_doc_configs() if "storage" in c]
     written = yaml.safe_load(instance_config(project, parse_postgres_url(
         "postgresql://vso:x@db.internal:5432/vso")))
     assert shown["storage"] == written["storage"]

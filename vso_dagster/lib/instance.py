@@ -45,7 +45,7 @@ def open_instance(project: Project) -> dg.DagsterInstance:
     home = use_project_instance(project)
     shown = project.relative(home / "dagster.yaml")
     try:
-        return dg.DagsterInstance.get()
+        instance = dg.DagsterInstance.get()
     except dg.DagsterInvalidConfigError as error:
         reasons = [getattr(e, "message", "") for e in getattr(error, "errors", [])] or [str(error)]
         raise VSOError(f"{shown}: {'; '.join(map(_reason, reasons))}") from None
@@ -53,6 +53,25 @@ def open_instance(project: Project) -> dg.DagsterInstance:
         cause = str(getattr(error.__cause__, "orig", error.__cause__) or error).strip().partition("\n")[0]
         raise VSOError(f"{shown}: cannot reach the instance's database: {_one_line(cause)}; "
                        f"start the server, or move the instance with `vso init --storage ...`") from None
+    try:
+        instance.run_launcher  # noqa: B018 - Dagster builds it at first use, mid-command: build it now
+    except Exception as error:  # noqa: BLE001 - whatever the launcher's own code raises is the file's fault
+        instance.dispose()
+        raise VSOError(f"{shown}: run_launcher: {_launcher_reason(error)}") from None
+    return instance
+
+
+# The extras that bring the run launchers docs/scaling.md configures.
+LAUNCHER_EXTRAS = {"dagster_docker": "docker", "dagster_k8s": "k8s"}
+
+
+def _launcher_reason(error: Exception) -> str:
+    if missing := re.search(r"Couldn't import module (\S+)", str(error)):
+        module = missing.group(1)
+        extra = LAUNCHER_EXTRAS.get(module.split(".")[0])
+        fix = f"pip install 'vso-dagster[{extra}]'" if extra else f"install the package that provides {module}"
+        return f"cannot import {module}: {fix}"
+    return f"{_reason(str(error))}; fix its config (docs/scaling.md shows each launcher's)"
 
 
 def _unreachable_database() -> tuple[type[BaseException], ...]:
