@@ -39,7 +39,7 @@ def deploy_slices(project: Project, instance: dg.DagsterInstance, what: str, sli
     it depends on, of those asked for, are through (so its integration tests meet them serving). A
     slice whose dependency failed here is blocked, not deployed against what is not there."""
     plan = load_plan(project)
-    wanted = [plan.slice(sid).slice_id for sid in slice_ids]
+    wanted = list(dict.fromkeys(plan.slice(sid).slice_id for sid in slice_ids))  # a slice named twice runs once
     ensure_slice_partitions(instance, naming.slices, wanted)
     asked, failed, outcomes = set(wanted), set(), {}
     where = f" ({platform})" if platform else ""
@@ -60,8 +60,8 @@ def deploy_slices(project: Project, instance: dg.DagsterInstance, what: str, sli
             return Outcome(sid, Result.BLOCKED, f"blocked by: {', '.join(lost)} (not deployed here)")
         return (what, platform, verbose)
 
-    rank, order = priorities(plan), plan.slice_ids
-    first = sorted(wanted, key=lambda sid: (-rank[sid], order.index(sid)))  # what unblocks most goes first
+    rank, at = priorities(plan), {sid: i for i, sid in enumerate(plan.slice_ids)}
+    first = sorted(wanted, key=lambda sid: (-rank[sid], at[sid]))  # what unblocks most goes first
     run_in_waves(RunStarter.for_project(project, instance), deploy_one, first, lambda: decide, done,
                  concurrency=concurrency)
     return [outcomes[sid] for sid in wanted]

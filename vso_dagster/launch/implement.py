@@ -58,16 +58,17 @@ def orchestrate(project: Project, instance: dg.DagsterInstance, slice_ids: list[
 
     run_in_waves(RunStarter.for_project(project, instance), implement_one, pending, look, done,
                  concurrency=concurrency)
-    return [outcomes[sid] for sid in sorted(outcomes, key=order.index)]
+    at = {sid: i for i, sid in enumerate(order)}
+    return [outcomes[sid] for sid in sorted(outcomes, key=at.__getitem__)]
 
 
 def _to_build(project: Project, plan: Plan, rank: dict[str, int], slice_ids: list[str] | None,
               force: bool) -> tuple[list[str], dict[str, Outcome]]:
     """The slices to build, most-waited-on first (what unblocks most), then in plan order; and, for
     the whole plan without --force, the ones already built, as unchanged."""
-    order = plan.slice_ids
+    order, at = plan.slice_ids, {sid: i for i, sid in enumerate(plan.slice_ids)}
     wanted = order if slice_ids is None else [plan.slice(sid).slice_id for sid in slice_ids]
-    pending = sorted(wanted, key=lambda sid: (-rank[sid], order.index(sid)))
+    pending = sorted(wanted, key=lambda sid: (-rank[sid], at[sid]))
     if slice_ids is not None or force:
         return pending, {}
     slices = load_state(project)["slices"]

@@ -39,7 +39,7 @@ def run_in_waves(runs: RunStarter, run_one: RunOne, pending: list[str], look: Ca
     state, say, is read once for every slice it decides). A slice that can never start, because what
     it waits on is neither running nor able to start, is reported as blocked."""
     width = min(concurrency, len(pending))  # no worker process warms up for a slice it will never get
-    pending = list(pending)
+    pending = dict.fromkeys(pending)  # ordered, and a slice is found in it at once
     with (_InProcess(runs, run_one) if width <= 1 else _ProcessPool(width, runs, run_one)) as pool:
         def unfinished(other: str) -> bool:
             return other in pending or pool.has(other)
@@ -52,7 +52,7 @@ def run_in_waves(runs: RunStarter, run_one: RunOne, pending: list[str], look: Ca
                 decision = decide(sid, unfinished)
                 if decision is None:
                     continue
-                pending.remove(sid)
+                del pending[sid]
                 moved = True
                 if isinstance(decision, Outcome):
                     done(decision)
