@@ -11,7 +11,7 @@ import dagster as dg
 
 from ..core.base.plan import load_plan
 from ..core.base.project import Project
-from ..core.implementation.implement import priorities
+from ..core.implementation.implement import most_waited_on_first, priorities
 from ..deployment import DELIVER_JOB, DEPLOY_PRODUCTION_JOB, DEPLOY_TEST_JOB, INTEGRATION_JOB
 from ..lib.partitions import ensure_slice_partitions
 from .checks import QUIET
@@ -41,28 +41,21 @@ def deploy_slices(project: Project, instance: dg.DagsterInstance, what: str, sli
     plan = load_plan(project)
     wanted = list(dict.fromkeys(plan.slice(sid).slice_id for sid in slice_ids))  # a slice named twice runs once
     ensure_slice_partitions(instance, naming.slices, wanted)
-    asked, failed, outcomes = set(wanted), set(), {}
+    asked, outcomes = set(wanted), {}
     where = f" ({platform})" if platform else ""
     progress.phase(f"deploying{where}, {min(concurrency, len(wanted))} at once", len(wanted))
-
-    def done(outcome: Outcome) -> None:
-        outcomes[outcome.slice_id] = outcome
-        if outcome.result in (Result.FAILED, Result.BLOCKED):
-            failed.add(outcome.slice_id)
-        progress.finished(outcome)
-        progress.advance()
 
     def decide(sid: str, unfinished: Callable[[str], bool]) -> Decision:
         dependencies = [dep for dep in plan.slice(sid).dependencies if dep in asked]
         if any(unfinished(dep) for dep in dependencies):
             return None
-        if lost := [dep for dep in dependencies if dep in failed]:
+        # Every dependency asked for is through, so each has its outcome.
+        if lost := [dep for dep in dependencies if outcomes[dep].result in (Result.FAILED, Result.BLOCKED)]:
             return Outcome(sid, Result.BLOCKED, f"blocked by: {', '.join(lost)} (not deployed here)")
         return (what, platform, verbose)
 
-    rank, at = priorities(plan), {sid: i for i, sid in enumerate(plan.slice_ids)}
-    first = sorted(wanted, key=lambda sid: (-rank[sid], at[sid]))  # what unblocks most goes first
-    run_in_waves(RunStarter.for_project(project, instance), deploy_one, first, lambda: decide, done,
+    run_in_waves(RunStarter.for_project(project, instance), deploy_one,
+                 most_waited_on_first(plan, wanted, priorities(plan)), lambda: decide, outcomes, progress,
                  concurrency=concurrency)
     return [outcomes[sid] for sid in wanted]
 

@@ -12,7 +12,7 @@ from ..core.base.config import load_config
 from ..core.base.plan import Plan, load_plan
 from ..core.base.project import Project
 from ..core.base.state import BUILT, load_state, spent_by_teams
-from ..core.implementation.implement import blockers, priorities
+from ..core.implementation.implement import blockers, most_waited_on_first, priorities
 from ..implementation import BUDGET_TAG, IMPLEMENT_JOB, UNIT_TESTS_JOB
 from ..lib.partitions import ensure_slice_partitions
 from .checks import QUIET, run_check_job
@@ -36,11 +36,6 @@ def orchestrate(project: Project, instance: dg.DagsterInstance, slice_ids: list[
     pending, outcomes = _to_build(project, plan, rank, slice_ids, force)
     progress.phase(f"implementing ({min(concurrency, len(pending))} at once)", len(pending))
 
-    def done(outcome: Outcome) -> None:
-        outcomes[outcome.slice_id] = outcome
-        progress.finished(outcome)
-        progress.advance()
-
     def look() -> Decide:
         state = load_state(project)
         budget = run_budget.after(spent_by_teams(state) - spent_before) if run_budget.caps else run_budget
@@ -56,19 +51,17 @@ def orchestrate(project: Project, instance: dg.DagsterInstance, slice_ids: list[
             return (verbose, rank[sid], budget)  # an explicit request runs: the asset fails fast with `blocked by`
         return decide
 
-    run_in_waves(RunStarter.for_project(project, instance), implement_one, pending, look, done,
+    run_in_waves(RunStarter.for_project(project, instance), implement_one, pending, look, outcomes, progress,
                  concurrency=concurrency)
-    at = {sid: i for i, sid in enumerate(order)}
-    return [outcomes[sid] for sid in sorted(outcomes, key=at.__getitem__)]
+    return [outcomes[sid] for sid in order if sid in outcomes]
 
 
 def _to_build(project: Project, plan: Plan, rank: dict[str, int], slice_ids: list[str] | None,
               force: bool) -> tuple[list[str], dict[str, Outcome]]:
     """The slices to build, most-waited-on first (what unblocks most), then in plan order; and, for
     the whole plan without --force, the ones already built, as unchanged."""
-    order, at = plan.slice_ids, {sid: i for i, sid in enumerate(plan.slice_ids)}
-    wanted = order if slice_ids is None else [plan.slice(sid).slice_id for sid in slice_ids]
-    pending = sorted(wanted, key=lambda sid: (-rank[sid], at[sid]))
+    wanted = plan.slice_ids if slice_ids is None else [plan.slice(sid).slice_id for sid in slice_ids]
+    pending = most_waited_on_first(plan, wanted, rank)
     if slice_ids is not None or force:
         return pending, {}
     slices = load_state(project)["slices"]

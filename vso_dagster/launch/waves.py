@@ -20,7 +20,7 @@ from typing import Any
 import dagster as dg
 
 from ..core.base.project import Project
-from .results import Outcome, Result
+from .results import Outcome, Progress, Result
 from .runs import RunStarter
 
 # What to do with a slice now: None (it waits on a slice still pending or running), an Outcome (it
@@ -34,10 +34,16 @@ RunOne = Callable[..., Outcome]
 
 
 def run_in_waves(runs: RunStarter, run_one: RunOne, pending: list[str], look: Callable[[], Decide],
-                 done: Callable[[Outcome], None], *, concurrency: int = 1) -> None:
+                 outcomes: dict[str, Outcome], progress: Progress, *, concurrency: int = 1) -> None:
     """Runs `pending` in that order of preference. `look` is called once per wave (what it reads, the
-    state, say, is read once for every slice it decides). A slice that can never start, because what
-    it waits on is neither running nor able to start, is reported as blocked."""
+    state, say, is read once for every slice it decides). Each slice's outcome goes into `outcomes`
+    and to `progress` the moment it is known. A slice that can never start, because what it waits on
+    is neither running nor able to start, is reported as blocked."""
+    def done(outcome: Outcome) -> None:
+        outcomes[outcome.slice_id] = outcome
+        progress.finished(outcome)
+        progress.advance()
+
     width = min(concurrency, len(pending))  # no worker process warms up for a slice it will never get
     pending = dict.fromkeys(pending)  # ordered, and a slice is found in it at once
     with (_InProcess(runs, run_one) if width <= 1 else _ProcessPool(width, runs, run_one)) as pool:

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import json
 from dataclasses import asdict, dataclass, field
+from functools import cached_property
 
 from .bulk import gc_paused
 from .errors import VSOError
@@ -74,11 +75,14 @@ class Plan:
     def slice_ids(self) -> list[str]:
         return [s.slice_id for s in self.slices]
 
+    @cached_property
+    def _by_id(self) -> dict[str, PlannedSlice]:
+        return {s.slice_id: s for s in self.slices}  # a plan is never changed once built
+
     def slice(self, slice_id: str) -> PlannedSlice:
-        for s in self.slices:
-            if s.slice_id == slice_id:
-                return s
-        raise VSOError(f"{slice_id}: not a slice of the current plan; `vso status` lists them")
+        if (found := self._by_id.get(slice_id)) is None:
+            raise VSOError(f"{slice_id}: not a slice of the current plan; `vso status` lists them")
+        return found
 
 
 def mermaid(slices: list[tuple[str, str]], edges: list[tuple[str, str]], limit: int = 300) -> str:

@@ -47,6 +47,12 @@ def priorities(plan: Plan) -> dict[str, int]:
     return {sid: len(waiting) for sid, waiting in dependents.items()}
 
 
+def most_waited_on_first(plan: Plan, slice_ids: list[str], rank: dict[str, int]) -> list[str]:
+    """The slices, those more slices wait on first (`rank`: priorities), then in plan order."""
+    at = {sid: i for i, sid in enumerate(plan.slice_ids)}
+    return sorted(slice_ids, key=lambda sid: (-rank[sid], at[sid]))
+
+
 def ready_to_build(plan: Plan, state: dict, in_flight: set[str]) -> list[str]:
     """Slices not built yet, not being built, whose dependencies are all built: the next wave."""
     return [s.slice_id for s in plan.slices
