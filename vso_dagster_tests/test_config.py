@@ -49,6 +49,7 @@ def test_an_adapter_and_an_override(project):
         ('[team.ml]\nroles = []\n', "[team.ml] roles must be a non-empty list of names"),
         ('[agent\nname = "x"\n', ".slice-orchestrator/config.toml:1: not valid TOML"),
         ('[dagster]\nlaunch = "cloud"\n', "[dagster] launch must be one of auto, in_process, submit, not 'cloud'"),
+        ('[dagster]\ncheckout = "nfs"\n', "[dagster] checkout must be one of shared, git, not 'nfs'"),
         ('[dagster]\nowners = ["shop"]\n', '[dagster] owners must be a list of "team:NAME" or email addresses'),
         ('[dagster]\ngroup = "my shop"\n', "[dagster] group must be a name of letters, digits and '_', not 'my shop'"),
         ('[agent]\nmax_cost_usd = "5"\n', "[agent] max_cost_usd must be a number above 0, not '5'"),

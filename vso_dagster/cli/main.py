@@ -12,6 +12,7 @@ from pathlib import Path
 
 import click
 
+from ..core.base.config import load_config
 from ..core.base.errors import VSOError
 from ..core.base.instance_storage import PASSWORD_ENV, STORAGES, URL_SHAPE, PostgresStorage, parse_postgres_url
 from ..core.base.model import SPEC_PLATFORMS
@@ -21,7 +22,7 @@ from ..core.base.state import load_state, public_view
 from ..core.decomposition.decompose import check_project_spec
 from ..core.decomposition.scaffold_project import init_project
 from . import decomposition, deployment, implementation, sync
-from .project import VSOGroup, json_option
+from .project import VSOGroup, json_option, project_instance
 from .tables import emit_json, out, page_or_print, slice_table_text, warn_unassigned
 
 # `dagster dev` waits up to a minute on its webserver and daemon; `vso ui` gives it this long, then
@@ -121,7 +122,11 @@ def status(project: Project, pattern: str | None, statuses: tuple[str, ...], pla
            pager: bool, as_json: bool) -> None:
     """Slices with their versions, statuses, platforms and dependencies, in slice-number order, and a
     summary line. PATTERN picks slices by ID or component name: `auth` is found anywhere, a glob
-    (`'slice-1??-*'`) must match whole."""
+    (`'slice-1??-*'`) must match whole. Where runs execute on other machines (`[dagster] checkout =
+    "git"`), it first takes what they recorded in the Dagster instance."""
+    if load_config(project).checkout == "git":
+        with project_instance(project):
+            pass
     state = load_state(project)
     chosen = SliceFilter(statuses, platforms, pattern)
     shown = chosen.select(state["slices"])
@@ -159,6 +164,28 @@ def ui(project: Project, host: str, port: int) -> None:
     out.print(f"Dagster UI on http://{host}:{port} (DAGSTER_HOME={home}, workspace "
               f"{project.relative(workspace)}); Ctrl-C stops it.")
     argv = [sys.executable, "-m", "dagster", "dev", "-w", str(workspace), "-h", host, "-p", str(port)]
+    sys.exit(run_in_foreground(argv, UI_STOP_GRACE_S, cwd=project.root, env=clean_env()))
+
+
+@cli.command()
+@click.pass_obj
+def worker(project: Project) -> None:
+    """A Dagster daemon on this project's instance that launches its queued runs in this checkout.
+
+    Start one on each machine that should take runs: a clone of the project (`[dagster] checkout =
+    "git"`) whose dagster.yaml names the instance's PostgreSQL database (`vso init --storage
+    postgres --postgres-url URL` writes it). Ctrl-C or SIGTERM stops it."""
+    from ..core.base.gitrun import clean_env
+    from ..core.base.process_group import run_in_foreground
+    from ..lib.instance import project_workspace, use_project_instance
+
+    home, workspace = use_project_instance(project), project_workspace(project)
+    if load_config(project).checkout != "git":
+        out.print("[yellow]note[/yellow] [dagster] checkout is \"shared\": the runs this daemon launches work in "
+                  f"{project.root} as it is, without taking anything from git.", soft_wrap=True)
+    out.print(f"Dagster daemon for {project.root} (DAGSTER_HOME={home}, workspace {project.relative(workspace)}); "
+              "Ctrl-C stops it.")
+    argv = [sys.executable, "-m", "dagster._daemon", "run", "-w", str(workspace)]
     sys.exit(run_in_foreground(argv, UI_STOP_GRACE_S, cwd=project.root, env=clean_env()))
 
 

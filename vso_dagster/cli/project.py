@@ -52,10 +52,15 @@ def project_command(**settings) -> Callable[[Callable], click.Command]:
 @contextmanager
 def project_instance(project: Project) -> Iterator[dg.DagsterInstance]:
     """The project's Dagster instance. Dagster is imported here, by the commands that run work:
-    its import is most of the time of a command that has nothing to do."""
+    its import is most of the time of a command that has nothing to do. Where runs execute on other
+    machines, this machine's state.json first takes what they recorded there."""
     from ..lib.instance import open_instance
+    from ..lib.naming import Naming
+    from ..lib.run_records import catch_up, runs_elsewhere
 
     with open_instance(project) as instance:
+        if runs_elsewhere(project):
+            catch_up(project, instance, Naming())
         yield instance
 
 

@@ -6,13 +6,15 @@ from pydantic import Field
 
 from ..core.base.config import load_config
 from ..core.base.errors import VSOError
+from ..core.base.project import Project
+from ..core.base.remote_checkout import share_branch
 from ..core.base.state import mark_deployed
 from ..core.deployment.deploy import deploy
 from ..core.deployment.deployments import deployments
 from ..core.deployment.integration import production_blocker, run_integration_tests
 from ..core.deployment.merge_back import merge_slice_branch
 from ..lib.naming import Naming
-from ..lib.resources import VSOProject
+from ..lib.run_records import runs_elsewhere, slice_run_project, state_record
 
 GROUP = "deployment"
 # Where a deployment can run: loopback (a Python process), Hetzner through Terraform, or Modal.
@@ -25,11 +27,12 @@ class DeployConfig(dg.Config):
                                                   ".slice-orchestrator/config.toml, else local")
 
 
-def _deploy(context: dg.AssetExecutionContext, vso: VSOProject, environment: str,
+def _deploy(context: dg.AssetExecutionContext, names: Naming, environment: str,
             config: DeployConfig) -> dg.MaterializeResult:
     started = time.monotonic()
-    with vso.log_to("deployment", context) as project:
+    with names.project_resource(context).log_to("deployment", context) as project:
         try:
+            slice_run_project(context, names)
             deployment = deploy(project, context.partition_key, environment,
                                 config.platform or load_config(project).platform)
         except VSOError as error:
@@ -48,8 +51,21 @@ def _deploy(context: dg.AssetExecutionContext, vso: VSOProject, environment: str
         # Terraform outputs as recorded: sensitive ones already replaced by a placeholder.
         **({"terraform_outputs": dg.MetadataValue.json(details["outputs"])} if "outputs" in details else {}),
         **({"modal_app": details["app"]} if "app" in details else {}),
+        **state_record(project, deployment.slice_id),
     }
     return dg.MaterializeResult(metadata=metadata)
+
+
+def _shared(project: Project) -> str:
+    """The merge home, pushed for the other machines; a push that fails leaves the slice serving and
+    says so (the next slice to go home pushes both)."""
+    config = load_config(project)
+    try:
+        share_branch(project, config.remote, config.sync_branch)
+    except VSOError as error:
+        logging.getLogger("vso.deploy").warning(str(error))
+        return f"; not pushed to {config.remote}: {error}"
+    return f"; pushed to {config.remote}"
 
 
 def build(names: Naming) -> list:
@@ -63,7 +79,7 @@ def build(names: Naming) -> list:
     def test_deployment(context: dg.AssetExecutionContext, config: DeployConfig) -> dg.MaterializeResult:
         """The slice serving in the test environment, health-gated; a failed deploy leaves the previous one
         serving and recorded. Platform: run config, else config.toml's [deploy] platform, else local."""
-        return _deploy(context, names.project_resource(context), "test", config)
+        return _deploy(context, names, "test", config)
 
     @dg.asset(key=names.key("integration_tests"), kinds={"pytest"}, deps=[test_deployment], **common,
               check_specs=[dg.AssetCheckSpec("integration_junit", asset=names.key("integration_tests"), blocking=True,
@@ -75,6 +91,7 @@ def build(names: Naming) -> list:
         test did, so production does not follow."""
         with names.project_resource(context).log_to("deployment", context) as project:
             try:
+                slice_run_project(context, names)
                 run = run_integration_tests(project, context.partition_key, "test")
             except VSOError as error:
                 raise dg.Failure(description=str(error), allow_retries=False) from None
@@ -94,7 +111,8 @@ def build(names: Naming) -> list:
         check = dg.AssetCheckResult(check_name="integration_junit", passed=run.passed, metadata=metadata,
                                     description=f"{context.partition_key}: integration tests "
                                                 f"{'passed' if run.passed else 'failed'} ({run.summary()})")
-        return dg.MaterializeResult(metadata=metadata, check_results=[check])
+        return dg.MaterializeResult(metadata={**metadata, **state_record(project, context.partition_key)},
+                                    check_results=[check])
 
     @dg.asset(key=names.key("production_deployment"), kinds=PLATFORM_KINDS, deps=[integration_tests],
               output_required=False, **common)
@@ -102,7 +120,10 @@ def build(names: Naming) -> list:
         """The slice serving in production, only after its integration tests passed against what is
         deployed in test now; otherwise skipped, with the reason in the run log."""
         vso = names.project_resource(context)
-        project = vso.project()
+        try:
+            project = slice_run_project(context, names)
+        except VSOError as error:
+            raise dg.Failure(description=str(error), allow_retries=False) from None
         if reason := production_blocker(project, context.partition_key):
             with vso.log_to("deployment", context):
                 logging.getLogger("vso.deploy").warning(f"{context.partition_key}: production skipped: {reason}")
@@ -110,12 +131,13 @@ def build(names: Naming) -> list:
             yield dg.AssetObservation(asset_key=context.asset_key, partition=context.partition_key,
                                       metadata={"skipped": reason})
             return
-        result = _deploy(context, vso, "production", config)
+        result = _deploy(context, names, "production", config)
         mark_deployed(project, context.partition_key)
         with vso.log_to("deployment", context):
             home = merge_slice_branch(project, context.partition_key)
-        context.log.info(f"{context.partition_key}: branch {home.result}: {home.detail}")
-        yield dg.MaterializeResult(metadata={**result.metadata, "merged_to_main": home.result,
-                                             "merge_detail": home.detail})
+            detail = home.detail + (_shared(project) if home.result == "merged" and runs_elsewhere(project) else "")
+        context.log.info(f"{context.partition_key}: branch {home.result}: {detail}")
+        yield dg.MaterializeResult(metadata={**result.metadata, "merged_to_main": home.result, "merge_detail": detail,
+                                             **state_record(project, context.partition_key)})
 
     return [test_deployment, integration_tests, production_deployment]

@@ -1,14 +1,17 @@
 import dagster as dg
 
 from ..core.base.budget import Budget
+from ..core.base.config import load_config
 from ..core.base.errors import Blocked, VSOError
 from ..core.base.plan import load_plan
+from ..core.base.remote_checkout import share_slice_branch
 from ..core.base.unit_tests import TestRun
 from ..core.base.worktrees import Worktree, existing_worktree, head, uncommitted
 from ..core.implementation.implement import implement_slice, record_tests
 from ..core.implementation.implement import unit_tests as run_unit_tests
 from ..core.implementation.team_run import TeamRun
 from ..lib.naming import Naming
+from ..lib.run_records import runs_elsewhere, slice_run_project, state_record
 
 GROUP = "implementation"
 # The budget of the `vso orchestrate` a run is part of, with what the orchestrate spent before it
@@ -65,8 +68,11 @@ def build(names: Naming) -> tuple[list, list]:
         slice_id, vso = context.partition_key, names.project_resource(context)
         with vso.log_to("implementation") as project:
             try:
+                slice_run_project(context, names)
                 plan = load_plan(project)
                 done = implement_slice(project, plan, slice_id, Budget.from_tag(context.run.tags.get(BUDGET_TAG)))
+                if done.tests.green and runs_elsewhere(project):
+                    share_slice_branch(project, load_config(project), done.worktree)
             except VSOError as error:
                 blocked = {"blocked_by": dg.MetadataValue.json(error.waiting)} if isinstance(error, Blocked) else {}
                 raise dg.Failure(description=str(error), allow_retries=False, metadata=blocked) from None
@@ -83,6 +89,7 @@ def build(names: Naming) -> tuple[list, list]:
             "diff_deletions": done.diff["deletions"],
             "unit_tests": done.tests.summary(),
             **_team_metadata(done.team),
+            **state_record(project, slice_id),
         }
         if not done.tests.green:
             raise dg.Failure(description=f"{slice_id}: unit tests are red: {done.tests.verdict()}",
@@ -94,7 +101,10 @@ def build(names: Naming) -> tuple[list, list]:
     def unit_tests(context: dg.AssetCheckExecutionContext) -> dg.AssetCheckResult:
         """The slice's unit tests, run with pytest in its worktree. Blocking: nothing downstream of a red
         slice runs, and other slices are not affected."""
-        project = names.project_resource(context).project()
+        try:
+            project = slice_run_project(context, names)
+        except VSOError as error:
+            return dg.AssetCheckResult(passed=False, description=str(error))
         worktree = existing_worktree(project, context.partition_key)
         if worktree is None:
             return dg.AssetCheckResult(passed=False, description="not implemented yet: no worktree for this slice")

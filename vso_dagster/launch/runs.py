@@ -15,7 +15,7 @@ import time
 from collections.abc import Callable, Iterator, Mapping, Sequence
 from contextlib import contextmanager, nullcontext
 from dataclasses import dataclass, field
-from functools import cache
+from functools import cache, partial
 
 import dagster as dg
 from dagster._core.definitions.reconstruct import ReconstructableJob, ReconstructableRepository
@@ -32,7 +32,8 @@ from ..core.base.process_group import process_identity
 from ..core.base.project import Project
 from ..lib.code_location import DEFINITIONS_MODULE, LOCATION_NAME, REPOSITORY_NAME
 from ..lib.in_process import PROCESS_TAG
-from .jobs import resolved
+from ..lib.run_records import RECORDED_ASSETS, catch_up
+from .jobs import naming, resolved
 
 log = logging.getLogger("vso.launch")
 IN_PROCESS, SUBMIT = "in_process", "submit"
@@ -75,11 +76,18 @@ class RunStarter:
     working_directory: str
     mode: str = IN_PROCESS
     on_wait: Callable[[str], None] | None = None  # told, once, why a submitted run has not started
+    after_run: Callable[[], object] | None = None  # told when each run ended
+    # Runs in the machine's own clone (`[dagster] checkout = "git"`): those that write the project's
+    # files (decomposition, sync) execute here, in this clone, wherever the others go.
+    clones: bool = False
 
     @classmethod
     def for_project(cls, project: Project, instance: dg.DagsterInstance) -> RunStarter:
-        mode = launch_mode(instance, load_config(project).launch)
-        return cls(instance, str(project.root), mode, on_wait=log.warning)
+        config = load_config(project)
+        # A run on another machine changed that machine's state.json: this one takes its records.
+        after = partial(catch_up, project, instance, naming) if config.checkout == "git" else None
+        return cls(instance, str(project.root), launch_mode(instance, config.launch), on_wait=log.warning,
+                   after_run=after, clones=config.checkout == "git")
 
     def run(self, job: str | dg.JobDefinition, *, run_config: Mapping | None = None,
             tags: Mapping[str, str] | None = None, partition_key: str | None = None,
@@ -88,13 +96,18 @@ class RunStarter:
         run_tags = {**job_def.run_tags, **(tags or {})}
         if partition_key is not None:
             run_tags["dagster/partition"] = partition_key
-        if self.mode == IN_PROCESS:
+        here = self.mode == IN_PROCESS or (self.clones and not _slice_work(job_def))
+        if here:
             run_tags[PROCESS_TAG] = process_identity()  # a killed process's run is known as abandoned
         run = self._create(job_def, dict(run_config or {}), run_tags, asset_selection)
-        if self.mode == IN_PROCESS:
+        if here:
             result = execute_run(_recon_job(job_def.name, self.working_directory), run, self.instance)
-            return FinishedRun(run.run_id, result.success, result.all_events)
-        return self._submitted(run)
+            finished = FinishedRun(run.run_id, result.success, result.all_events)
+        else:
+            finished = self._submitted(run)
+        if self.after_run:
+            self.after_run()
+        return finished
 
     def _create(self, job_def: dg.JobDefinition, run_config: dict, tags: dict[str, str],
                 asset_selection: Sequence[dg.AssetKey] | None) -> dg.DagsterRun:
@@ -135,6 +148,12 @@ def launch_mode(instance: dg.DagsterInstance, configured: str) -> str:
         return configured
     local = (DefaultRunLauncher, SyncInMemoryRunLauncher)
     return IN_PROCESS if not instance.is_persistent or isinstance(instance.run_launcher, local) else SUBMIT
+
+
+def _slice_work(job: dg.JobDefinition) -> bool:
+    """Whether every step of the job builds, tests or deploys a slice (an asset whose events carry
+    its record, or a check of one): work any machine's clone can do."""
+    return all(node.startswith(RECORDED_ASSETS) for node in job.graph.node_dict)
 
 
 @cache

@@ -24,6 +24,10 @@ OWNER = re.compile(r"team:[A-Za-z0-9_-]+|[^@\s]+@[^@\s]+\.[^@\s]+")
 REMOTE_NAME = re.compile(r"[A-Za-z0-9_.][A-Za-z0-9_./-]*")
 # auto: in the `vso` process when the instance's run launcher is Dagster's default, else submitted.
 LAUNCH_MODES = ("auto", "in_process", "submit")
+# Where a run works: "shared", in the one checkout every run sees (this machine, or one mounted where
+# the runs execute); "git", in the clone of the machine it executes on, which git keeps in step
+# (core/base/remote_checkout.py) while its results travel in the Dagster instance.
+CHECKOUTS = ("shared", "git")
 # How many of its type's roles a team has (templates/agents/teams.toml lists them, most needed first).
 TEAM_SIZES = {"small": 2, "medium": 3, "large": 4}
 
@@ -144,6 +148,7 @@ class Config:
     commit_own_writes: bool = True  # VSO commits the files it regenerated (core/base/own_commits.py)
     nightly_timezone: str = "UTC"
     launch: str = "auto"  # where the `vso` command's Dagster runs execute (LAUNCH_MODES)
+    checkout: str = "shared"  # where a run works (CHECKOUTS)
     owners: tuple[str, ...] = ()  # Dagster owners of every VSO asset ("team:name" or an email)
     group: str = ""  # one Dagster group for every VSO asset; "" keeps the stage groups
     budget: Budget = NO_BUDGET  # what one slice's team may spend ([agent] max_*)
@@ -174,6 +179,7 @@ def load_config(project: Project) -> Config:
                       commit_own_writes=_flag(raw.get("sync", {}), "commit", True),
                       nightly_timezone=_timezone(raw.get("sync", {})),
                       launch=_launch(raw.get("dagster", {})),
+                      checkout=_checkout(raw.get("dagster", {})),
                       owners=_owners(raw.get("dagster", {})),
                       group=_group(raw.get("dagster", {})),
                       budget=parse_budget(raw.get("agent", {})),
@@ -281,6 +287,13 @@ def _launch(section: dict) -> str:
     if mode not in LAUNCH_MODES:
         raise ValueError(f"[dagster] launch must be one of {', '.join(LAUNCH_MODES)}, not {mode!r}")
     return mode
+
+
+def _checkout(section: dict) -> str:
+    checkout = section.get("checkout", "shared")
+    if checkout not in CHECKOUTS:
+        raise ValueError(f"[dagster] checkout must be one of {', '.join(CHECKOUTS)}, not {checkout!r}")
+    return checkout
 
 
 def _owners(section: dict) -> tuple[str, ...]:

@@ -74,6 +74,9 @@ def _advance(path: Path, slice_id: str, current: str, branch: str, head: str) ->
     if git(path, "status", "--porcelain", check=False):
         raise VSOError(f"{path}: uncommitted work on {current}; commit or discard it before the slice moves to "
                        f"{branch}")
+    if git(path, "rev-parse", "--verify", "--quiet", f"refs/heads/{branch}", check=False):
+        git(path, "checkout", "--quiet", branch)  # made already (by a run on another machine): it holds the work
+        return ()
     git(path, "checkout", "--quiet", "-b", branch)
     merged = run_git(path, *IDENTITY, "merge", "--no-ff", "--no-edit", "-m",
                      f"{slice_id}: new spec from {head[:12]} (was {current})", head, text=True)

@@ -9,17 +9,15 @@ name could move on between the push and the server's boot.
 
 from __future__ import annotations
 
-import subprocess
 import urllib.parse
 from dataclasses import dataclass
 
 from ..base.config import Config
 from ..base.errors import VSOError
-from ..base.gitrun import clean_env, git
+from ..base.gitrun import git
 from ..base.project import Project
+from ..base.remote_checkout import push
 from ..base.worktrees import existing_worktree
-
-PUSH_TIMEOUT_S = 300
 
 
 @dataclass(frozen=True)
@@ -39,7 +37,7 @@ def publish_tested(project: Project, slice_id: str, commit: str | None, config: 
                        f"slice's branch); `vso orchestrate --slice-id {slice_id}` first. Nothing was deployed")
     pushed_to = remote_url(project, config.remote)
     repo_url = check_repo_url(config.repo_url or pushed_to, config.repo_url)
-    push(project, config.remote, commit, worktree.branch)
+    push(project, config.remote, commit, worktree.branch, then="nothing was deployed")
     return Published(config.remote, repo_url, worktree.branch, commit)
 
 
@@ -63,26 +61,3 @@ def check_repo_url(url: str, configured: str) -> str:
                        f"them in its cloud-init. Give the server a URL without them (a public or deploy-key URL) "
                        f"as [deploy] repo_url in .slice-orchestrator/config.toml. Nothing was deployed")
     return url
-
-
-def push(project: Project, remote: str, commit: str, branch: str) -> None:
-    """`git push REMOTE COMMIT:refs/heads/BRANCH`, never forced, never prompting (no terminal in a
-    Dagster run), with no hook: VSO pushes only what its own checks passed."""
-    env = {**clean_env(), "GIT_TERMINAL_PROMPT": "0"}
-    argv = ["git", "-C", str(project.root), "-c", "core.hooksPath=/dev/null", "push", "--quiet", remote,
-            f"{commit}:refs/heads/{branch}"]
-    try:
-        done = subprocess.run(argv, env=env, capture_output=True, text=True, timeout=PUSH_TIMEOUT_S,
-                              stdin=subprocess.DEVNULL)
-    except subprocess.TimeoutExpired:
-        raise VSOError(f"git push to {remote!r} did not finish within {PUSH_TIMEOUT_S}s (unreachable, or waiting "
-                       f"for credentials); nothing was deployed") from None
-    if done.returncode != 0:
-        said = done.stderr.strip().splitlines()
-        hint = ("the remote's branch has commits this one lacks (pushed from elsewhere): merge them into "
-                f"{branch}, test it again, then deploy" if any("non-fast-forward" in line or "rejected" in line
-                                                              for line in said) else
-                "check the remote and your credentials for it")
-        raise VSOError(f"git push {remote} {branch} failed: {said[-1] if said else f'exit {done.returncode}'}; "
-                       f"{hint}. Nothing was deployed")
-
