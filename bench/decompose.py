@@ -2,10 +2,13 @@
 
     .venv/bin/python bench/decompose.py 1000            # core steps, whole `vso decompose`, Dagster's floor
     .venv/bin/python bench/decompose.py 10000 --core-only
+    VSO_POSTGRES_PASSWORD=... .venv/bin/python bench/decompose.py 1000 --postgres-url postgresql://vso@127.0.0.1:5432/postgres
 
 Reports parse, plan, render+write (and its ratio to a bare loop writing the same bytes), the whole
 `vso decompose` through Dagster cold and on an unchanged spec, and Dagster's own floor: a single run
-over the same number of partitions of an asset that does nothing. Figures go in bench/README.md.
+over the same number of partitions of an asset that does nothing, each on SQLite in the project or
+on PostgreSQL (a new database per measurement), and the cold command's peak memory. Figures go in
+bench/README.md.
 """
 
 from __future__ import annotations
@@ -14,19 +17,23 @@ import argparse
 import json
 import os
 import random
+import resource
 import shutil
 import subprocess
 import sys
 import tempfile
 import time
+from dataclasses import replace
 from pathlib import Path
 
+from vso_dagster.core.base.instance_storage import PASSWORD_ENV, PostgresStorage, parse_postgres_url
 from vso_dagster.core.base.master_spec import read_project_spec
 from vso_dagster.core.base.plan import load_plan
 from vso_dagster.core.base.project import Project
 from vso_dagster.core.base.slice_files import slice_files
 from vso_dagster.core.decomposition.decompose import plan_project, stale_slice_ids, write_slices
 from vso_dagster.core.decomposition.planning import build_plan
+from vso_dagster.lib.instance import instance_config, instance_config_path
 
 WORDS = ["alpha", "beta", "gamma", "delta", "omega", "kappa", "sigma", "theta", "lambda", "zeta"]
 
@@ -92,24 +99,29 @@ def mtimes(root: Path) -> dict[str, int]:
     return {str(p): p.stat().st_mtime_ns for p in root.rglob("*") if p.is_file()}
 
 
-def whole(n: int, workdir: Path) -> dict:
+def whole(n: int, workdir: Path, postgres: PostgresStorage | None) -> dict:
     root = workdir / "whole"
     root.mkdir()
     (root / "master-spec.md").write_text(synthetic_spec(n))
     vso = str(Path(sys.executable).parent / "vso")
     env = {**os.environ, "DAGSTER_HOME": "", "VSO_PROJECT_ROOT": ""}
+    if postgres:
+        project = Project.at(root)
+        project.write(instance_config_path(project), instance_config(project, fresh_database(postgres, "whole")))
 
     def decompose():
         subprocess.run([vso, "decompose"], cwd=root, env=env, check=True, capture_output=True)
 
     _, cold_s = timed(decompose)
+    # The first child this process waited for: the cold run's own peak.
+    peak_mb = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss / 1024
     before = mtimes(root / "vertical-slices") | {"state": (root / ".slice-orchestrator/state.json").stat().st_mtime_ns}
     _, warm_s = timed(decompose)
     after = mtimes(root / "vertical-slices") | {"state": (root / ".slice-orchestrator/state.json").stat().st_mtime_ns}
     spec = root / "master-spec.md"
     spec.write_text(spec.read_text().replace("Handles", "Handles and archives", 1))  # the first component
     _, one_s = timed(decompose)
-    return {"vso_decompose_cold_s": cold_s, "vso_decompose_unchanged_s": warm_s,
+    return {"vso_decompose_cold_s": cold_s, "vso_decompose_cold_peak_mb": peak_mb, "vso_decompose_unchanged_s": warm_s,
             "unchanged_run_wrote_files": sum(1 for k in after if before.get(k) != after[k]),
             "vso_decompose_one_component_s": one_s, "one_component_vs_cold": one_s / cold_s}
 
@@ -135,9 +147,28 @@ with dg.DagsterInstance.get() as instance:
 """
 
 
-def dagster_floor(n: int, workdir: Path) -> dict:
+def fresh_database(server: PostgresStorage, purpose: str) -> PostgresStorage:
+    """A new database on the server, so that each measurement starts from empty tables."""
+    import sqlalchemy
+    from dagster_postgres.utils import get_conn_string
+
+    name = f"vso_bench_{purpose}_{os.getpid()}"
+    url = get_conn_string(username=server.username, password=os.environ.get(PASSWORD_ENV, ""),
+                          hostname=server.hostname, db_name=server.db_name, port=str(server.port))
+    engine = sqlalchemy.create_engine(url, isolation_level="AUTOCOMMIT", poolclass=sqlalchemy.pool.NullPool)
+    with engine.connect() as connection:
+        connection.execute(sqlalchemy.text(f"DROP DATABASE IF EXISTS {name}"))
+        connection.execute(sqlalchemy.text(f"CREATE DATABASE {name}"))
+    engine.dispose()
+    return replace(server, db_name=name, needs_password=bool(os.environ.get(PASSWORD_ENV)))
+
+
+def dagster_floor(n: int, workdir: Path, postgres: PostgresStorage | None) -> dict:
     home = workdir / "floor-home"
     home.mkdir()
+    if postgres:  # the same instance configuration VSO writes, on a database of its own
+        floor = Project.at(workdir / "floor")
+        (home / "dagster.yaml").write_text(instance_config(floor, fresh_database(postgres, "floor")))
     out = subprocess.run([sys.executable, "-c", FLOOR, str(n)], env={**os.environ, "DAGSTER_HOME": str(home)},
                          check=True, capture_output=True, text=True)
     return {"dagster_floor_s": float(out.stdout.strip().splitlines()[-1])}
@@ -148,13 +179,18 @@ def main() -> None:
     parser.add_argument("n", type=int, help="number of components")
     parser.add_argument("--core-only", action="store_true", help="skip the Dagster measurements")
     parser.add_argument("--workdir", type=Path, default=None, help="where to build (default: the system temp dir)")
+    parser.add_argument("--postgres-url", default=None, metavar="URL",
+                        help="run the Dagster measurements on this PostgreSQL server, each in a new database "
+                             f"(postgresql://USER@HOST:PORT/DB, the password in {PASSWORD_ENV})")
     args = parser.parse_args()
+    postgres = parse_postgres_url(args.postgres_url) if args.postgres_url else None
     workdir = Path(tempfile.mkdtemp(prefix="vso-bench-", dir=args.workdir))
     try:
         figures = core(args.n, workdir)
         if not args.core_only:
-            figures |= whole(args.n, workdir)
-            figures |= dagster_floor(args.n, workdir)
+            figures |= whole(args.n, workdir, postgres)
+            figures |= dagster_floor(args.n, workdir, postgres)
+            figures["storage"] = "postgres" if postgres else "sqlite"
             figures["vso_decompose_vs_floor"] = figures["vso_decompose_cold_s"] / figures["dagster_floor_s"]
         figures["workdir"] = str(workdir.parent)
         print(json.dumps({k: round(v, 3) if isinstance(v, float) else v for k, v in figures.items()}, indent=2))

@@ -5,6 +5,7 @@ SQLite, the password stays out of every file, and each way it can go wrong is sa
 
 from __future__ import annotations
 
+import os
 import sys
 from pathlib import Path
 
@@ -15,7 +16,13 @@ import yaml
 from vso_dagster.core.base.instance_storage import PASSWORD_ENV, parse_postgres_url
 from vso_dagster.core.base.project import Project
 from vso_dagster.core.base.state import load_state
-from vso_dagster.lib.instance import instance_config
+from vso_dagster.lib.instance import (
+    EVENT_BATCH_ENV,
+    EVENT_BATCH_SIZE,
+    instance_config,
+    set_instance_storage,
+    use_project_instance,
+)
 from vso_dagster.lib.naming import Naming
 from vso_dagster.lib.partitions import ensure_slice_partitions
 
@@ -154,6 +161,23 @@ def test_the_storage_docs_scaling_shows_is_what_vso_writes_and_it_opens(project,
         assert type(instance.run_storage).__name__ == "PostgresRunStorage"
         instance.add_dynamic_partitions("slices", ["slice-001-a"])
     assert postgres_server.sql(database, "SELECT partition FROM dynamic_partitions") == [("slice-001-a",)]
+
+
+def test_on_postgresql_dagsters_event_writes_are_batched_unless_the_user_says_otherwise(project, postgres_server,
+                                                                                     monkeypatch):
+    """What a `vso` command, and the daemon and webserver it starts, write events with."""
+    monkeypatch.setenv(EVENT_BATCH_ENV, "")
+    monkeypatch.delenv(EVENT_BATCH_ENV)  # put back as it was after the test
+    use_project_instance(project)
+    assert EVENT_BATCH_ENV not in os.environ  # SQLite stores events one by one anyway
+    monkeypatch.delenv("DAGSTER_HOME")  # as a new `vso` command finds it
+    monkeypatch.setenv(PASSWORD_ENV, PASSWORD)
+    set_instance_storage(project, parse_postgres_url(postgres_server.url(postgres_server.new_database())))
+    use_project_instance(project)
+    assert os.environ[EVENT_BATCH_ENV] == str(EVENT_BATCH_SIZE)
+    monkeypatch.setenv(EVENT_BATCH_ENV, "50")
+    use_project_instance(project)
+    assert os.environ[EVENT_BATCH_ENV] == "50"
 
 
 @pytest.mark.parametrize("storage_kind", ["sqlite", "postgres"])

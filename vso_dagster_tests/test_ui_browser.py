@@ -1,7 +1,7 @@
 """The Dagster UI of a VSO project, in a real browser: Debian's Chromium, headless, driven by
 Playwright, against `vso ui` on loopback. What a user looks at after `vso decompose`: the code
-location, the lineage, a slice's partition, a job's runs, re-executing a run the CLI started, and
-what the sensors and the schedule say they do.
+location, the lineage, the partitions of 10,000 slices and one of them, a job's runs, re-executing
+a run the CLI started, and what the sensors and the schedule say they do.
 
 VSO_UPDATE_SCREENSHOTS=1 copies the screenshots to docs/img/, where the README shows them."""
 
@@ -15,6 +15,9 @@ from pathlib import Path
 
 import dagster as dg
 import pytest
+
+from vso_dagster.lib.naming import Naming
+from vso_dagster.lib.partitions import ensure_slice_partitions
 
 from .conftest import REPO, commit, run_vso
 from .dagster_ui import running_ui
@@ -47,6 +50,8 @@ def test_the_dagster_ui_shows_vso_as_a_user_meets_it(todo_project, browser_page,
     with dg.DagsterInstance.from_config(str(todo_project.dagster_home)) as instance:
         [plan_run] = [r.run_id for r in instance.get_runs() if r.job_name == "vso_plan"]
         [specs_run] = [r.run_id for r in instance.get_runs() if r.job_name == "vso_slice_specs"]
+        # 10,000 slices in all, as a spec of that size has: the partition pages must still load.
+        ensure_slice_partitions(instance, Naming().slices, [f"slice-{i:05d}-more" for i in range(4, 10_001)])
     page, shots = browser_page, tmp_path / "img"
 
     def visit(ui, path: str, expect: str):
@@ -70,6 +75,11 @@ def test_the_dagster_ui_shows_vso_as_a_user_meets_it(todo_project, browser_page,
                       "test_deployment", "integration_tests", "production_deployment", "master_sync"):
             assert any(_names(label, asset) for label in labels), (asset, labels)
         shot("lineage")
+
+        visit(ui, "/assets/slice_spec?view=partitions", "slice-002-todos")
+        page.get_by_text("10,000 Partitions Selected").first.wait_for()
+        page.get_by_text("Materialized (3)").first.wait_for()
+        visit(ui, "/assets/slice_spec?view=partitions&partition=slice-10000-more", "slice-10000-more")
 
         visit(ui, "/assets/slice_spec?view=partitions&partition=slice-002-todos", "component")
         metadata = page.locator("table").filter(has_text="component").first.inner_text()

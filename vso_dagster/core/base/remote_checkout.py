@@ -29,11 +29,11 @@ def take_remote_plan(project: Project, config: Config) -> None:
     """Before a slice run: the watched branch as the remote has it, and this machine's state.json
     with the decomposition those files hold (new slices, versions, dependencies)."""
     bring_up_to_date(project, config.remote, config.sync_branch)
-    head = head_commit(project.root)
+    now_at = head_commit(project.root)
     with updating_state(project) as state:
-        if state.get(PLAN_COMMIT) != head:
+        if state.get(PLAN_COMMIT) != now_at:
             take_committed(state, rebuilt_state(project))
-            state[PLAN_COMMIT] = head
+            state[PLAN_COMMIT] = now_at
 
 
 def take_slice_work(project: Project, config: Config, slice_id: str) -> None:
@@ -53,8 +53,8 @@ def share_slice_branch(project: Project, config: Config, worktree: Worktree) -> 
 
 def bring_up_to_date(project: Project, remote: str, branch: str) -> bool:
     """Fetches `remote` and fast-forwards the checkout's `branch` to it when only the remote moved.
-    A branch that moved on both sides stays as it is until `share_branch` merges it (only VSO's
-    merges home are ever pushed from here). Returns whether the checkout's files changed."""
+    A branch that moved on both sides stays as it is until a merge home is shared (`share_branch`).
+    Returns whether the checkout's files changed."""
     on = current_branch(project.root)
     if on != branch:
         raise VSOError(f"{project.root}: the checkout is on {on or 'a detached HEAD'}, not {branch}; runs work from "
