@@ -3,7 +3,8 @@
 #              implemented by the built-in scaffold agent (unit tests green), deployed to test on
 #              loopback, integration-tested, and promoted to production (local); endpoints printed;
 #              then one component changes, is committed, and `vso sync` re-runs only its slice
-# make bench : the decomposition and whole-pipeline benchmarks (figures in bench/README.md)
+# make bench : every benchmark in one run, written to bench/RESULTS.md (BENCH_ARGS="--postgres-url URL"
+#              adds PostgreSQL; BENCH_ARGS="--sizes 100 1000" skips 10,000 components)
 # make agents: the real agent CLIs (Claude Code, Codex, Aider) at pinned versions, into .agents/;
 #              the tests that run them against a stand-in model skip without them (CI installs them)
 
@@ -82,8 +83,7 @@ demo: install
 	@echo "Open the Dagster UI:  $(BIN)/vso --project-root $(DEMO) ui   then browse http://127.0.0.1:3000"
 
 bench: install
-	$(BIN)/python bench/decompose.py 1000
-	$(BIN)/python bench/pipeline.py todo-small
+	$(BIN)/python bench/results.py $(BENCH_ARGS)
 
 clean:
 	rm -rf $(VENV) $(DEMO) *.egg-info

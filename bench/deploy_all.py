@@ -10,6 +10,7 @@ The target: at concurrency 2, at most 0.6x the sequential wall time.
 
 from __future__ import annotations
 
+import json
 import os
 import shutil
 import time
@@ -50,6 +51,8 @@ def deliver_all(concurrency: int) -> float:
 def main() -> None:
     sequential, parallel = deliver_all(1), deliver_all(2)
     print(f"deploy --all at concurrency 2: {parallel / sequential:.2f}x the sequential time (target <= 0.6)")
+    print(json.dumps({"concurrency_1_s": round(sequential, 2), "concurrency_2_s": round(parallel, 2),
+                      "ratio": round(parallel / sequential, 3)}))
 
 
 if __name__ == "__main__":

@@ -18,6 +18,7 @@ first request (the CLI's start-up) beside it.
 
 from __future__ import annotations
 
+import json
 import os
 import statistics
 import subprocess
@@ -97,12 +98,15 @@ def main() -> None:
             pairs = [claude_run(Path(tmp)) for _ in range(runs)]
             for first, tool in pairs:
                 print(f"Claude Code team: first request {first:.2f} s, first tool call done {tool:.2f} s")
-            print(f"median first tool call {statistics.median(t for _, t in pairs):.2f} s over {runs} runs")
+            median = statistics.median(t for _, t in pairs)
+            print(f"median first tool call {median:.2f} s over {runs} runs")
+            print(json.dumps({"claude_first_tool_call_s": round(median, 3), "runs": runs}))
             return
         times = [one_run(Path(tmp)) for _ in range(runs)]
     for t in times:
         print(f"team of {len(ROLES)} up and briefed ({len(BRIEFING)} characters each): {t:.2f} s")
     print(f"median {statistics.median(times):.2f} s over {runs} runs")
+    print(json.dumps({"team_up_and_briefed_s": round(statistics.median(times), 3), "runs": runs}))
 
 
 if __name__ == "__main__":
