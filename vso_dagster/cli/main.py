@@ -124,9 +124,9 @@ def status(project: Project, pattern: str | None, statuses: tuple[str, ...], pla
     summary line. PATTERN picks slices by ID or component name: `auth` is found anywhere, a glob
     (`'slice-1??-*'`) must match whole. Where runs execute on other machines (`[dagster] checkout =
     "git"`), it first takes what they recorded in the Dagster instance."""
-    if load_config(project).checkout == "git":
+    if load_config(project).runs_in_clones:
         with project_instance(project):
-            pass
+            pass  # opening it takes what runs on other machines recorded
     state = load_state(project)
     chosen = SliceFilter(statuses, platforms, pattern)
     shown = chosen.select(state["slices"])
@@ -180,7 +180,7 @@ def worker(project: Project) -> None:
     from ..lib.instance import project_workspace, use_project_instance
 
     home, workspace = use_project_instance(project), project_workspace(project)
-    if load_config(project).checkout != "git":
+    if not load_config(project).runs_in_clones:
         out.print("[yellow]note[/yellow] [dagster] checkout is \"shared\": the runs this daemon launches work in "
                   f"{project.root} as it is, without taking anything from git.", soft_wrap=True)
     out.print(f"Dagster daemon for {project.root} (DAGSTER_HOME={home}, workspace {project.relative(workspace)}); "

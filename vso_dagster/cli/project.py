@@ -54,12 +54,13 @@ def project_instance(project: Project) -> Iterator[dg.DagsterInstance]:
     """The project's Dagster instance. Dagster is imported here, by the commands that run work:
     its import is most of the time of a command that has nothing to do. Where runs execute on other
     machines, this machine's state.json first takes what they recorded there."""
+    from ..core.base.config import load_config
     from ..lib.instance import open_instance
     from ..lib.naming import Naming
-    from ..lib.run_records import catch_up, runs_elsewhere
+    from ..lib.run_records import catch_up
 
     with open_instance(project) as instance:
-        if runs_elsewhere(project):
+        if load_config(project).runs_in_clones:
             catch_up(project, instance, Naming())
         yield instance
 

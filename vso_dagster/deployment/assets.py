@@ -14,7 +14,7 @@ from ..core.deployment.deployments import deployments
 from ..core.deployment.integration import production_blocker, run_integration_tests
 from ..core.deployment.merge_back import merge_slice_branch
 from ..lib.naming import Naming
-from ..lib.run_records import runs_elsewhere, slice_run_project, state_record
+from ..lib.run_records import slice_run_project, state_record
 
 GROUP = "deployment"
 # Where a deployment can run: loopback (a Python process), Hetzner through Terraform, or Modal.
@@ -57,9 +57,11 @@ def _deploy(context: dg.AssetExecutionContext, names: Naming, environment: str,
 
 
 def _shared(project: Project) -> str:
-    """The merge home, pushed for the other machines; a push that fails leaves the slice serving and
-    says so (the next slice to go home pushes both)."""
+    """Where runs work in clones: the merge home, pushed for the other machines. A push that fails
+    leaves the slice serving and says so (the next slice to go home pushes both)."""
     config = load_config(project)
+    if not config.runs_in_clones:
+        return ""
     try:
         share_branch(project, config.remote, config.sync_branch)
     except VSOError as error:
@@ -135,7 +137,7 @@ def build(names: Naming) -> list:
         mark_deployed(project, context.partition_key)
         with vso.log_to("deployment", context):
             home = merge_slice_branch(project, context.partition_key)
-            detail = home.detail + (_shared(project) if home.result == "merged" and runs_elsewhere(project) else "")
+            detail = home.detail + (_shared(project) if home.result == "merged" else "")
         context.log.info(f"{context.partition_key}: branch {home.result}: {detail}")
         yield dg.MaterializeResult(metadata={**result.metadata, "merged_to_main": home.result, "merge_detail": detail,
                                              **state_record(project, context.partition_key)})

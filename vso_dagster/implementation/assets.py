@@ -11,7 +11,7 @@ from ..core.implementation.implement import implement_slice, record_tests
 from ..core.implementation.implement import unit_tests as run_unit_tests
 from ..core.implementation.team_run import TeamRun
 from ..lib.naming import Naming
-from ..lib.run_records import runs_elsewhere, slice_run_project, state_record
+from ..lib.run_records import slice_run_project, state_record
 
 GROUP = "implementation"
 # The budget of the `vso orchestrate` a run is part of, with what the orchestrate spent before it
@@ -71,8 +71,8 @@ def build(names: Naming) -> tuple[list, list]:
                 slice_run_project(context, names)
                 plan = load_plan(project)
                 done = implement_slice(project, plan, slice_id, Budget.from_tag(context.run.tags.get(BUDGET_TAG)))
-                if done.tests.green and runs_elsewhere(project):
-                    share_slice_branch(project, load_config(project), done.worktree)
+                if done.tests.green and (config := load_config(project)).runs_in_clones:
+                    share_slice_branch(project, config, done.worktree)
             except VSOError as error:
                 blocked = {"blocked_by": dg.MetadataValue.json(error.waiting)} if isinstance(error, Blocked) else {}
                 raise dg.Failure(description=str(error), allow_retries=False, metadata=blocked) from None

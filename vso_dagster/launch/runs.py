@@ -85,9 +85,9 @@ class RunStarter:
     def for_project(cls, project: Project, instance: dg.DagsterInstance) -> RunStarter:
         config = load_config(project)
         # A run on another machine changed that machine's state.json: this one takes its records.
-        after = partial(catch_up, project, instance, naming) if config.checkout == "git" else None
+        after = partial(catch_up, project, instance, naming) if config.runs_in_clones else None
         return cls(instance, str(project.root), launch_mode(instance, config.launch), on_wait=log.warning,
-                   after_run=after, clones=config.checkout == "git")
+                   after_run=after, clones=config.runs_in_clones)
 
     def run(self, job: str | dg.JobDefinition, *, run_config: Mapping | None = None,
             tags: Mapping[str, str] | None = None, partition_key: str | None = None,

@@ -35,10 +35,6 @@ def state_record(project: Project, slice_id: str) -> dict[str, dg.MetadataValue]
     return {RECORD: dg.MetadataValue.json(slice_record(load_state(project), slice_id))}
 
 
-def runs_elsewhere(project: Project) -> bool:
-    return load_config(project).checkout == "git"
-
-
 def slice_run_project(context: dg.AssetExecutionContext | dg.AssetCheckExecutionContext, names: Naming) -> Project:
     """The project a slice step works in. With runs on other machines, its first step in a run brings
     this machine's clone up to date from the git remote, this machine's state.json from the records,
@@ -46,7 +42,7 @@ def slice_run_project(context: dg.AssetExecutionContext | dg.AssetCheckExecution
     project = names.project_resource(context).project()
     config = load_config(project)
     slice_id = context.partition_key
-    if config.checkout != "git" or (context.run.run_id, slice_id) in _PREPARED:
+    if not config.runs_in_clones or (context.run.run_id, slice_id) in _PREPARED:
         return project
     take_remote_plan(project, config)
     catch_up(project, context.instance, names)

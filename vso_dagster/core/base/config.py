@@ -156,6 +156,11 @@ class Config:
     # A Tmux-Orchestrator checkout whose scripts carry the team's messages ([agent] tmux_orchestrator).
     tmux_orchestrator: Path | None = None
 
+    @property
+    def runs_in_clones(self) -> bool:
+        """Whether a run works in the clone of the machine it executes on ([dagster] checkout = "git")."""
+        return self.checkout == "git"
+
 
 def load_config(project: Project) -> Config:
     path = project.state_dir / "config.toml"
