@@ -33,7 +33,7 @@ from vso_dagster.core.base.project import Project
 from vso_dagster.core.base.slice_files import slice_files
 from vso_dagster.core.decomposition.decompose import plan_project, stale_slice_ids, write_slices
 from vso_dagster.core.decomposition.planning import build_plan
-from vso_dagster.lib.instance import instance_config, instance_config_path
+from vso_dagster.lib.instance import EVENT_BATCH_ENV, EVENT_BATCH_SIZE, instance_config, instance_config_path
 
 WORDS = ["alpha", "beta", "gamma", "delta", "omega", "kappa", "sigma", "theta", "lambda", "zeta"]
 
@@ -166,11 +166,12 @@ def fresh_database(server: PostgresStorage, purpose: str) -> PostgresStorage:
 def dagster_floor(n: int, workdir: Path, postgres: PostgresStorage | None) -> dict:
     home = workdir / "floor-home"
     home.mkdir()
-    if postgres:  # the same instance configuration VSO writes, on a database of its own
+    env = {**os.environ, "DAGSTER_HOME": str(home)}
+    if postgres:  # the instance configuration and event batching VSO uses, on a database of its own
         floor = Project.at(workdir / "floor")
         (home / "dagster.yaml").write_text(instance_config(floor, fresh_database(postgres, "floor")))
-    out = subprocess.run([sys.executable, "-c", FLOOR, str(n)], env={**os.environ, "DAGSTER_HOME": str(home)},
-                         check=True, capture_output=True, text=True)
+        env.setdefault(EVENT_BATCH_ENV, str(EVENT_BATCH_SIZE))
+    out = subprocess.run([sys.executable, "-c", FLOOR, str(n)], env=env, check=True, capture_output=True, text=True)
     return {"dagster_floor_s": float(out.stdout.strip().splitlines()[-1])}
 
 
