@@ -82,12 +82,14 @@ def decompose_rows(sizes: list[int], storage: str, postgres_url: str | None) -> 
             continue
         target = "≤ 1.3×" if n == 1000 else ""
         ratio = run["vso_decompose_vs_floor"]
+        over_floor = (f"above the floor: the core's {seconds(run['core_total_s'])} (render + write "
+                      f"{times(run['render_write_vs_bare'])} a bare loop of the same bytes on this disk) and start-up")
         rows += [
             Row(f"decompose N = {n:,}, core ({storage} run)", seconds(run["core_total_s"]),
                 note=f"render + write {times(run['render_write_vs_bare'])} a bare write loop"),
             Row(f"decompose N = {n:,}, whole `vso decompose`, cold ({storage})", seconds(run["vso_decompose_cold_s"]),
                 target, times(ratio), f"Dagster's floor {seconds(run['dagster_floor_s'])}",
-                (ratio <= 1.3) if target else None),
+                (ratio <= 1.3) if target else None, over_floor if target and ratio > 1.3 else ""),
             Row(f"decompose N = {n:,}, peak memory of the cold command ({storage})",
                 f"{run['vso_decompose_cold_peak_mb']:.0f} MB", "≤ 1,024 MB" if n == 10_000 else "",
                 met=(run["vso_decompose_cold_peak_mb"] <= 1024) if n == 10_000 else None),
@@ -106,8 +108,11 @@ def decompose_rows(sizes: list[int], storage: str, postgres_url: str | None) -> 
         small, large = runs[1000], runs[10_000]
         for part, key in (("core", "core_total_s"), ("whole, cold", "vso_decompose_cold_s")):
             growth = large[key] / small[key]
+            why = (f"mostly file writes: render + write {times(small['render_write_vs_bare'])} a bare loop at 1,000, "
+                   f"{times(large['render_write_vs_bare'])} at 10,000 (this disk's cost per file varies)"
+                   if growth > 12 and key == "core_total_s" else "")
             rows.append(Row(f"decompose 1,000 → 10,000, {part} ({storage})", seconds(large[key]), "≤ 12×",
-                            times(growth), f"N = 1,000: {seconds(small[key])}", growth <= 12))
+                            times(growth), f"N = 1,000: {seconds(small[key])}", growth <= 12, why))
     return rows
 
 
@@ -147,7 +152,8 @@ def deploy_rows() -> list[Row]:
     run = figures("deploy_all.py")
     return [Row("`deploy --all`, 10 slices, concurrency 2", seconds(run["concurrency_2_s"]), "≤ 0.6×",
                 times(run["ratio"]), f"concurrency 1: {seconds(run['concurrency_1_s'])}", run["ratio"] <= 0.6,
-                "the graph's own bound is 0.55× (bench/README.md)")]
+                "the example's graph bounds it at 0.55× even on free cores, and a local delivery is CPU-bound "
+                "(bench/README.md)")]
 
 
 def pipeline_rows() -> list[Row]:
