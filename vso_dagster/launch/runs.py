@@ -15,7 +15,7 @@ import time
 from collections.abc import Callable, Iterator, Mapping, Sequence
 from contextlib import contextmanager, nullcontext
 from dataclasses import dataclass, field
-from functools import cache, partial
+from functools import cache
 
 import dagster as dg
 from dagster._core.definitions.reconstruct import ReconstructableJob, ReconstructableRepository
@@ -76,18 +76,16 @@ class RunStarter:
     working_directory: str
     mode: str = IN_PROCESS
     on_wait: Callable[[str], None] | None = None  # told, once, why a submitted run has not started
-    after_run: Callable[[], object] | None = None  # told when each run ended
     # Runs in the machine's own clone (`[dagster] checkout = "git"`): those that write the project's
-    # files (decomposition, sync) execute here, in this clone, wherever the others go.
+    # files (decomposition, sync) execute here, in this clone, wherever the others go; after each run,
+    # this machine's state.json takes what runs on other machines recorded.
     clones: bool = False
 
     @classmethod
     def for_project(cls, project: Project, instance: dg.DagsterInstance) -> RunStarter:
         config = load_config(project)
-        # A run on another machine changed that machine's state.json: this one takes its records.
-        after = partial(catch_up, project, instance, naming) if config.runs_in_clones else None
         return cls(instance, str(project.root), launch_mode(instance, config.launch), on_wait=log.warning,
-                   after_run=after, clones=config.runs_in_clones)
+                   clones=config.runs_in_clones)
 
     def run(self, job: str | dg.JobDefinition, *, run_config: Mapping | None = None,
             tags: Mapping[str, str] | None = None, partition_key: str | None = None,
@@ -105,8 +103,8 @@ class RunStarter:
             finished = FinishedRun(run.run_id, result.success, result.all_events)
         else:
             finished = self._submitted(run)
-        if self.after_run:
-            self.after_run()
+        if self.clones:
+            catch_up(Project.at(self.working_directory), self.instance, naming)
         return finished
 
     def _create(self, job_def: dg.JobDefinition, run_config: dict, tags: dict[str, str],

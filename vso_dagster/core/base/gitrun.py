@@ -59,9 +59,14 @@ def is_ancestor(cwd: Path, older: str, newer: str) -> bool:
     return run_git(cwd, "merge-base", "--is-ancestor", older, newer).returncode == 0
 
 
+def commit_of(cwd: Path, ref: str) -> str:
+    """The commit `ref` names (a branch, a remote branch, MERGE_HEAD); "" when it names none."""
+    return git(cwd, "rev-parse", "--verify", "--quiet", f"{ref}^{{commit}}", check=False)
+
+
 def head_commit(cwd: Path) -> str:
     """HEAD's commit; "" in a repository with no commit yet (or outside one)."""
-    return git(cwd, "rev-parse", "--verify", "--quiet", "HEAD^{commit}", check=False)
+    return commit_of(cwd, "HEAD")
 
 
 def current_branch(cwd: Path) -> str:

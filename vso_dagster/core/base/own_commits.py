@@ -15,7 +15,7 @@ from dataclasses import dataclass
 from pathlib import PurePosixPath
 
 from .config import load_config
-from .gitrun import IDENTITY, current_branch, git, head_commit, run_git
+from .gitrun import IDENTITY, commit_of, current_branch, git, head_commit, run_git
 from .project import MASTER_SPEC, PROPOSAL_SUFFIX, SLICES_DIR, STATE_DIR, Project, file_hash, sha256_bytes
 from .state import load_state
 
@@ -51,7 +51,7 @@ def commit_own_writes(project: Project, message: str, slice_ids: Collection[str]
     branch = current_branch(project.root)
     if branch != config.sync_branch:
         return OwnCommit(skipped=f"the checkout is on {branch or 'a detached HEAD'}, not {config.sync_branch}")
-    if git(project.root, "rev-parse", "--verify", "--quiet", "MERGE_HEAD", check=False):
+    if commit_of(project.root, "MERGE_HEAD"):
         return OwnCommit(skipped="a merge is in progress")
     mine, left = [], []
     state = load_state(project)

@@ -15,7 +15,7 @@ from pathlib import Path
 
 from .config import Config
 from .errors import VSOError
-from .gitrun import IDENTITY, clean_env, current_branch, git, head_commit, is_ancestor, run_git
+from .gitrun import IDENTITY, clean_env, commit_of, current_branch, git, head_commit, is_ancestor, run_git
 from .project import Project
 from .run_records import take_committed
 from .state import load_state, rebuilt_state, updating_state
@@ -42,7 +42,7 @@ def take_slice_work(project: Project, config: Config, slice_id: str) -> None:
     version = load_state(project)["slices"][slice_id]["version"]
     branch, worktree = branch_name(slice_id, version), existing_worktree(project, slice_id)
     take_slice_branch(project, config.remote, branch, worktree.path if worktree and worktree.branch == branch else None)
-    if (worktree is None or worktree.branch != branch) and _commit(project, f"refs/heads/{branch}"):
+    if (worktree is None or worktree.branch != branch) and commit_of(project.root, f"refs/heads/{branch}"):
         ensure_worktree(project, slice_id, version)
 
 
@@ -60,7 +60,7 @@ def bring_up_to_date(project: Project, remote: str, branch: str) -> bool:
         raise VSOError(f"{project.root}: the checkout is on {on or 'a detached HEAD'}, not {branch}; runs work from "
                        f"{branch} ([sync] branch): `git switch {branch}` there")
     _network(project, "fetch", remote, then="nothing was run")
-    theirs, ours = _commit(project, f"refs/remotes/{remote}/{branch}"), head_commit(project.root)
+    theirs, ours = commit_of(project.root, f"refs/remotes/{remote}/{branch}"), head_commit(project.root)
     if theirs and theirs != ours and is_ancestor(project.root, ours, theirs):
         _merge(project, theirs, "--ff-only")
         return True
@@ -71,7 +71,7 @@ def share_branch(project: Project, remote: str, branch: str) -> None:
     """After a slice went home: the watched branch, with the remote's newer commits merged in when
     both moved, pushed to the remote."""
     bring_up_to_date(project, remote, branch)
-    theirs = _commit(project, f"refs/remotes/{remote}/{branch}")
+    theirs = commit_of(project.root, f"refs/remotes/{remote}/{branch}")
     if theirs and not is_ancestor(project.root, theirs, "HEAD"):
         _merge(project, theirs, "--no-edit", "-m", f"Merge {remote}/{branch}: work from other machines")
     if head_commit(project.root) != theirs:
@@ -82,10 +82,10 @@ def take_slice_branch(project: Project, remote: str, branch: str, worktree_path:
     """The slice's `branch` as the remote has it, if it has it: created here, or fast-forwarded (in
     the slice's worktree, `worktree_path`, when that is on it). A branch ahead of the remote stays
     (the run pushes it); one that moved on both sides is refused."""
-    theirs = _commit(project, f"refs/remotes/{remote}/{branch}")
+    theirs = commit_of(project.root, f"refs/remotes/{remote}/{branch}")
     if not theirs:
         return
-    ours = _commit(project, f"refs/heads/{branch}")
+    ours = commit_of(project.root, f"refs/heads/{branch}")
     if not ours:
         git(project.root, "branch", "--quiet", branch, theirs)
     elif ours != theirs and is_ancestor(project.root, ours, theirs):
@@ -131,15 +131,11 @@ def _network(project: Project, verb: str, remote: str, *args: str, then: str,
     return done
 
 
-def _commit(project: Project, ref: str) -> str:
-    return git(project.root, "rev-parse", "--verify", "--quiet", f"{ref}^{{commit}}", check=False)
-
-
 def _merge(project: Project, commit: str, *how: str) -> None:
     done = run_git(project.root, *IDENTITY, "merge", "--quiet", *how, commit, text=True)
     if done.returncode == 0:
         return
-    if run_git(project.root, "rev-parse", "--verify", "--quiet", "MERGE_HEAD").returncode == 0:
+    if commit_of(project.root, "MERGE_HEAD"):
         git(project.root, "merge", "--abort", check=False)
     said = (done.stderr or done.stdout).strip().splitlines()
     raise VSOError(f"{project.root}: git could not bring in {commit[:12]} from the remote "

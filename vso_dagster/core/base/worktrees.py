@@ -10,7 +10,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from .errors import VSOError
-from .gitrun import IDENTITY, git, head_commit, run_git
+from .gitrun import IDENTITY, commit_of, git, head_commit, run_git
 from .project import SLICES_DIR, Project
 
 
@@ -59,7 +59,7 @@ def ensure_worktree(project: Project, slice_id: str, version: str) -> Worktree:
         current = git(path, "rev-parse", "--abbrev-ref", "HEAD")
         if current != branch:
             conflicted = _advance(path, slice_id, current, branch, head)
-    elif git(project.root, "rev-parse", "--verify", "--quiet", f"refs/heads/{branch}", check=False):
+    elif commit_of(project.root, f"refs/heads/{branch}"):
         git(project.root, "worktree", "add", str(path), branch)
     else:
         git(project.root, "worktree", "add", "-b", branch, str(path), "HEAD")
@@ -74,7 +74,7 @@ def _advance(path: Path, slice_id: str, current: str, branch: str, head: str) ->
     if git(path, "status", "--porcelain", check=False):
         raise VSOError(f"{path}: uncommitted work on {current}; commit or discard it before the slice moves to "
                        f"{branch}")
-    if git(path, "rev-parse", "--verify", "--quiet", f"refs/heads/{branch}", check=False):
+    if commit_of(path, f"refs/heads/{branch}"):
         git(path, "checkout", "--quiet", branch)  # made already (by a run on another machine): it holds the work
         return ()
     git(path, "checkout", "--quiet", "-b", branch)

@@ -15,7 +15,7 @@ import logging
 from dataclasses import dataclass
 
 from ..base.config import load_config
-from ..base.gitrun import IDENTITY, current_branch, git, is_ancestor, run_git
+from ..base.gitrun import IDENTITY, commit_of, current_branch, git, is_ancestor, run_git
 from ..base.own_commits import commit_own_writes
 from ..base.project import SLICES_DIR, Project
 from ..base.state import now, set_branch_conflict
@@ -58,8 +58,7 @@ def _merge(project: Project, slice_id: str, branch: str, target: str) -> MergeBa
         log.info("%s: merged %s into %s", slice_id, branch, target)
         set_branch_conflict(project, slice_id, None)
         return MergeBack("merged", f"{branch} merged into {target}")
-    if not (project.root / ".git" / "MERGE_HEAD").exists() and not git(
-            project.root, "rev-parse", "--verify", "--quiet", "MERGE_HEAD", check=False):
+    if not (project.root / ".git" / "MERGE_HEAD").exists() and not commit_of(project.root, "MERGE_HEAD"):
         # git refused to start (local changes the merge would overwrite): nothing to undo.
         return MergeBack("skipped", f"git would not merge {branch}: "
                                     f"{(merged.stderr or merged.stdout).strip().splitlines()[0]}")

@@ -11,7 +11,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from ..base.errors import VSOError
-from ..base.gitrun import git, is_ancestor, is_tree, run_git
+from ..base.gitrun import commit_of, git, is_ancestor, is_tree, run_git
 from ..base.project import MASTER_SPEC, PROPOSAL_SUFFIX, SLICES_DIR, Project, sha256_bytes
 from ..base.worktrees import existing_worktree
 
@@ -27,7 +27,7 @@ class Changes:
 
 
 def branch_head(project: Project, branch: str) -> str:
-    sha = git(project.root, "rev-parse", "--verify", "--quiet", f"refs/heads/{branch}^{{commit}}", check=False)
+    sha = commit_of(project.root, f"refs/heads/{branch}")
     if not sha:
         raise VSOError(f"{project.root}: no branch {branch!r} to watch; set [sync] branch in "
                        f".slice-orchestrator/config.toml to the branch your master spec lives on")
