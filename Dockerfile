@@ -6,7 +6,9 @@
 #
 # A run needs the project (its git checkout) and the Dagster instance (PostgreSQL): the launchers'
 # configurations in docs/scaling.md mount the one and name the other's password variable.
-FROM python:3.11-slim-bookworm
+# BASE: any Debian bookworm image with Python 3.11 as `python` and pip allowed to install into it.
+ARG BASE=python:3.11-slim-bookworm
+FROM ${BASE}
 
 RUN apt-get update \
  && apt-get install -y --no-install-recommends ca-certificates git make nodejs npm tmux \
@@ -14,7 +16,10 @@ RUN apt-get update \
 
 WORKDIR /opt/vso
 COPY .ci/install_terraform.py .ci/install_terraform.py
-RUN python .ci/install_terraform.py 1.11.4
+# TERRAFORM_MIRROR: where the release archives are, if not HashiCorp's own site (a mirror inside
+# a network that reaches no further).
+ARG TERRAFORM_MIRROR=https://releases.hashicorp.com/terraform
+RUN TERRAFORM_MIRROR="${TERRAFORM_MIRROR}" python .ci/install_terraform.py 1.11.4
 
 # The agent CLIs first: they change less often than VSO's code, so their layer is reused.
 COPY Makefile ./

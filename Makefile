@@ -7,6 +7,10 @@
 #              adds PostgreSQL; BENCH_ARGS="--sizes 100 1000" skips 10,000 components)
 # make agents: the real agent CLIs (Claude Code, Codex, Aider) at pinned versions, into .agents/;
 #              the tests that run them against a stand-in model skip without them (CI installs them)
+# make image : the image runs execute in under Dagster's container launchers (Dockerfile), as $(IMAGE)
+# make image-test: that image built, then a decomposition and a slice's build run in containers of it,
+#              started by DockerRunLauncher from a daemon (needs a Docker engine at DOCKER_HOST; where
+#              there is none, .ci/podman_engine.sh makes one of Podman and prints the variables to set)
 
 PYTHON ?= python3
 VENV   ?= .venv
@@ -20,7 +24,11 @@ CLAUDE_CODE_VERSION ?= 2.1.197
 CODEX_VERSION ?= 0.171.0
 AIDER_VERSION ?= 0.86.2
 
-.PHONY: install lint test demo bench clean agents
+IMAGE  ?= vso:latest
+DOCKER ?= docker
+IMAGE_BUILD_ARGS ?=
+
+.PHONY: install lint test demo bench clean agents image image-test
 
 install: $(BIN)/.installed
 
@@ -42,6 +50,13 @@ $(AGENTS)/.installed: Makefile
 	mkdir -p $(AGENTS)/bin
 	ln -sf ../node_modules/.bin/claude ../node_modules/.bin/codex ../aider/bin/aider $(AGENTS)/bin/
 	touch $@
+
+image:
+	$(DOCKER) build $(IMAGE_BUILD_ARGS) -t $(IMAGE) .
+
+# Not part of `make test`: CI has no container engine, and the build alone takes minutes.
+image-test: install image
+	VSO_TEST_IMAGE=$(IMAGE) $(BIN)/python -m pytest -q vso_dagster_tests/test_container_runs.py
 
 # ruff, and the layering contracts in pyproject.toml ([tool.importlinter]).
 lint: install

@@ -1,10 +1,15 @@
 """The container and Kubernetes run launchers docs/scaling.md configures construct on a VSO project's
 instance, VSO then submits its runs rather than executing them, and the image's build context holds
-what the Dockerfile copies. (No Docker engine or cluster is reachable here: nothing runs in one.)"""
+what the Dockerfile copies. A run in a container of the image is test_container_runs.py; no
+Kubernetes cluster is reachable here."""
 
 from __future__ import annotations
 
+import os
 import re
+import shutil
+import signal
+import subprocess
 
 import pytest
 import yaml
@@ -13,7 +18,7 @@ from vso_dagster.core.base.project import Project
 from vso_dagster.launch.runs import SUBMIT, launch_mode
 from vso_dagster.lib.instance import instance_config, instance_config_path, open_instance
 
-from .conftest import REPO, run_vso, scaling_doc_configs
+from .conftest import EXAMPLES, REPO, run_vso, scaling_doc_configs, user_env, venv_bin
 
 KUBECONFIG = """\
 apiVersion: v1
@@ -85,3 +90,23 @@ def test_the_images_build_context_holds_everything_the_dockerfile_copies():
             f".dockerignore leaves {source} out of the build context"
     # The agent CLIs are the Makefile's pinned ones, installed by its own target.
     assert re.search(r"^RUN make agents ", dockerfile, flags=re.M)
+
+
+def test_a_run_its_launcher_cannot_start_is_said_with_the_launchers_words_not_a_traceback(project, tmp_path):
+    """Docker configured, its engine down: the daemon fails the run before any step, and `vso` says why."""
+    docker = shown_launcher("DockerRunLauncher")
+    with_launcher(project, docker)
+    shutil.copy(EXAMPLES / "todo-small.md", project.master_spec)
+    env = {"DOCKER_HOST": f"unix://{tmp_path}/no-engine.sock", "VSO_POSTGRES_PASSWORD": "unused",
+           "ANTHROPIC_API_KEY": "not-a-real-key"}
+    daemon = subprocess.Popen([venv_bin("vso"), "worker"], cwd=project.root, env=user_env() | env,
+                              stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, start_new_session=True)
+    try:
+        failed = run_vso(project.root, "decompose", extra_env=env, timeout=300)
+    finally:
+        os.killpg(daemon.pid, signal.SIGTERM)
+        daemon.wait(timeout=60)
+    assert failed.returncode == 2 and "Traceback" not in failed.stderr, failed.stderr[-3000:]
+    assert "failed before any step ran" in failed.stderr, failed.stderr
+    assert "docker.errors.DockerException: Error while fetching server API version" in failed.stderr
+    assert "`vso ui`, Runs" in failed.stderr

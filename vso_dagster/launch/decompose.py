@@ -107,6 +107,6 @@ def _raise_on_failure(result: FinishedRun) -> None:
     if result.success:
         return
     reason, reported = failure_reason(result)
-    if reported:
-        raise VSOError(reason)
+    if reported or not any(e.is_step_failure for e in result.all_events):
+        raise VSOError(reason)  # a mistake, or a run that never started: said, not a traceback
     raise RuntimeError(f"Dagster run {result.run_id} failed: {reason}")

@@ -60,7 +60,19 @@ def failure_reason(result: FinishedRun) -> tuple[str, bool]:
         if data.user_failure_data and data.user_failure_data.description:
             return data.user_failure_data.description.strip(), True
         return (data.error.message if data.error else "").strip(), False
-    return f"Dagster run {result.run_id} failed", False
+    return _run_failure(result), False
+
+
+def _run_failure(result: FinishedRun) -> str:
+    """A run that failed with no step failing: its worker could not start or load the code (a
+    container without the project, a broken install). Dagster's own words, and where the rest is."""
+    said = [e.message or "" for e in result.all_events if e.is_run_failure or (
+        e.is_engine_event and e.engine_event_data and e.engine_event_data.error)]
+    errors = [e.engine_event_data.error.message for e in result.all_events
+              if e.is_engine_event and e.engine_event_data and e.engine_event_data.error]
+    detail = "; ".join(dict.fromkeys(m.strip() for m in [*said, *errors] if m and m.strip()))
+    return (f"Dagster run {result.run_id} failed before any step ran"
+            f"{': ' + detail if detail else ''}. Its whole log is in the Dagster UI (`vso ui`, Runs)")
 
 
 def failure_metadata(result: FinishedRun) -> dict:
