@@ -13,10 +13,11 @@ from .lib.presentation import running_source, with_code_references, with_project
 from .lib.resources import VSOProject
 
 
-def assemble(names: Naming, vso: VSOProject, *, timezone: str, owners: Sequence[str] = (),
+def assemble(names: Naming, vso: VSOProject, *, timezone: str, health_interval_s: int = 60, owners: Sequence[str] = (),
              group: str | None = None) -> dg.Definitions:
-    """`timezone`: the nightly schedule's; `owners` and `group`, when given, on every asset."""
-    rooms = [decomposition.room(names), implementation.room(names), deployment.room(names)]
+    """`timezone`: the nightly schedule's; `health_interval_s`: the health sensor's; `owners` and
+    `group`, when given, on every asset."""
+    rooms = [decomposition.room(names), implementation.room(names), deployment.room(names, health_interval_s)]
     rooms.append(sync.room(names, timezone, plan_job=rooms[0].jobs[decomposition.PLAN_JOB]))
     defs = dg.Definitions(
         assets=with_code_references([a for room in rooms for a in room.assets], running_source()),

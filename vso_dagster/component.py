@@ -92,7 +92,8 @@ class VSOComponent(dg.Component, dg.Resolvable, dg.Model):
         except VSOError as error:
             raise dg.DagsterInvalidDefinitionError(f"{project.root}: {error}") from None
         return assemble(Naming(self.key_prefix), VSOProject(root=str(project.root)),
-                        timezone=config.nightly_timezone, owners=self.owners or config.owners,
+                        timezone=config.nightly_timezone, health_interval_s=config.health.interval_s,
+                        owners=self.owners or config.owners,
                         group=self.group or config.group)
 
     def project(self, folder: Path) -> Project:

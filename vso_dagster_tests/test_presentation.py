@@ -47,8 +47,11 @@ def test_the_ui_shows_the_slice_graph_the_master_file_owners_and_what_automation
 
     described = {s["name"]: s["description"] for kind in ("sensorsOrError", "schedulesOrError")
                  for s in automation[kind]["results"]}
-    assert set(described) == {"implementation_waves", "git_changes", "nightly"}
-    assert all("COSTS MONEY" in text and "Off until you turn it on" in text for text in described.values())
+    assert set(described) == {"implementation_waves", "git_changes", "nightly", "deployment_health"}
+    assert all("Off until you turn it on" in text for text in described.values())
+    # What starts agent teams says it costs money; the health probe starts none and says so.
+    assert all("COSTS MONEY" in described[name] for name in ("implementation_waves", "git_changes", "nightly"))
+    assert "no agent work and costs no money" in described["deployment_health"]
 
 
 def test_code_references_link_to_the_commit_of_a_hosted_clone(tmp_path: Path):

@@ -12,7 +12,7 @@ from ..core.base.state import load_state
 from ..launch.results import Result
 from .progress import LiveProgress
 from .project import json_option, known_slices, project_command, project_instance, slice_selection, verbose_option
-from .tables import emit_json, out, report
+from .tables import box_table, emit_json, out, report
 
 
 @project_command()
@@ -71,6 +71,35 @@ def destroy(project: Project, slice_ids: tuple[str, ...], all_slices: bool, envi
                     out.print(f"{slice_id} was not deployed to {env}.")
     if as_json:
         emit_json({"taken_down": taken_down})
+
+
+@project_command()
+@click.option("--slice-id", "slice_ids", metavar="SLICE", multiple=True,
+              help="Only this slice (repeatable). Default: every deployed slice.")
+@click.option("--environment", type=click.Choice([*ENVIRONMENTS, "both"]), default="both", show_default=True)
+@json_option
+@click.pass_obj
+def health(project: Project, slice_ids: tuple[str, ...], environment: str, as_json: bool) -> None:
+    """Probe GET /health of deployed slices now, as the deployment_health sensor does; each answer
+    becomes the deployment's `health` check in the UI and shows in `vso status`. Exit 1 if any
+    slice is unhealthy."""
+    from ..launch.health import probe_now
+
+    known_slices(project, slice_ids)
+    with project_instance(project) as instance:
+        probes = probe_now(project, instance, ENVIRONMENTS if environment == "both" else (environment,),
+                           set(slice_ids) or None)
+    if as_json:
+        emit_json([{"slice_id": p.endpoint.slice_id, "environment": p.endpoint.environment, "url": p.endpoint.url,
+                    "healthy": p.healthy, "answer": p.detail, "millis": p.millis} for p in probes])
+    elif not probes:
+        out.print("No deployed slice serves HTTP there: nothing to probe.")
+    else:
+        out.out(box_table(("slice", "environment", "url", "health", "answer", "ms"), [
+            [p.endpoint.slice_id, p.endpoint.environment, p.endpoint.url, "healthy" if p.healthy else "UNHEALTHY",
+             p.detail, "-" if p.millis is None else f"{p.millis:g}"] for p in probes], out.width), highlight=False)
+    if any(not p.healthy for p in probes):
+        sys.exit(1)
 
 
 def _all_slices(project: Project, environment: str) -> list[str]:

@@ -47,8 +47,8 @@ def cli(ctx: click.Context, project_root: Path | None) -> None:
 
 
 for command in (decomposition.decompose, implementation.orchestrate, implementation.attach, implementation.stop,
-                implementation.test_command, deployment.deploy, deployment.destroy, sync.resolve, sync.nightly,
-                sync.sync, sync.hooks):
+                implementation.test_command, deployment.deploy, deployment.destroy, deployment.health, sync.resolve,
+                sync.nightly, sync.sync, sync.hooks):
     cli.add_command(command)
 
 

@@ -57,12 +57,18 @@ def page_or_print(text: str, pager: bool) -> None:
 
 def _slice_row(state: dict, slice_id: str) -> list[str]:
     entry = state["slices"][slice_id]
-    serving = [f"{env} ({endpoints[slice_id]['platform']})" for env, endpoints in
+    serving = [_serving(env, endpoints[slice_id]) for env, endpoints in
                ((env, state["deployments"].get(env, {}).get("endpoints", {})) for env in ENVIRONMENTS)
                if slice_id in endpoints]
     return [slice_id, entry.get("component", ""), entry.get("version", ""), entry.get("status", ""),
             entry.get("platform", ""), ", ".join(serving) or "-", ", ".join(entry.get("dependencies", [])) or "-",
             _spend(entry.get("agent_spend"))]
+
+
+def _serving(environment: str, deployment: dict) -> str:
+    """Where the slice serves, and UNHEALTHY when its last health probe failed (`vso health`)."""
+    ill = deployment.get("health", {}).get("healthy") is False
+    return f"{environment} ({deployment['platform']}{', UNHEALTHY' if ill else ''})"
 
 
 def box_table(headers: tuple[str, ...], rows: list[list[str]], width: int) -> str:

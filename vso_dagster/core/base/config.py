@@ -122,6 +122,14 @@ class Limits:
 
 
 @dataclass(frozen=True)
+class HealthSettings:
+    """[health]: how often the health sensor probes deployed slices, and how long one probe waits."""
+
+    interval_s: int = 60
+    timeout_s: float = 5.0
+
+
+@dataclass(frozen=True)
 class TeamSettings:
     """[team]: who builds a slice. Its type's roles (templates/agents/teams.toml), as many as `size`
     says, unless config names the roles: for one type ([team.<type>] roles), or for every slice."""
@@ -137,6 +145,7 @@ class Config:
     agent: AgentSpec | None  # None: the built-in scaffold agent
     team: TeamSettings = field(default_factory=TeamSettings)
     limits: Limits = field(default_factory=Limits)
+    health: HealthSettings = field(default_factory=HealthSettings)
     socket: str | None = "vso"
     refine_specs: bool = False
     platform: str = "local"  # where `vso deploy` and the deployment assets deploy unless told otherwise
@@ -174,7 +183,8 @@ def load_config(project: Project) -> Config:
         raise VSOError(Diagnostic(shown, line, f"not valid TOML ({exc}); fix the syntax")) from None
     try:
         return Config(agent=_agent(raw.get("agent", {})), team=_team(raw.get("team", {})),
-                      limits=_limits(raw.get("limits", {})), socket=_socket(raw.get("tmux", {}), project),
+                      limits=_limits(raw.get("limits", {})), health=_health(raw.get("health", {})),
+                      socket=_socket(raw.get("tmux", {}), project),
                       refine_specs=bool(raw.get("agent", {}).get("refine_specs", False)),
                       platform=_platform(raw.get("deploy", {})),
                       remote=_remote(raw.get("deploy", {})),
@@ -351,6 +361,16 @@ def _remote(section: dict) -> str:
     if not isinstance(remote, str) or not REMOTE_NAME.fullmatch(remote):
         raise ValueError(f"[deploy] remote must name a git remote (such as \"origin\"), not {remote!r}")
     return remote
+
+
+def _health(section: dict) -> HealthSettings:
+    values = {key: section.get(key, default) for key, default in
+              (("interval_seconds", HealthSettings.interval_s), ("timeout_seconds", HealthSettings.timeout_s))}
+    for key, value in values.items():
+        if isinstance(value, bool) or not isinstance(value, int | float) or value <= 0:
+            raise ValueError(f"[health] {key} must be a number of seconds above 0, not {value!r}")
+    return HealthSettings(interval_s=max(1, round(values["interval_seconds"])),
+                          timeout_s=float(values["timeout_seconds"]))
 
 
 def _limits(section: dict) -> Limits:

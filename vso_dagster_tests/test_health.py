@@ -1,0 +1,149 @@
+"""Deployed slices are watched: the deployment_health sensor, ticked by a real dagster-daemon, and
+`vso health` probe every recorded endpoint's /health; a slice that stops answering shows as a
+failed `health` check of its deployment in the instance and as UNHEALTHY in `vso status`."""
+
+from __future__ import annotations
+
+import http.server
+import json
+import os
+import signal
+import subprocess
+import threading
+from collections.abc import Iterator
+from contextlib import contextmanager
+
+import dagster as dg
+import pytest
+
+from vso_dagster.core.base.plan import load_plan
+from vso_dagster.core.base.state import load_state, record_deployment
+from vso_dagster.core.deployment.health import probe_all, record_health
+from vso_dagster.core.deployment.local import deploy_local, destroy_local, free_port
+from vso_dagster.core.implementation.implement import implement_slice
+
+from .conftest import run_vso, user_env, venv_bin
+from .test_sync_live import wait_for
+
+AUTH = "slice-001-auth"
+
+
+@contextmanager
+def answering(status: int) -> Iterator[str]:
+    """A loopback server whose /health answers `status`: all a probe sees of a slice."""
+    class Health(http.server.BaseHTTPRequestHandler):
+        def do_GET(self):
+            self.send_response(status if self.path == "/health" else 404)
+            self.end_headers()
+
+        def log_message(self, *args):
+            pass
+
+    server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), Health)
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    try:
+        yield f"http://127.0.0.1:{server.server_address[1]}"
+    finally:
+        server.shutdown()
+        server.server_close()
+
+
+def deployed_at(project, slice_id: str, environment: str, url: str, deployment_id: str = "d1") -> None:
+    record_deployment(project, slice_id, environment, {"platform": "local", "url": url, "id": deployment_id})
+
+
+def test_each_answer_is_kept_with_its_deployment_and_an_unchanged_one_writes_nothing(decomposed):
+    slices = sorted(load_state(decomposed)["slices"])
+    with answering(200) as well, answering(503) as ill:
+        deployed_at(decomposed, slices[0], "test", well)
+        deployed_at(decomposed, slices[0], "production", ill)
+        deployed_at(decomposed, slices[1], "production", f"http://127.0.0.1:{free_port()}")  # nothing listens
+        record_deployment(decomposed, slices[2], "production", {"platform": "local", "url": "", "id": "w"})  # a worker
+        probes = probe_all(decomposed, timeout_s=2)
+        answers = {(p.endpoint.slice_id, p.endpoint.environment): (p.healthy, p.detail) for p in probes}
+        assert answers == {(slices[0], "test"): (True, "HTTP 200"), (slices[0], "production"): (False, "HTTP 503"),
+                           (slices[1], "production"): (False, answers[(slices[1], "production")][1])}
+        assert answers[(slices[1], "production")][1].startswith("no answer: ")
+        # Until a probe says otherwise, a deployment answers as its deploy saw it: healthy.
+        assert record_health(decomposed, probes) == [p for p in probes if not p.healthy]
+        assert "health" not in load_state(decomposed)["deployments"]["test"]["endpoints"][slices[0]]
+        production = load_state(decomposed)["deployments"]["production"]["endpoints"]
+        assert production[slices[0]]["health"]["healthy"] is False
+        assert production[slices[0]]["health"]["detail"] == "HTTP 503"
+
+        before = decomposed.state_file.read_text()
+        again = probe_all(decomposed, timeout_s=2)
+        assert record_health(decomposed, again) == []
+        assert decomposed.state_file.read_text() == before  # a steady project is not rewritten
+
+        # Redeployed while the probe was out: the answer was the old deployment's, and is not kept.
+        deployed_at(decomposed, slices[0], "production", ill, deployment_id="d2")
+        assert record_health(decomposed, again) == []
+        assert "health" not in load_state(decomposed)["deployments"]["production"]["endpoints"][slices[0]]
+
+
+@pytest.fixture
+def serving(committed):
+    """slice-001-auth built by the scaffold agent and serving in test and production on loopback."""
+    implement_slice(committed, load_plan(committed), AUTH)
+    deployments = {env: deploy_local(committed, AUTH, env) for env in ("test", "production")}
+    yield committed, deployments
+    for env in deployments:
+        destroy_local(committed, AUTH, env)
+
+
+def health_runs(instance: dg.DagsterInstance) -> list[tuple[str, str, str, bool, str]]:
+    """(job, partition, sensor, passed, description) of every finished health-check run."""
+    found = []
+    for run in instance.get_runs():
+        if run.job_name.startswith("vso_health_") and run.is_finished:
+            events = instance.all_logs(run.run_id, of_type=dg.DagsterEventType.ASSET_CHECK_EVALUATION)
+            for event in events:
+                data = event.dagster_event.event_specific_data
+                found.append((run.job_name, data.partition, run.tags.get("dagster/sensor_name"), data.passed,
+                              data.description))
+    return found
+
+
+def test_the_sensor_in_the_daemon_sees_a_production_slice_die_and_vso_says_so(serving):
+    project, deployments = serving
+    config = project.state_dir / "config.toml"
+    config.write_text(config.read_text().replace("interval_seconds = 60", "interval_seconds = 1"))
+    first = run_vso(project.root, "health")
+    assert first.returncode == 0 and first.stdout.count("healthy") == 2, first.stdout + first.stderr
+
+    env = user_env() | {"DAGSTER_HOME": str(project.dagster_home), "VSO_PROJECT_ROOT": str(project.root)}
+    workspace = str(project.dagster_home / "workspace.yaml")
+    started = subprocess.run([venv_bin("dagster"), "sensor", "start", "deployment_health", "-w", workspace],
+                             env=env, capture_output=True, text=True, timeout=120)
+    assert started.returncode == 0, started.stderr[-2000:]
+    daemon = subprocess.Popen([venv_bin("dagster-daemon"), "run", "-w", workspace], env=env, cwd=project.root,
+                              stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, start_new_session=True)
+    try:
+        with dg.DagsterInstance.from_config(str(project.dagster_home)) as instance:
+            # Every slice answers as its deploy saw it: neither `vso health` nor the sensor ran a check.
+            assert health_runs(instance) == []
+            os.kill(deployments["production"].details["pid"], signal.SIGKILL)
+            wait_for(lambda: health_runs(instance), "the health check run the sensor starts", timeout_s=120)
+            [(job, partition, sensor, passed, said)] = health_runs(instance)
+            assert (job, partition, sensor, passed) == ("vso_health_production", AUTH, "deployment_health", False)
+            assert said.startswith(f"{AUTH} in production: GET {deployments['production'].url}/health: no answer")
+    finally:
+        os.killpg(daemon.pid, signal.SIGTERM)
+        daemon.wait(timeout=60)
+
+    status = run_vso(project.root, "status")
+    assert "production (local, UNHEALTHY)" in status.stdout and "test (local)" in status.stdout, status.stdout
+    probed = run_vso(project.root, "health", "--json")
+    assert probed.returncode == 1, probed.stderr[-3000:]
+    assert probed.stdout, probed.stderr[-3000:]
+    answers = {a["environment"]: a for a in json.loads(probed.stdout)}
+    assert answers["test"]["healthy"] is True and answers["test"]["answer"] == "HTTP 200"
+    assert answers["production"]["healthy"] is False and answers["production"]["answer"].startswith("no answer")
+    assert answers["production"]["url"] == deployments["production"].url
+    with dg.DagsterInstance.from_config(str(project.dagster_home)) as instance:
+        assert len(health_runs(instance)) == 1  # the answer had not changed since the sensor's run
+    shown = run_vso(project.root, "health", "--environment", "production")
+    assert shown.returncode == 1 and "UNHEALTHY" in shown.stdout and "test" not in shown.stdout.split("━")[-1]
+    unknown = run_vso(project.root, "health", "--slice-id", "slice-999-nope")
+    assert unknown.returncode == 2 and "slice-999-nope: no such slice" in unknown.stderr
