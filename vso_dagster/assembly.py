@@ -7,18 +7,19 @@ from collections.abc import Sequence
 
 import dagster as dg
 
-from . import decomposition, deployment, implementation, sync
+from . import alerts, decomposition, deployment, implementation, sync
 from .lib.naming import Naming
 from .lib.presentation import running_source, with_code_references, with_project_owners
 from .lib.resources import VSOProject
 
 
-def assemble(names: Naming, vso: VSOProject, *, timezone: str, health_interval_s: int = 60, owners: Sequence[str] = (),
-             group: str | None = None) -> dg.Definitions:
-    """`timezone`: the nightly schedule's; `health_interval_s`: the health sensor's; `owners` and
-    `group`, when given, on every asset."""
+def assemble(names: Naming, vso: VSOProject, *, timezone: str, health_interval_s: int = 60,
+             alerts_interval_s: int = 30, owners: Sequence[str] = (), group: str | None = None) -> dg.Definitions:
+    """`timezone`: the nightly schedule's; `health_interval_s` and `alerts_interval_s`: the health and
+    alerts sensors'; `owners` and `group`, when given, on every asset."""
     rooms = [decomposition.room(names), implementation.room(names), deployment.room(names, health_interval_s)]
     rooms.append(sync.room(names, timezone, plan_job=rooms[0].jobs[decomposition.PLAN_JOB]))
+    rooms.append(alerts.room(names, alerts_interval_s))
     defs = dg.Definitions(
         assets=with_code_references([a for room in rooms for a in room.assets], running_source()),
         asset_checks=[c for room in rooms for c in room.asset_checks],

@@ -93,6 +93,7 @@ class VSOComponent(dg.Component, dg.Resolvable, dg.Model):
             raise dg.DagsterInvalidDefinitionError(f"{project.root}: {error}") from None
         return assemble(Naming(self.key_prefix), VSOProject(root=str(project.root)),
                         timezone=config.nightly_timezone, health_interval_s=config.health.interval_s,
+                        alerts_interval_s=config.alerts.interval_s,
                         owners=self.owners or config.owners,
                         group=self.group or config.group)
 

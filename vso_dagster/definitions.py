@@ -12,7 +12,7 @@ naming = Naming()
 config = loading_config()
 defs = dg.Definitions.merge(
     assemble(naming, VSOProject(), timezone=config.nightly_timezone, health_interval_s=config.health.interval_s,
-             owners=config.owners, group=config.group),
+             alerts_interval_s=config.alerts.interval_s, owners=config.owners, group=config.group),
     # `dagster asset materialize` runs Dagster's own asset job: in process too, like VSO's jobs.
     dg.Definitions(executor=dg.in_process_executor),
 )

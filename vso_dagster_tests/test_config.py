@@ -55,6 +55,7 @@ def test_an_adapter_and_an_override(project):
         ('[health]\ninterval_seconds = 0\n', "[health] interval_seconds must be a number of seconds above 0, not 0"),
         ('[health]\ntimeout_seconds = "5s"\n',
          "[health] timeout_seconds must be a number of seconds above 0, not '5s'"),
+        ('[alerts]\nwebhook_url = "hooks.example.com/x"\n', "[alerts] webhook_url must be an http(s) URL"),
         ('[agent]\nmax_cost_usd = "5"\n', "[agent] max_cost_usd must be a number above 0, not '5'"),
         ('[agent]\nrun_max_tokens = 0\n', "[agent] run_max_tokens must be a number above 0, not 0"),
         ('[agent]\ntmux_orchestrator = "vendor/Tmux-Orchestrator"\n', "/vendor/Tmux-Orchestrator has no executable "

@@ -1,6 +1,7 @@
 """Deployed slices are watched: the deployment_health sensor, ticked by a real dagster-daemon, and
 `vso health` probe every recorded endpoint's /health; a slice that stops answering shows as a
-failed `health` check of its deployment in the instance and as UNHEALTHY in `vso status`."""
+failed `health` check of its deployment in the instance and as UNHEALTHY in `vso status`, and the
+alerts sensor tells a webhook (a receiver on loopback) once per incident."""
 
 from __future__ import annotations
 
@@ -10,6 +11,7 @@ import os
 import signal
 import subprocess
 import threading
+import time
 from collections.abc import Iterator
 from contextlib import contextmanager
 
@@ -26,6 +28,30 @@ from .conftest import run_vso, user_env, venv_bin
 from .test_sync_live import wait_for
 
 AUTH = "slice-001-auth"
+WEBHOOK_SECRET, TOKEN = "webhook-canary-5e1f", "hcloud-canary-0b7d"
+
+
+@contextmanager
+def receiving() -> Iterator[tuple[str, list[dict]]]:
+    """A chat webhook on loopback: its URL, and the JSON bodies posted to it."""
+    received: list[dict] = []
+
+    class Hook(http.server.BaseHTTPRequestHandler):
+        def do_POST(self):
+            received.append(json.loads(self.rfile.read(int(self.headers["Content-Length"]))))
+            self.send_response(200)
+            self.end_headers()
+
+        def log_message(self, *args):
+            pass
+
+    server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), Hook)
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    try:
+        yield f"http://127.0.0.1:{server.server_address[1]}/hooks/T0/{WEBHOOK_SECRET}", received
+    finally:
+        server.shutdown()
+        server.server_close()
 
 
 @contextmanager
@@ -105,10 +131,17 @@ def health_runs(instance: dg.DagsterInstance) -> list[tuple[str, str, str, bool,
     return found
 
 
-def test_the_sensor_in_the_daemon_sees_a_production_slice_die_and_vso_says_so(serving):
+def alerts_cursor(instance: dg.DagsterInstance) -> str | None:
+    states = [s for s in instance.all_instigator_state() if s.instigator_name == "alerts"]
+    return states[0].instigator_data.cursor if states and states[0].instigator_data else None
+
+
+def test_the_sensor_in_the_daemon_sees_a_production_slice_die_vso_says_so_and_the_webhook_is_told_once(serving):
     project, deployments = serving
     config = project.state_dir / "config.toml"
-    config.write_text(config.read_text().replace("interval_seconds = 60", "interval_seconds = 1"))
+    # Both sensors every second ([health] says 60 and [alerts] 30 as `vso init` writes them).
+    config.write_text(config.read_text().replace("interval_seconds = 60", "interval_seconds = 1")
+                      .replace("interval_seconds = 30", "interval_seconds = 1"))
     first = run_vso(project.root, "health")
     assert first.returncode == 0 and first.stdout.count("healthy") == 2, first.stdout + first.stderr
 
@@ -117,26 +150,43 @@ def test_the_sensor_in_the_daemon_sees_a_production_slice_die_and_vso_says_so(se
     started = subprocess.run([venv_bin("dagster"), "sensor", "start", "deployment_health", "-w", workspace],
                              env=env, capture_output=True, text=True, timeout=120)
     assert started.returncode == 0, started.stderr[-2000:]
-    daemon = subprocess.Popen([venv_bin("dagster-daemon"), "run", "-w", workspace], env=env, cwd=project.root,
-                              stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, start_new_session=True)
-    try:
-        with dg.DagsterInstance.from_config(str(project.dagster_home)) as instance:
-            # Every slice answers as its deploy saw it: neither `vso health` nor the sensor ran a check.
-            assert health_runs(instance) == []
-            os.kill(deployments["production"].details["pid"], signal.SIGKILL)
-            wait_for(lambda: health_runs(instance), "the health check run the sensor starts", timeout_s=120)
-            [(job, partition, sensor, passed, said)] = health_runs(instance)
-            assert (job, partition, sensor, passed) == ("vso_health_production", AUTH, "deployment_health", False)
-            assert said.startswith(f"{AUTH} in production: GET {deployments['production'].url}/health: no answer")
-    finally:
-        os.killpg(daemon.pid, signal.SIGTERM)
-        daemon.wait(timeout=60)
+    with receiving() as (webhook, received):
+        # The webhook's URL (a secret, for Slack) and a deploy token live only in the daemon's environment.
+        daemon = subprocess.Popen([venv_bin("dagster-daemon"), "run", "-w", workspace], cwd=project.root,
+                                  env=env | {"VSO_ALERT_WEBHOOK_URL": webhook, "HCLOUD_TOKEN": TOKEN},
+                                  stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, start_new_session=True)
+        try:
+            with dg.DagsterInstance.from_config(str(project.dagster_home)) as instance:
+                # Every slice answers as its deploy saw it: neither `vso health` nor the sensor ran a check.
+                assert health_runs(instance) == []
+                wait_for(lambda: alerts_cursor(instance), "the alerts sensor's first tick")
+                os.kill(deployments["production"].details["pid"], signal.SIGKILL)
+                wait_for(lambda: health_runs(instance), "the health check run the sensor starts", timeout_s=120)
+                [(job, partition, sensor, passed, said)] = health_runs(instance)
+                assert (job, partition, sensor, passed) == ("vso_health_production", AUTH, "deployment_health",
+                                                            False)
+                assert said.startswith(f"{AUTH} in production: GET {deployments['production'].url}/health: "
+                                       "no answer")
+                wait_for(lambda: received, "the alert of the unhealthy production slice")
+                # A run that fails is an incident of its own: a slice deployed before it was ever built.
+                failed = run_vso(project.root, "deploy", "--slice-id", "slice-002-todos", "--environment", "test")
+                assert failed.returncode == 1, failed.stdout + failed.stderr
+                wait_for(lambda: len(received) >= 2, "the alert of the failed run")
+                time.sleep(3)  # more ticks: nothing is told twice
+        finally:
+            os.killpg(daemon.pid, signal.SIGTERM)
+            daemon.wait(timeout=60)
+    assert [set(body) for body in received] == [{"text"}, {"text"}], received
+    health_alert, run_alert = (body["text"] for body in received)
+    assert health_alert.startswith(f"proj: check health of production_deployment failed for {AUTH}: "
+                                   f"{AUTH} in production: GET {deployments['production'].url}/health: no answer")
+    assert run_alert.startswith("proj: vso_deploy_test failed for slice-002-todos (run "), run_alert
+    assert all(WEBHOOK_SECRET not in body["text"] and TOKEN not in body["text"] for body in received)
 
     status = run_vso(project.root, "status")
     assert "production (local, UNHEALTHY)" in status.stdout and "test (local)" in status.stdout, status.stdout
     probed = run_vso(project.root, "health", "--json")
-    assert probed.returncode == 1, probed.stderr[-3000:]
-    assert probed.stdout, probed.stderr[-3000:]
+    assert probed.returncode == 1 and probed.stdout, probed.stderr[-3000:]
     answers = {a["environment"]: a for a in json.loads(probed.stdout)}
     assert answers["test"]["healthy"] is True and answers["test"]["answer"] == "HTTP 200"
     assert answers["production"]["healthy"] is False and answers["production"]["answer"].startswith("no answer")

@@ -47,11 +47,13 @@ def test_the_ui_shows_the_slice_graph_the_master_file_owners_and_what_automation
 
     described = {s["name"]: s["description"] for kind in ("sensorsOrError", "schedulesOrError")
                  for s in automation[kind]["results"]}
-    assert set(described) == {"implementation_waves", "git_changes", "nightly", "deployment_health"}
-    assert all("Off until you turn it on" in text for text in described.values())
-    # What starts agent teams says it costs money; the health probe starts none and says so.
+    assert set(described) == {"implementation_waves", "git_changes", "nightly", "deployment_health", "alerts"}
+    # What starts agent teams says it costs money; the health probe and the alerts start none and say so.
     assert all("COSTS MONEY" in described[name] for name in ("implementation_waves", "git_changes", "nightly"))
-    assert "no agent work and costs no money" in described["deployment_health"]
+    assert all("costs no money" in described[name] for name in ("deployment_health", "alerts"))
+    # Only the alerts are on as they come, and say so.
+    assert all("Off until you turn it on" in text for name, text in described.items() if name != "alerts")
+    assert "On by default; it posts nothing until a webhook is configured" in described["alerts"]
 
 
 def test_code_references_link_to_the_commit_of_a_hosted_clone(tmp_path: Path):

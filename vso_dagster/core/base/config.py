@@ -130,6 +130,14 @@ class HealthSettings:
 
 
 @dataclass(frozen=True)
+class AlertSettings:
+    """[alerts]: where the alerts sensor posts (or $VSO_ALERT_WEBHOOK_URL), and how often it looks."""
+
+    webhook_url: str = ""
+    interval_s: int = 30
+
+
+@dataclass(frozen=True)
 class TeamSettings:
     """[team]: who builds a slice. Its type's roles (templates/agents/teams.toml), as many as `size`
     says, unless config names the roles: for one type ([team.<type>] roles), or for every slice."""
@@ -146,6 +154,7 @@ class Config:
     team: TeamSettings = field(default_factory=TeamSettings)
     limits: Limits = field(default_factory=Limits)
     health: HealthSettings = field(default_factory=HealthSettings)
+    alerts: AlertSettings = field(default_factory=AlertSettings)
     socket: str | None = "vso"
     refine_specs: bool = False
     platform: str = "local"  # where `vso deploy` and the deployment assets deploy unless told otherwise
@@ -184,6 +193,7 @@ def load_config(project: Project) -> Config:
     try:
         return Config(agent=_agent(raw.get("agent", {})), team=_team(raw.get("team", {})),
                       limits=_limits(raw.get("limits", {})), health=_health(raw.get("health", {})),
+                      alerts=_alerts(raw.get("alerts", {})),
                       socket=_socket(raw.get("tmux", {}), project),
                       refine_specs=bool(raw.get("agent", {}).get("refine_specs", False)),
                       platform=_platform(raw.get("deploy", {})),
@@ -364,13 +374,25 @@ def _remote(section: dict) -> str:
 
 
 def _health(section: dict) -> HealthSettings:
-    values = {key: section.get(key, default) for key, default in
-              (("interval_seconds", HealthSettings.interval_s), ("timeout_seconds", HealthSettings.timeout_s))}
-    for key, value in values.items():
-        if isinstance(value, bool) or not isinstance(value, int | float) or value <= 0:
-            raise ValueError(f"[health] {key} must be a number of seconds above 0, not {value!r}")
-    return HealthSettings(interval_s=max(1, round(values["interval_seconds"])),
-                          timeout_s=float(values["timeout_seconds"]))
+    return HealthSettings(interval_s=max(1, round(_seconds(section, "health", "interval_seconds",
+                                                           HealthSettings.interval_s))),
+                          timeout_s=_seconds(section, "health", "timeout_seconds", HealthSettings.timeout_s))
+
+
+def _alerts(section: dict) -> AlertSettings:
+    url = section.get("webhook_url", "")
+    if not isinstance(url, str) or (url and not re.match(r"https?://[^\s/]+", url)):
+        raise ValueError(f"[alerts] webhook_url must be an http(s) URL, such as "
+                         f"\"https://chat.example.com/hooks/vso\", not {url!r}")
+    return AlertSettings(webhook_url=url, interval_s=max(1, round(_seconds(section, "alerts", "interval_seconds",
+                                                                           AlertSettings.interval_s))))
+
+
+def _seconds(section: dict, name: str, key: str, default: float) -> float:
+    value = section.get(key, default)
+    if isinstance(value, bool) or not isinstance(value, int | float) or value <= 0:
+        raise ValueError(f"[{name}] {key} must be a number of seconds above 0, not {value!r}")
+    return float(value)
 
 
 def _limits(section: dict) -> Limits:

@@ -12,7 +12,8 @@ import os
 from collections.abc import Collection
 
 # Environment variables whose values must never be written anywhere.
-SECRET_VARIABLES = ("HCLOUD_TOKEN", "TF_VAR_hcloud_token", "MODAL_TOKEN_ID", "MODAL_TOKEN_SECRET")
+SECRET_VARIABLES = ("HCLOUD_TOKEN", "TF_VAR_hcloud_token", "MODAL_TOKEN_ID", "MODAL_TOKEN_SECRET",
+                    "VSO_ALERT_WEBHOOK_URL")
 MASK = "***"
 # All that a slice's own code (its service, its job, its tests) gets of VSO's environment: enough to
 # run Python and reach the network, and no token of any deploy tool or agent. An allow-list, so a
