@@ -11,7 +11,7 @@ from ..core.base.project import Project
 from ..core.base.state import load_state
 from ..launch.results import Result
 from .progress import LiveProgress
-from .project import json_option, known_slices, project_command, project_instance, slice_selection, verbose_option
+from .project import SLICE, json_option, project_command, project_instance, slice_selection, verbose_option
 from .tables import box_table, emit_json, out, report
 
 
@@ -58,7 +58,6 @@ def destroy(project: Project, slice_ids: tuple[str, ...], all_slices: bool, envi
     from ..core.base.logs import log_to_file
     from ..core.deployment.deploy import destroy as destroy_slice
 
-    known_slices(project, slice_ids)
     taken_down = []
     with log_to_file(project, "deployment"):
         for env in ENVIRONMENTS if environment == "both" else (environment,):
@@ -74,7 +73,7 @@ def destroy(project: Project, slice_ids: tuple[str, ...], all_slices: bool, envi
 
 
 @project_command()
-@click.option("--slice-id", "slice_ids", metavar="SLICE", multiple=True,
+@click.option("--slice-id", "slice_ids", type=SLICE, metavar="SLICE", multiple=True,
               help="Only this slice (repeatable). Default: every deployed slice.")
 @click.option("--environment", type=click.Choice([*ENVIRONMENTS, "both"]), default="both", show_default=True)
 @json_option
@@ -85,7 +84,6 @@ def health(project: Project, slice_ids: tuple[str, ...], environment: str, as_js
     slice is unhealthy."""
     from ..launch.health import probe_now
 
-    known_slices(project, slice_ids)
     with project_instance(project) as instance:
         probes = probe_now(project, instance, ENVIRONMENTS if environment == "both" else (environment,),
                            set(slice_ids) or None)

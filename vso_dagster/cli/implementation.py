@@ -13,14 +13,13 @@ from ..launch.results import Result
 from .progress import LiveProgress
 from .project import (
     json_option,
-    known_slices,
     one_slice,
     project_command,
     project_instance,
     slice_selection,
     verbose_option,
 )
-from .tables import out, report
+from .tables import box_table, emit_json, out, report
 
 
 @project_command()
@@ -57,7 +56,6 @@ def attach(project: Project, slice_id: str) -> None:
     from ..core.base.config import load_config
     from ..core.implementation.team_run import attach_argv
 
-    known_slices(project, [slice_id])
     config = load_config(project)
     if config.agent is None:
         raise VSOError("the scaffold agent works without a team in tmux: nothing to attach to "
@@ -74,7 +72,6 @@ def stop(project: Project, slice_id: str) -> None:
     from ..core.base.config import load_config
     from ..core.implementation.team_run import stop_team
 
-    known_slices(project, [slice_id])
     if stop_team(load_config(project), slice_id):
         out.print(f"Stopped the team of {slice_id}.")
     else:
@@ -104,3 +101,29 @@ def test_command(project: Project, slice_id: str, environment: str | None, verbo
         sys.exit(1)
 
 
+
+
+@project_command(name="next")
+@json_option
+@click.pass_obj
+def next_slices(project: Project, as_json: bool) -> None:
+    """The slices ready to build now (not built, every dependency built), the most waited-on first:
+    what `vso orchestrate --all` and the implementation_waves sensor start next."""
+    from ..core.base.plan import load_plan
+    from ..core.base.state import load_state
+    from ..core.implementation.implement import most_waited_on_first, priorities, ready_to_build
+
+    plan, state = load_plan(project), load_state(project)
+    rank = priorities(plan)
+    ready = most_waited_on_first(plan, ready_to_build(plan, state, set()), rank)
+    rows = [{"slice_id": sid, "component": plan.slice(sid).name, "waited_on_by": rank[sid],
+             "depends_on": plan.slice(sid).dependencies} for sid in ready]
+    if as_json:
+        emit_json(rows)
+    elif not rows:
+        out.print("No slice is ready to build: each is built, or waits on a dependency that is not.")
+    else:
+        out.out(box_table(("slice", "component", "slices waiting on it", "depends on (built)"),
+                          [[r["slice_id"], r["component"], str(r["waited_on_by"]), ", ".join(r["depends_on"]) or "-"]
+                           for r in rows], out.width), highlight=False)
+        out.print(f"Build them: vso orchestrate --slice-id {ready[0]} (or --all)")

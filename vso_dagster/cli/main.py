@@ -22,9 +22,11 @@ from ..core.base.state import load_state, public_view
 from ..core.decomposition.decompose import check_project_spec
 from ..core.decomposition.scaffold_project import init_project
 from . import decomposition, deployment, implementation, sync
-from .project import VSOGroup, json_option, project_instance
-from .tables import emit_json, out, page_or_print, slice_table_text, warn_unassigned
+from .project import VSOGroup, json_option, one_slice, project_instance
+from .tables import box_table, emit_json, out, page_or_print, slice_report_text, slice_table_text, warn_unassigned
 
+# The runs `vso show` lists, newest first.
+SHOWN_RUNS = 5
 # `dagster dev` waits up to a minute on its webserver and daemon; `vso ui` gives it this long, then
 # stops what is left of the process tree.
 UI_STOP_GRACE_S = 5.0
@@ -47,8 +49,8 @@ def cli(ctx: click.Context, project_root: Path | None) -> None:
 
 
 for command in (decomposition.decompose, implementation.orchestrate, implementation.attach, implementation.stop,
-                implementation.test_command, deployment.deploy, deployment.destroy, deployment.health, sync.resolve,
-                sync.nightly, sync.sync, sync.hooks):
+                implementation.test_command, implementation.next_slices, deployment.deploy, deployment.destroy,
+                deployment.health, sync.resolve, sync.nightly, sync.sync, sync.hooks):
     cli.add_command(command)
 
 
@@ -148,6 +150,58 @@ def status(project: Project, pattern: str | None, statuses: tuple[str, ...], pla
                      f"Settle it: vso resolve {conflict['slice_id']} --take master|slice|merged")
     lines.append(summary(state["slices"], len(shown), len(state["conflicts"])))
     page_or_print("\n".join(lines), pager)
+
+
+@cli.command()
+@one_slice("show")
+@json_option
+@click.pass_obj
+def show(project: Project, slice_id: str, as_json: bool) -> None:
+    """One slice: what the master spec asks of it, its status and version, its branch, where it
+    serves (and whether it answers), what its agents spent, and its last Dagster runs."""
+    import dagster as dg
+
+    from ..core.base.plan import load_plan
+    from ..core.base.slice_report import slice_report
+
+    report = slice_report(load_plan(project), load_state(project), slice_id)
+    with project_instance(project) as instance:
+        records = instance.get_run_records(dg.RunsFilter(tags={"dagster/partition": slice_id}), limit=SHOWN_RUNS)
+    report["runs"] = [{"job": r.dagster_run.job_name, "status": r.dagster_run.status.value,
+                       "run_id": r.dagster_run.run_id, "created": r.create_timestamp.strftime("%Y-%m-%d %H:%M")}
+                      for r in records]
+    if as_json:
+        emit_json(report)
+    else:
+        click.echo(slice_report_text(report))
+
+
+@cli.command()
+@click.option("--recent", type=click.IntRange(min=0), default=10, show_default=True,
+              help="How many of the runs that ended to list, newest first.")
+@json_option
+@click.pass_obj
+def queue(project: Project, recent: int, as_json: bool) -> None:
+    """The project's runs in Dagster's run queue: waiting (highest priority first), working, and the
+    last that ended, with the slices each is for and what started it."""
+    from ..launch.queue import runs_of_project
+
+    with project_instance(project) as instance:
+        rows = runs_of_project(instance, recent)
+    if as_json:
+        emit_json(rows)
+    elif not rows:
+        out.print("No run yet: `vso decompose` starts the first.")
+    else:
+        click.echo(box_table(("slices", "job", "status", "created", "took", "started by", "run"), [
+            [r.slices, r.job, r.status, r.created, _took(r.seconds), r.started_by, r.run_id[:8]] for r in rows],
+            out.width))
+
+
+def _took(seconds: float | None) -> str:
+    if seconds is None:
+        return "-"
+    return f"{seconds:.0f} s" if seconds < 120 else f"{seconds / 60:.1f} min"
 
 
 @cli.command()

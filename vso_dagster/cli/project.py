@@ -65,10 +65,39 @@ def project_instance(project: Project) -> Iterator[dg.DagsterInstance]:
         yield instance
 
 
-def known_slices(project: Project, slice_ids) -> None:
-    known = load_state(project)["slices"]
-    if unknown := [sid for sid in slice_ids if sid not in known]:
-        raise VSOError(f"{', '.join(unknown)}: no such slice in {project.root}; `vso status` lists them")
+class SliceID(click.ParamType):
+    """A slice as a person names it (its ID, the name after its number, or its number), turned into
+    its ID; a miss says which slice was meant. Completes slice IDs in the shell."""
+
+    name = "slice"
+
+    def convert(self, value, param, ctx) -> str:
+        from ..core.base.slice_selection import resolve_slice_id
+
+        return resolve_slice_id(load_state(_project_of(ctx))["slices"], value)
+
+    def shell_complete(self, ctx, param, incomplete: str) -> list:
+        from click.shell_completion import CompletionItem
+
+        from ..core.base.slice_selection import in_id_order
+
+        try:
+            known = load_state(_project_of(ctx))["slices"]
+        except VSOError:
+            return []
+        return [CompletionItem(sid) for sid in in_id_order(known)
+                if sid.startswith(incomplete) or sid.split("-", 2)[-1].startswith(incomplete)]
+
+
+def _project_of(ctx: click.Context) -> Project:
+    """The command's project; while the shell completes a word no command runs, so it is found here."""
+    if (project := ctx.find_object(Project)) is not None:
+        return project
+    given = ctx.find_root().params.get("project_root")
+    return Project.at(given) if given else (Project.find(".") or Project.at("."))
+
+
+SLICE = SliceID()
 
 
 verbose_option = click.option("--verbose", "-v", is_flag=True, help="Show Dagster's run logs.")
@@ -86,7 +115,7 @@ json_option = click.option("--json", "as_json", is_flag=True, callback=_json_onl
 
 def slice_selection(verb: str, all_help: str) -> Callable[[Callable], Callable]:
     """`--slice-id SLICE` (repeatable) or `--all`, exactly one of them: the same on every command
-    that works on several slices."""
+    that works on several slices. A slice may be named short (SliceID)."""
     def check(ctx: click.Context, _param: click.Parameter, all_slices: bool) -> bool:
         if bool(ctx.params.get("slice_ids")) == all_slices:
             raise click.UsageError("give --slice-id SLICE (one or more) or --all")
@@ -95,7 +124,7 @@ def slice_selection(verb: str, all_help: str) -> Callable[[Callable], Callable]:
     def decorate(command: Callable) -> Callable:
         command = click.option("--all", "all_slices", is_flag=True, callback=check, help=f"{all_help.capitalize()}.")(
             command)
-        return click.option("--slice-id", "slice_ids", metavar="SLICE", multiple=True, is_eager=True,
+        return click.option("--slice-id", "slice_ids", type=SLICE, metavar="SLICE", multiple=True, is_eager=True,
                             help=f"A slice to {verb} (repeatable).")(command)
 
     return decorate
@@ -112,7 +141,8 @@ def one_slice(verb: str) -> Callable[[Callable], Callable]:
                 raise click.UsageError("give one slice: --slice-id SLICE (or SLICE)")
             return command(*args, slice_id=given.pop(), **kwargs)
 
-        given_once = click.argument("slice_arg", metavar="[SLICE]", required=False)(given_once)
-        return click.option("--slice-id", metavar="SLICE", default=None, help=f"The slice to {verb}.")(given_once)
+        given_once = click.argument("slice_arg", type=SLICE, metavar="[SLICE]", required=False)(given_once)
+        return click.option("--slice-id", type=SLICE, metavar="SLICE", default=None,
+                            help=f"The slice to {verb}: its ID, or the name or number in it (`auth`, `1`).")(given_once)
 
     return decorate

@@ -71,6 +71,37 @@ def _serving(environment: str, deployment: dict) -> str:
     return f"{environment} ({deployment['platform']}{', UNHEALTHY' if ill else ''})"
 
 
+def slice_report_text(report: dict) -> str:
+    """`vso show`: one line a fact, `-` where there is none yet."""
+    def serving(env: str) -> str:
+        where = report["serving"].get(env)
+        if not where:
+            return "-"
+        health = "healthy" if where["healthy"] else f"UNHEALTHY ({where['health']})"
+        return f"{where['url'] or '(a worker: no URL)'} ({where['platform']}, {health}, commit " \
+               f"{(where['commit'] or '?')[:8]})"
+
+    integration = report["integration"]
+    lines = [
+        f"{report['slice_id']}  {report['component']}  ({report['kind'] or 'retired'}, {report['platform']})  "
+        f"{report['status']}  v{report['version']}",
+        *(f"  {line}" for line in report["description"].splitlines()[:3]),
+        f"  depends on:   {', '.join(report['depends_on']) or '-'}",
+        f"  endpoints:    {', '.join(report['endpoints']) or '-'}",
+        f"  latency:      {report['latency_budget'] or '-'}",
+        f"  branch:       {report['branch'] or '-'}"
+        + (f" (tested at {report['tested_commit'][:8]})" if report["tested_commit"] else " (not tested yet)"),
+        "  integration:  " + (f"{'passed' if integration['passed'] else 'FAILED'}: {integration.get('summary', '')} "
+                              f"({integration['at']})" if integration else "-"),
+        *(f"  {env + ':':<13} {serving(env)}" for env in ENVIRONMENTS),
+        f"  agent spend:  {_spend(report['agent_spend'])}",
+        f"  conflicts:    {', '.join(report['conflicts']) or '-'}",
+        "  last runs:    " + ("-" if not report["runs"] else ""),
+        *(f"    {r['created']}  {r['job']}  {r['status']}  {r['run_id'][:8]}" for r in report["runs"]),
+    ]
+    return "\n".join(lines)
+
+
 def box_table(headers: tuple[str, ...], rows: list[list[str]], width: int) -> str:
     """A table in rich's default box, one line per row; when it is wider than `width`, the widest
     columns are cut (ending in …) until it fits, down to 12 characters each."""

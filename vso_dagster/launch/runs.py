@@ -40,6 +40,8 @@ IN_PROCESS, SUBMIT = "in_process", "submit"
 # How often a submitted run's status is read, and how long a queued run may wait before the command
 # says that no daemon seems to be dequeuing it.
 POLL_S = 0.5
+# On every run a `vso` command starts, wherever it executes: `vso queue` says who started a run.
+STARTED_BY_VSO = {"vso/started_by": "vso"}
 QUEUED_WARNING_S = 30.0
 
 
@@ -91,7 +93,7 @@ class RunStarter:
             tags: Mapping[str, str] | None = None, partition_key: str | None = None,
             asset_selection: Sequence[dg.AssetKey] | None = None) -> FinishedRun:
         job_def = job if isinstance(job, dg.JobDefinition) else resolved(job)
-        run_tags = {**job_def.run_tags, **(tags or {})}
+        run_tags = {**job_def.run_tags, **STARTED_BY_VSO, **(tags or {})}
         if partition_key is not None:
             run_tags["dagster/partition"] = partition_key
         here = self.mode == IN_PROCESS or (self.clones and not _slice_work(job_def))

@@ -4,12 +4,14 @@ filter by status, platform and name, and a one-line summary of the whole project
 
 from __future__ import annotations
 
+import difflib
 import fnmatch
 import re
 from collections import Counter
 from collections.abc import Iterable
 from dataclasses import dataclass
 
+from .errors import VSOError
 from .state import SliceStatus
 
 STATUSES = tuple(status.value for status in SliceStatus)
@@ -66,3 +68,33 @@ def summary(slices: dict[str, dict], shown: int, conflicts: int) -> str:
     head = whole if shown == len(slices) else f"{shown:,} of {whole} shown"
     parts = [head, ", ".join(known)] + ([f"{conflicts} conflict{'s' if conflicts != 1 else ''}"] if conflicts else [])
     return " · ".join(p for p in parts if p)
+
+
+def resolve_slice_id(known: Iterable[str], given: str) -> str:
+    """A slice named as a person would: its whole ID (`slice-001-auth`), the name after its number
+    (`auth`), or its number (`1`, `001`). A miss, or a name that fits several, is refused with the
+    IDs it could have meant."""
+    ids = in_id_order(known)
+    if given in ids:
+        return given
+    wanted = given.lower()
+    fits = [sid for sid in ids if _short_name(sid) == wanted or _number(sid) == wanted.lstrip("0")]
+    if len(fits) == 1:
+        return fits[0]
+    if fits:
+        raise VSOError(f"{given}: could be {', '.join(fits)}; give the whole slice ID")
+    close = difflib.get_close_matches(wanted, ids + [_short_name(sid) for sid in ids], n=3, cutoff=0.6)
+    meant = list(dict.fromkeys(next(sid for sid in ids if close_one in (sid, _short_name(sid))) for close_one in close))
+    hint = f"; did you mean {' or '.join(meant)}?" if meant else "; `vso status` lists them"
+    raise VSOError(f"{given}: no such slice{hint}")
+
+
+def _short_name(slice_id: str) -> str:
+    """`auth` of `slice-001-auth`: the component's part of the ID."""
+    found = _NUMBER.match(slice_id)
+    return slice_id[found.end() + 1:] if found else slice_id
+
+
+def _number(slice_id: str) -> str | None:
+    found = _NUMBER.match(slice_id)
+    return (found.group(1).lstrip("0") or "0") if found else None
