@@ -15,7 +15,7 @@ import click
 from ..core.base.config import load_config
 from ..core.base.errors import VSOError
 from ..core.base.instance_storage import PASSWORD_ENV, STORAGES, URL_SHAPE, PostgresStorage, parse_postgres_url
-from ..core.base.model import SPEC_PLATFORMS
+from ..core.base.model import ENVIRONMENTS, SPEC_PLATFORMS
 from ..core.base.project import Project
 from ..core.base.slice_selection import STATUSES, SliceFilter, summary
 from ..core.base.state import load_state, public_view
@@ -174,6 +174,47 @@ def show(project: Project, slice_id: str, as_json: bool) -> None:
         emit_json(report)
     else:
         click.echo(slice_report_text(report))
+
+
+@cli.command()
+@one_slice("show the logs of")
+@click.option("--role", default=None, help="Only this role of the team (developer, tester, ...).")
+@click.option("--deploy", "deployed", is_flag=True,
+              help="The slice's deployments instead of its team: each local process's output and VSO's "
+                   "deployment log lines about it.")
+@click.option("--environment", type=click.Choice([*ENVIRONMENTS, "both"]), default="both", show_default=True,
+              help="With --deploy: which environment's processes.")
+@click.option("--follow", "-f", is_flag=True, help="Keep printing what the logs gain, until Ctrl-C.")
+@click.pass_obj
+def logs(project: Project, slice_id: str, role: str | None, deployed: bool, environment: str,
+         follow: bool) -> None:
+    """A slice's logs: its team's panes (live while it works, else as its last team left them), or
+    with --deploy its deployments'. Several logs are printed one after another, each line marked
+    with where it is from when following."""
+    from ..core.base.log_sources import follow as follow_sources
+    from ..core.base.log_sources import lines_of
+    from ..core.deployment.deployments import deployment_logs
+    from ..core.implementation.team_logs import team_logs
+
+    if deployed:
+        sources = deployment_logs(project, slice_id, ENVIRONMENTS if environment == "both" else (environment,))
+    else:
+        sources = team_logs(project, load_config(project), slice_id, role)
+    if not sources:
+        out.print(f"{slice_id} has no team logs yet: its team writes them (`vso orchestrate --slice-id {slice_id}`); "
+                  f"`--deploy` shows its deployments'.")
+        return
+    for source in sources:
+        lines = lines_of(source.read() or "")
+        if len(sources) > 1:
+            click.echo(click.style(f"== {source.name} ({len(lines)} lines) ==", bold=True))
+        click.echo("\n".join(lines) if lines else f"(nothing in {source.name} yet)")
+    if follow:
+        marked = len(sources) > 1
+        try:
+            follow_sources(sources, lambda name, line: click.echo(f"[{name}] {line}" if marked else line))
+        except KeyboardInterrupt:
+            pass
 
 
 @cli.command()

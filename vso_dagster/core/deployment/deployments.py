@@ -17,6 +17,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from ..base.errors import VSOError
+from ..base.log_sources import LogSource, file_source
+from ..base.model import SERVICE, WORKER
 from ..base.project import SERVICE_FILE, Project
 from ..base.state import load_state, now, record_deployment
 from ..base.worktrees import existing_worktree
@@ -39,6 +41,20 @@ class Deployment:
     def entry(self) -> dict:
         return {"slice_id": self.slice_id, "environment": self.environment, "platform": self.platform,
                 "url": self.url, "deployed_at": self.deployed_at, "id": self.id, **self.details}
+
+
+def output_log_name(environment: str, kind: str) -> str:
+    """The file in `logs/<slice>/` where a local deployment's process writes: a service's, a job's."""
+    return f"{environment}-{'service' if kind == SERVICE else 'job'}.log"
+
+
+def deployment_logs(project: Project, slice_id: str, environments: tuple[str, ...]) -> list[LogSource]:
+    """`vso logs --deploy`: what the slice's local processes wrote in each environment, and the
+    lines of VSO's deployment log (Terraform's verdicts, Modal's output, health checks) about it."""
+    sources = [file_source(f"{env} {'service' if kind == SERVICE else 'job'}", path)
+               for env in environments for kind in (SERVICE, WORKER)
+               if (path := project.logs_dir / slice_id / output_log_name(env, kind)).exists()]
+    return [*sources, file_source("deployment", project.logs_dir / "deployment.log", lambda line: slice_id in line)]
 
 
 def built_file(project: Project, slice_id: str, rel: str, what: str) -> Path:

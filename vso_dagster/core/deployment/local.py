@@ -14,12 +14,13 @@ from pathlib import Path
 
 from ..base.config import load_config
 from ..base.errors import VSOError
+from ..base.model import SERVICE
 from ..base.process_group import processes_marked, stop_group
 from ..base.project import Project
 from ..base.secrets import slice_env
 from ..base.slice_environment import slice_environment
 from ..base.state import forget_deployment
-from .deployments import Deployment, log, record, service_dir, wait_healthy
+from .deployments import Deployment, log, output_log_name, record, service_dir, wait_healthy
 
 HEALTH_TIMEOUT_S = 20.0
 # In each local service's environment: which project, slice and environment it serves.
@@ -35,7 +36,7 @@ def free_port() -> int:
 def deploy_local(project: Project, slice_id: str, environment: str) -> Deployment:
     source = service_dir(project, slice_id)
     python = slice_environment(project, source.parent).python
-    log_path = project.make_dir(project.logs_dir / slice_id) / f"{environment}-service.log"
+    log_path = project.make_dir(project.logs_dir / slice_id) / output_log_name(environment, SERVICE)
     last_error = ""
     for _attempt in range(3):  # a port taken between choosing and binding: try another one
         port = free_port()

@@ -13,11 +13,12 @@ import subprocess
 
 from ..base.config import load_config
 from ..base.errors import VSOError
+from ..base.model import WORKER
 from ..base.project import JOB_FILE, Project
 from ..base.secrets import slice_env
 from ..base.slice_environment import slice_environment
 from ..base.state import forget_deployment
-from .deployments import Deployment, built_file, log, record
+from .deployments import Deployment, built_file, log, output_log_name, record
 
 RUN_TIMEOUT_S = 600.0
 JOB = "job"  # a deployment record's `kind` when it is a job's run
@@ -25,7 +26,7 @@ JOB = "job"  # a deployment record's `kind` when it is a job's run
 
 def run_job(project: Project, slice_id: str, environment: str) -> Deployment:
     job = built_file(project, slice_id, JOB_FILE, "job to run")
-    log_path = project.make_dir(project.logs_dir / slice_id) / f"{environment}-job.log"
+    log_path = project.make_dir(project.logs_dir / slice_id) / output_log_name(environment, WORKER)
     log.info(f"{slice_id}: running {project.relative(job)} ({environment})")
     try:
         python = slice_environment(project, job.parent.parent).python
