@@ -73,7 +73,8 @@ TODO_SPEC = textwrap.dedent("""\
 LONGEST_FIRST = ("test_journeys.py", "test_corrupt_state.py", "test_platforms.py", "test_dagster_staleness.py",
                  "test_queue_live.py", "test_code_location_runs.py", "test_ui_browser.py", "test_sync.py",
                  "test_faults.py", "test_workers.py", "test_component.py", "test_agent_clis.py",
-                 "test_packaging.py", "test_postgres_storage.py", "test_deploy_waves.py", "test_runs_elsewhere.py")
+                 "test_packaging.py", "test_postgres_storage.py", "test_deploy_waves.py", "test_runs_elsewhere.py",
+                 "test_health.py", "test_approval.py", "test_slice_commands.py")
 
 
 def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:

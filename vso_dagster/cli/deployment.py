@@ -11,7 +11,7 @@ from ..core.base.project import Project
 from ..core.base.state import load_state
 from ..launch.results import Result
 from .progress import LiveProgress
-from .project import SLICE, json_option, project_command, project_instance, slice_selection, verbose_option
+from .project import SLICE, json_option, one_slice, project_command, project_instance, slice_selection, verbose_option
 from .tables import box_table, emit_json, out, report
 
 
@@ -70,6 +70,43 @@ def destroy(project: Project, slice_ids: tuple[str, ...], all_slices: bool, envi
                     out.print(f"{slice_id} was not deployed to {env}.")
     if as_json:
         emit_json({"taken_down": taken_down})
+
+
+@project_command()
+@one_slice("approve for production")
+@click.option("--by", default="", help="Who approves (default: $GIT_AUTHOR_NAME, else your user name).")
+@verbose_option
+@json_option
+@click.pass_obj
+def approve(project: Project, slice_id: str, by: str, verbose: bool, as_json: bool) -> None:
+    """Let a slice whose integration tests passed go to production ([deploy] require_approval), and
+    deploy it there now, on the platform it serves test on."""
+    from ..core.deployment.approval import APPROVED, give
+    from ..core.deployment.deployments import deployments
+    from ..launch.deploy import deploy_slices
+
+    who = give(project, slice_id, APPROVED, by)
+    out.print(f"{slice_id}: approved by {who}.")
+    with project_instance(project) as instance, LiveProgress("starting") as progress:
+        outcomes = deploy_slices(project, instance, "production", [slice_id], concurrency=1, verbose=verbose,
+                                 platform=deployments(project, "test")[slice_id]["platform"], progress=progress)
+    report(outcomes, as_json)
+    if any(o.result in (Result.FAILED, Result.BLOCKED, Result.SKIPPED) for o in outcomes):
+        sys.exit(1)
+
+
+@project_command()
+@one_slice("keep out of production")
+@click.option("--reason", required=True, help="Why, for whoever reads `vso status` and `vso show`.")
+@click.option("--by", default="", help="Who rejects (default: $GIT_AUTHOR_NAME, else your user name).")
+@click.pass_obj
+def reject(project: Project, slice_id: str, reason: str, by: str) -> None:
+    """Keep a slice whose integration tests passed out of production, saying why. It stays out until a
+    new test deployment passes its integration tests and is approved."""
+    from ..core.deployment.approval import REJECTED, give
+
+    who = give(project, slice_id, REJECTED, by, reason)
+    out.print(f"{slice_id}: rejected by {who}: {reason}. A new test deployment that passes can be approved.")
 
 
 @project_command()

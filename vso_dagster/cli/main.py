@@ -49,8 +49,9 @@ def cli(ctx: click.Context, project_root: Path | None) -> None:
 
 
 for command in (decomposition.decompose, implementation.orchestrate, implementation.attach, implementation.stop,
-                implementation.test_command, implementation.next_slices, deployment.deploy, deployment.destroy,
-                deployment.health, sync.resolve, sync.nightly, sync.sync, sync.hooks):
+                implementation.test_command, implementation.next_slices, deployment.deploy, deployment.approve,
+                deployment.reject, deployment.destroy, deployment.health, sync.resolve, sync.nightly, sync.sync,
+                sync.hooks):
     cli.add_command(command)
 
 
@@ -126,7 +127,8 @@ def status(project: Project, pattern: str | None, statuses: tuple[str, ...], pla
     summary line. PATTERN picks slices by ID or component name: `auth` is found anywhere, a glob
     (`'slice-1??-*'`) must match whole. Where runs execute on other machines (`[dagster] checkout =
     "git"`), it first takes what they recorded in the Dagster instance."""
-    if load_config(project).runs_in_clones:
+    config = load_config(project)
+    if config.runs_in_clones:
         with project_instance(project):
             pass  # opening it takes what runs on other machines recorded
     state = load_state(project)
@@ -140,7 +142,8 @@ def status(project: Project, pattern: str | None, statuses: tuple[str, ...], pla
     if not state["slices"]:
         out.print("No slices yet: run `vso decompose`.")
         return
-    lines = [slice_table_text(state, shown) if shown else "No slice matches; `vso status` alone lists them all."]
+    lines = [slice_table_text(state, shown, config.require_approval) if shown
+             else "No slice matches; `vso status` alone lists them all."]
     for conflict in state["conflicts"]:
         if chosen.active and conflict["slice_id"] not in shown:
             continue
@@ -164,7 +167,7 @@ def show(project: Project, slice_id: str, as_json: bool) -> None:
     from ..core.base.plan import load_plan
     from ..core.base.slice_report import slice_report
 
-    report = slice_report(load_plan(project), load_state(project), slice_id)
+    report = slice_report(load_plan(project), load_state(project), slice_id, load_config(project).require_approval)
     with project_instance(project) as instance:
         records = instance.get_run_records(dg.RunsFilter(tags={"dagster/partition": slice_id}), limit=SHOWN_RUNS)
     report["runs"] = [{"job": r.dagster_run.job_name, "status": r.dagster_run.status.value,

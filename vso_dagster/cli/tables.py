@@ -11,6 +11,7 @@ from rich.console import Console
 from rich.table import Table
 from rich.text import Text
 
+from ..core.base.approvals import approval_of
 from ..core.base.model import ENVIRONMENTS
 from ..core.base.plan import Plan
 from ..core.base.slice_selection import in_id_order
@@ -41,10 +42,11 @@ def slice_table(state: dict, only: list[str] | None = None) -> None:
     out.out(slice_table_text(state, only or in_id_order(state["slices"])), highlight=False)
 
 
-def slice_table_text(state: dict, slice_ids: list[str]) -> str:
-    """`platform` is where the master spec means the slice to run; `serving` is where it runs now.
+def slice_table_text(state: dict, slice_ids: list[str], approvals: bool = False) -> str:
+    """`platform` is where the master spec means the slice to run; `serving` is where it runs now;
+    `approvals`: production waits for a person's word, which the status says.
     Drawn here rather than by rich, whose table took 14 s for 10,000 rows; the same look, in 0.1 s."""
-    return box_table(SLICE_COLUMNS, [_slice_row(state, slice_id) for slice_id in slice_ids], out.width)
+    return box_table(SLICE_COLUMNS, [_slice_row(state, slice_id, approvals) for slice_id in slice_ids], out.width)
 
 
 def page_or_print(text: str, pager: bool) -> None:
@@ -55,12 +57,14 @@ def page_or_print(text: str, pager: bool) -> None:
         click.echo(text)
 
 
-def _slice_row(state: dict, slice_id: str) -> list[str]:
+def _slice_row(state: dict, slice_id: str, approvals: bool) -> list[str]:
     entry = state["slices"][slice_id]
+    word = approval_of(state, slice_id, approvals)
     serving = [_serving(env, endpoints[slice_id]) for env, endpoints in
                ((env, state["deployments"].get(env, {}).get("endpoints", {})) for env in ENVIRONMENTS)
                if slice_id in endpoints]
-    return [slice_id, entry.get("component", ""), entry.get("version", ""), entry.get("status", ""),
+    return [slice_id, entry.get("component", ""), entry.get("version", ""),
+            entry.get("status", "") + (f" ({word})" if word else ""),
             entry.get("platform", ""), ", ".join(serving) or "-", ", ".join(entry.get("dependencies", [])) or "-",
             _spend(entry.get("agent_spend"))]
 
@@ -93,6 +97,7 @@ def slice_report_text(report: dict) -> str:
         + (f" (tested at {report['tested_commit'][:8]})" if report["tested_commit"] else " (not tested yet)"),
         "  integration:  " + (f"{'passed' if integration['passed'] else 'FAILED'}: {integration.get('summary', '')} "
                               f"({integration['at']})" if integration else "-"),
+        *([f"  approval:     {report['approval']}"] if report["approval"] else []),
         *(f"  {env + ':':<13} {serving(env)}" for env in ENVIRONMENTS),
         f"  agent spend:  {_spend(report['agent_spend'])}",
         f"  conflicts:    {', '.join(report['conflicts']) or '-'}",

@@ -9,6 +9,7 @@ from ..core.base.errors import VSOError
 from ..core.base.project import Project
 from ..core.base.remote_checkout import share_branch
 from ..core.base.state import mark_deployed
+from ..core.deployment.approval import APPROVED, give
 from ..core.deployment.deploy import deploy
 from ..core.deployment.deployments import deployments
 from ..core.deployment.integration import production_blocker, run_integration_tests
@@ -25,6 +26,9 @@ class DeployConfig(dg.Config):
     platform: str = Field(default="", description="local, hetzner, modal, or planned (each slice where its plan "
                                                   "says); empty: [deploy] platform in "
                                                   ".slice-orchestrator/config.toml, else local")
+    approved_by: str = Field(default="", description="production only, where [deploy] require_approval is true: "
+                                                     "who approves the slice that passed its integration tests "
+                                                     "(what `vso approve SLICE --by NAME` records)")
 
 
 def _deploy(context: dg.AssetExecutionContext, names: Naming, environment: str,
@@ -124,6 +128,8 @@ def build(names: Naming) -> list:
         vso = names.project_resource(context)
         try:
             project = slice_run_project(context, names)
+            if config.approved_by:  # the approval given where the run was launched (the UI's launchpad)
+                give(project, context.partition_key, APPROVED, by=config.approved_by)
         except VSOError as error:
             raise dg.Failure(description=str(error), allow_retries=False) from None
         if reason := production_blocker(project, context.partition_key):

@@ -162,6 +162,7 @@ class Config:
     remote: str = "origin"  # where a cloud deploy pushes the tested commit for its server to fetch
     repo_url: str = ""  # the URL that server clones from; "" = the remote's own URL
     pass_env: tuple[str, ...] = ()  # variables of VSO's environment a slice's own code also gets
+    require_approval: bool = False  # production waits for `vso approve` once integration tests passed
     sync_branch: str = "main"  # the branch the git sensor and hooks watch
     commit_own_writes: bool = True  # VSO commits the files it regenerated (core/base/own_commits.py)
     nightly_timezone: str = "UTC"
@@ -200,6 +201,7 @@ def load_config(project: Project) -> Config:
                       remote=_remote(raw.get("deploy", {})),
                       repo_url=str(raw.get("deploy", {}).get("repo_url", "")),
                       pass_env=_pass_env(raw.get("deploy", {})),
+                      require_approval=_flag(raw.get("deploy", {}), "require_approval", False),
                       sync_branch=str(raw.get("sync", {}).get("branch", "main")),
                       commit_own_writes=_flag(raw.get("sync", {}), "commit", True),
                       nightly_timezone=_timezone(raw.get("sync", {})),

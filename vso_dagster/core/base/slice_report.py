@@ -3,13 +3,15 @@ the master spec), where it stands, where it serves, and what building it cost.""
 
 from __future__ import annotations
 
+from .approvals import approval_of
 from .model import ENVIRONMENTS, LatencyBudget
 from .plan import Plan
 from .state import conflicts_of
 from .worktrees import branch_name
 
 
-def slice_report(plan: Plan, state: dict, slice_id: str) -> dict:
+def slice_report(plan: Plan, state: dict, slice_id: str, approvals: bool = False) -> dict:
+    """`approvals`: whether production waits for a person's word ([deploy] require_approval)."""
     entry = state["slices"][slice_id]
     planned = plan.slice(slice_id) if slice_id in plan.slice_ids else None
     serving = {env: _serving(state["deployments"].get(env, {}).get("endpoints", {}).get(slice_id))
@@ -28,6 +30,7 @@ def slice_report(plan: Plan, state: dict, slice_id: str) -> dict:
         "branch": branch_name(slice_id, entry["version"]) if entry.get("version") else "",
         "tested_commit": entry.get("tested_commit"),
         "integration": entry.get("integration"),
+        "approval": approval_of(state, slice_id, approvals),
         "serving": {env: where for env, where in serving.items() if where},
         "agent_spend": entry.get("agent_spend"),
         "conflicts": [c["path"] for c in conflicts_of(state, {slice_id})],

@@ -7,6 +7,7 @@ import tempfile
 from dataclasses import dataclass
 from pathlib import Path
 
+from ..base.approvals import AWAITING, REJECTED, approval_of
 from ..base.config import load_config
 from ..base.errors import VSOError
 from ..base.project import Project
@@ -77,4 +78,9 @@ def production_blocker(project: Project, slice_id: str) -> str | None:
     current = deployments(project, "test").get(slice_id)
     if current is None or current["id"] != result.get("deployment_id"):
         return "the test deployment changed since its integration tests ran"
+    word = approval_of(load_state(project), slice_id, load_config(project).require_approval)
+    if word == AWAITING:
+        return f"{AWAITING}: `vso approve {slice_id}`, or `vso reject {slice_id} --reason ...`"
+    if word is not None and word.startswith(REJECTED):
+        return word
     return None
