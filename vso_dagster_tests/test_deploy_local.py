@@ -100,6 +100,9 @@ def test_test_deploy_then_integration_tests_then_production(implemented):
         assert set(mats) == {"test_deployment", "integration_tests", "production_deployment"}
         assert mats["integration_tests"].metadata["failed"].value == 0
         assert mats["integration_tests"].metadata["p95_ms"].value <= 200
+        measured = mats["integration_tests"].metadata
+        assert measured["p50_ms"].value <= measured["p95_ms"].value <= measured["p99_ms"].value
+        assert measured["perf_load"].value == "50 GETs of /health, 4 at a time"  # Auth has no read of its own
         url = mats["production_deployment"].metadata["endpoint"].value
     assert httpx.get(f"{url}/health").status_code == 200
     assert load_state(implemented)["slices"]["slice-001-auth"]["status"] == "deployed"
@@ -238,3 +241,21 @@ def test_a_variable_named_in_pass_env_reaches_the_service_and_a_token_never_can(
     config.write_text(config.read_text().replace('pass_env = ["ACME_DB_URL"]', 'pass_env = ["HCLOUD_TOKEN"]'))
     refused = vso("deploy", "--slice-id", "slice-001-auth", "--environment", "test")
     assert refused.exit_code == 2 and "[deploy] pass_env may not name HCLOUD_TOKEN" in refused.output
+
+
+def test_the_performance_test_loads_the_reads_the_budget_is_about_and_reports_p50_p95_p99(implemented):
+    from vso_dagster.core.deployment.integration import run_integration_tests
+
+    implement_slice(implemented, load_plan(implemented), "slice-002-todos")
+    perf = implemented.slice_dir("slice-002-todos") / "tests/integration/test_todos_performance.py"
+    assert "PATHS = ['/todos']" in perf.read_text()  # the list read; not the read of one todo, nor /health
+    deploy_local(implemented, "slice-002-todos", "test")
+    try:
+        run = run_integration_tests(implemented, "slice-002-todos", "test")
+    finally:
+        destroy_local(implemented, "slice-002-todos", "test")
+    assert run.passed, run.summary()
+    measured = run.performance
+    assert (measured["paths"], measured["requests"], measured["concurrency"]) == (["/todos"], 50, 4)
+    assert measured["p50_ms"] <= measured["p95_ms"] <= measured["p99_ms"]
+    assert measured["percentile"] == 95 and measured["measured_ms"] == measured["p95_ms"]

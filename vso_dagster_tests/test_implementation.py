@@ -26,7 +26,7 @@ def test_scaffold_implements_a_slice_on_its_own_branch_and_worktree(committed):
     assert git(done.worktree.path, "rev-parse", "--abbrev-ref", "HEAD") == "slice-001-auth-v1.0.0"
     assert git(committed.root, "log", "-1", "--format=%s", "slice-001-auth-v1.0.0") == (
         "slice-001-auth: implementation by the scaffold agent")
-    assert done.diff["files"] == 1 and done.diff["insertions"] > 50
+    assert done.diff["files"] == 1 and done.diff["insertions"] > 30  # a whole service, only the kinds it needs
     assert load_state(committed)["slices"]["slice-001-auth"]["status"] == "implemented"
     # The project's own working tree and branch are untouched; only the state records the new status.
     assert "501" in (committed.slice_dir("slice-001-auth") / "service/main.py").read_text()
@@ -94,7 +94,7 @@ def test_orchestrate_and_test_commands(committed, vso):
 
     # A red implementation on the branch turns the check red.
     service = committed.state_dir / "worktrees/slice-002-todos/vertical-slices/slice-002-todos/service/main.py"
-    service.write_text(service.read_text().replace('"create"', '"nothing"'))
+    service.write_text(service.read_text().replace("status_code=201", "status_code=500"))  # creating fails
     red = vso("test", "--slice-id", "slice-002-todos")
     assert red.exit_code == 1 and "failed" in red.output and "failing: " in red.output, red.output  # by name
 

@@ -85,7 +85,7 @@ def test_a_worker_gets_a_job_a_unit_test_of_it_and_no_http_parts(project, vso):
     assert json.loads((slice_dir / "metadata.json").read_text())["kind"] == "worker"
     # The generated test is a contract: red against the skeleton, which the entry point shows too.
     red = run_tests(slice_dir / "tests/unit")
-    assert red.failed == 2 and red.passed == 0, red.output_tail
+    assert red.failed == 3 and red.passed == 0, red.output_tail
     skeleton = subprocess.run([sys.executable, str(slice_dir / "worker/job.py")], capture_output=True, text=True)
     assert skeleton.returncode == 1 and "not implemented yet" in skeleton.stderr
 

@@ -35,7 +35,8 @@ def _plain(value: object) -> object:
     raise TypeError(f"{type(value).__name__} is not JSON")
 
 
-SLICE_COLUMNS = ("slice", "component", "version", "status", "platform", "serving", "depends on", "agent spend")
+SLICE_COLUMNS = ("slice", "component", "version", "status", "coverage", "platform", "serving", "depends on",
+                 "agent spend")
 
 
 def slice_table(state: dict, only: list[str] | None = None) -> None:
@@ -65,6 +66,7 @@ def _slice_row(state: dict, slice_id: str, approvals: bool) -> list[str]:
                if slice_id in endpoints]
     return [slice_id, entry.get("component", ""), entry.get("version", ""),
             entry.get("status", "") + (f" ({word})" if word else ""),
+            "-" if entry.get("coverage") is None else f"{entry['coverage']:.0f}%",
             entry.get("platform", ""), ", ".join(serving) or "-", ", ".join(entry.get("dependencies", [])) or "-",
             _spend(entry.get("agent_spend"))]
 
@@ -86,6 +88,7 @@ def slice_report_text(report: dict) -> str:
                f"{(where['commit'] or '?')[:8]})"
 
     integration = report["integration"]
+    covered = "-" if report["coverage"] is None else f"{report['coverage']:.0f}% of its lines, by its unit tests"
     lines = [
         f"{report['slice_id']}  {report['component']}  ({report['kind'] or 'retired'}, {report['platform']})  "
         f"{report['status']}  v{report['version']}",
@@ -99,6 +102,7 @@ def slice_report_text(report: dict) -> str:
                               f"({integration['at']})" if integration else "-"),
         *([f"  approval:     {report['approval']}"] if report["approval"] else []),
         *(f"  {env + ':':<13} {serving(env)}" for env in ENVIRONMENTS),
+        f"  coverage:     {covered}",
         f"  agent spend:  {_spend(report['agent_spend'])}",
         f"  conflicts:    {', '.join(report['conflicts']) or '-'}",
         "  last runs:    " + ("-" if not report["runs"] else ""),

@@ -37,6 +37,8 @@ def _test_metadata(tests: TestRun) -> dict:
         "duration_s": round(tests.duration_s, 2),
         "failing": dg.MetadataValue.json(tests.failing),
         "environment": tests.environment[:12],  # the slice environment's digest (its requirements)
+        **({"coverage_percent": tests.coverage} if tests.coverage is not None else {}),
+        **({"min_coverage_percent": tests.min_coverage} if tests.min_coverage else {}),
     }
 
 

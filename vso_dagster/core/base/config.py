@@ -163,6 +163,7 @@ class Config:
     repo_url: str = ""  # the URL that server clones from; "" = the remote's own URL
     pass_env: tuple[str, ...] = ()  # variables of VSO's environment a slice's own code also gets
     require_approval: bool = False  # production waits for `vso approve` once integration tests passed
+    min_coverage: float = 80.0  # [tests]: the line coverage of a slice's implementation its unit tests must reach
     sync_branch: str = "main"  # the branch the git sensor and hooks watch
     commit_own_writes: bool = True  # VSO commits the files it regenerated (core/base/own_commits.py)
     nightly_timezone: str = "UTC"
@@ -202,6 +203,7 @@ def load_config(project: Project) -> Config:
                       repo_url=str(raw.get("deploy", {}).get("repo_url", "")),
                       pass_env=_pass_env(raw.get("deploy", {})),
                       require_approval=_flag(raw.get("deploy", {}), "require_approval", False),
+                      min_coverage=_percent(raw.get("tests", {}), "min_coverage", 80.0),
                       sync_branch=str(raw.get("sync", {}).get("branch", "main")),
                       commit_own_writes=_flag(raw.get("sync", {}), "commit", True),
                       nightly_timezone=_timezone(raw.get("sync", {})),
@@ -388,6 +390,13 @@ def _alerts(section: dict) -> AlertSettings:
                          f"\"https://chat.example.com/hooks/vso\", not {url!r}")
     return AlertSettings(webhook_url=url, interval_s=max(1, round(_seconds(section, "alerts", "interval_seconds",
                                                                            AlertSettings.interval_s))))
+
+
+def _percent(section: dict, key: str, default: float) -> float:
+    value = section.get(key, default)
+    if isinstance(value, bool) or not isinstance(value, int | float) or not 0 <= value <= 100:
+        raise ValueError(f"[tests] {key} must be a percentage from 0 (no minimum) to 100, not {value!r}")
+    return float(value)
 
 
 def _seconds(section: dict, name: str, key: str, default: float) -> float:

@@ -78,6 +78,10 @@ def _context(master: dict, s: PlannedSlice, version: str) -> dict:
         "round_trips": _round_trips(s, cases),
         "has_health": any(ep["method"] == "GET" and ep["path"].rstrip("/") == "/health" for ep in s.endpoints),
         "latency": s.latency or DEFAULT_LATENCY,
+        # What the performance test loads: the slice's reads that need no record to exist (a budget
+        # is about the requests users wait on); /health when it has none.
+        "perf_paths": [ep["path"] for ep in s.endpoints if ep["method"] == "GET" and not ep["params"]
+                       and ep["path"].rstrip("/") != "/health"] or ["/health"],
         "latency_from_spec": s.latency is not None,
         "unit_tests": [f"test_{s.module}_{'job' if worker else 'contract'}.py"],
         "integration_tests": [] if worker else [f"test_{s.module}_integration.py",

@@ -29,6 +29,7 @@ def slice_report(plan: Plan, state: dict, slice_id: str, approvals: bool = False
         "status": entry.get("status", ""),
         "branch": branch_name(slice_id, entry["version"]) if entry.get("version") else "",
         "tested_commit": entry.get("tested_commit"),
+        "coverage": entry.get("coverage"),  # the line coverage its unit tests reached on that commit
         "integration": entry.get("integration"),
         "approval": approval_of(state, slice_id, approvals),
         "serving": {env: where for env, where in serving.items() if where},

@@ -195,11 +195,13 @@ def record_nightly_run(project: Project) -> None:
 
 
 def mark_implemented(project: Project, slice_id: str, tested_commit: str | None = None,
-                     built_version: str | None = None, environment: str | None = None) -> None:
+                     built_version: str | None = None, environment: str | None = None,
+                     coverage: float | None = None) -> None:
     """`built_version`: the slice version whose spec the tested commit implements. The stale rules
     compare it with the version wanted now: a version bump that was never built is work to do,
     whatever a killed process did or did not record. `environment`: the digest of the slice
-    environment the commit was tested in (its interpreter and requirements)."""
+    environment the commit was tested in (its interpreter and requirements); `coverage`: the line
+    coverage its unit tests reached there."""
     with updating_state(project) as state:
         entry = state["slices"][slice_id]
         if entry.get("status") not in BUILT:
@@ -210,6 +212,8 @@ def mark_implemented(project: Project, slice_id: str, tested_commit: str | None 
             entry["built_version"] = built_version
         if environment:
             entry["tested_environment"] = environment
+        if coverage is not None:
+            entry["coverage"] = coverage
 
 
 # What a slice's agent teams spent, summed over every run (failed ones too): `vso status` shows it.

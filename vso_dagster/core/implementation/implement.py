@@ -5,12 +5,13 @@ from __future__ import annotations
 
 import logging
 from dataclasses import dataclass, replace
+from pathlib import Path
 
 from ..base.budget import NO_BUDGET, Budget
 from ..base.config import load_config
 from ..base.errors import Blocked, VSOError
 from ..base.plan import Plan, PlannedSlice
-from ..base.project import SEED_FILES, Project
+from ..base.project import JOB_FILE, SEED_FILES, SERVICE_FILE, Project
 from ..base.slice_environment import slice_environment
 from ..base.slice_files import implementation_file
 from ..base.state import BUILT, SliceStatus, conflicts_of, load_state, mark_implemented
@@ -112,9 +113,12 @@ def unit_tests(project: Project, worktree: Worktree) -> TestRun:
     """The slice's unit tests in its own environment, built from its requirements as they are on its
     branch (an agent may have added one)."""
     environment = slice_environment(project, worktree.slice_dir)
-    run = run_tests(worktree.slice_dir / "tests" / "unit", cwd=worktree.slice_dir,
-                    passed=load_config(project).pass_env, pytest=environment.pytest)
-    return replace(run, environment=environment.digest)
+    config = load_config(project)
+    implementation = next((worktree.slice_dir / Path(rel).parent for rel in (SERVICE_FILE, JOB_FILE)
+                           if (worktree.slice_dir / rel).exists()), None)
+    run = run_tests(worktree.slice_dir / "tests" / "unit", cwd=worktree.slice_dir, passed=config.pass_env,
+                    pytest=environment.pytest, covering=implementation)
+    return replace(run, environment=environment.digest, min_coverage=config.min_coverage if implementation else 0)
 
 
 def record_tests(project: Project, worktree: Worktree, tests: TestRun) -> str | None:
@@ -124,5 +128,6 @@ def record_tests(project: Project, worktree: Worktree, tests: TestRun) -> str | 
     if not tests.green or uncommitted(worktree):
         return None
     tested = head(worktree)
-    mark_implemented(project, worktree.slice_id, tested, branch_version(worktree.branch), tests.environment)
+    mark_implemented(project, worktree.slice_id, tested, branch_version(worktree.branch), tests.environment,
+                     tests.coverage)
     return tested
