@@ -1,8 +1,9 @@
 # make test  : fresh machine -> .venv with VSO and its test tools -> the whole test suite
 # make demo  : fresh machine -> .venv -> a demo project from examples/marketplace.md, decomposed,
-#              implemented by the built-in scaffold agent (unit tests green), deployed to test on
-#              loopback, integration-tested, and promoted to production (local); endpoints printed;
-#              then one component changes, is committed, and `vso sync` re-runs only its slice
+#              implemented by the built-in scaffold agent (unit tests green, their line coverage
+#              shown), deployed to test on loopback, integration-tested, and promoted to production
+#              (local); endpoints printed and probed; then one component changes, is committed, and
+#              `vso sync` re-runs only its slice
 # make bench : every benchmark in one run, written to bench/RESULTS.md (BENCH_ARGS="--postgres-url URL"
 #              adds PostgreSQL; BENCH_ARGS="--sizes 100 1000" skips 10,000 components)
 # make agents: the real agent CLIs (Claude Code, Codex, Aider) at pinned versions, into .agents/;
@@ -85,11 +86,14 @@ demo: install
 	$(BIN)/vso --project-root $(DEMO) sync
 	$(BIN)/vso --project-root $(DEMO) orchestrate --all
 	$(BIN)/vso --project-root $(DEMO) deploy --all
+	@echo "--- Every deployed slice answers GET /health (what the deployment_health sensor keeps checking):"
+	$(BIN)/vso --project-root $(DEMO) health
 	@echo "--- Now one component of the master spec changes, and only its slice re-runs:"
 	$(BIN)/python -c "$$DEMO_EDIT" $(DEMO)/master-spec.md
 	$(GIT_DEMO) commit --quiet --all -m "The first component keeps an audit trail"
 	$(BIN)/vso --project-root $(DEMO) sync
 	$(BIN)/vso --project-root $(DEMO) status
+	$(BIN)/vso --project-root $(DEMO) show 1
 	@echo "Branches merged home into main:"; git -C $(DEMO) branch --merged main --list 'slice-*'
 	@echo "git status of the demo project (VSO committed what it wrote):"; git -C $(DEMO) status --short
 	@echo
