@@ -131,6 +131,10 @@ def health_runs(instance: dg.DagsterInstance) -> list[tuple[str, str, str, bool,
     return found
 
 
+def production_runs(instance: dg.DagsterInstance) -> list[tuple[str, str, str, bool, str]]:
+    return [run for run in health_runs(instance) if run[0] == "vso_health_production"]
+
+
 def alerts_cursor(instance: dg.DagsterInstance) -> str | None:
     states = [s for s in instance.all_instigator_state() if s.instigator_name == "alerts"]
     return states[0].instigator_data.cursor if states and states[0].instigator_data else None
@@ -161,8 +165,8 @@ def test_the_sensor_in_the_daemon_sees_a_production_slice_die_vso_says_so_and_th
                 assert health_runs(instance) == []
                 wait_for(lambda: alerts_cursor(instance), "the alerts sensor's first tick")
                 os.kill(deployments["production"].details["pid"], signal.SIGKILL)
-                wait_for(lambda: health_runs(instance), "the health check run the sensor starts", timeout_s=120)
-                [(job, partition, sensor, passed, said)] = health_runs(instance)
+                wait_for(lambda: production_runs(instance), "the health check run the sensor starts", timeout_s=120)
+                [(job, partition, sensor, passed, said)] = production_runs(instance)
                 assert (job, partition, sensor, passed) == ("vso_health_production", AUTH, "deployment_health",
                                                             False)
                 assert said.startswith(f"{AUTH} in production: GET {deployments['production'].url}/health: "
@@ -176,23 +180,26 @@ def test_the_sensor_in_the_daemon_sees_a_production_slice_die_vso_says_so_and_th
         finally:
             os.killpg(daemon.pid, signal.SIGTERM)
             daemon.wait(timeout=60)
-    assert [set(body) for body in received] == [{"text"}, {"text"}], received
-    health_alert, run_alert = (body["text"] for body in received)
-    assert health_alert.startswith(f"proj: check health of production_deployment failed for {AUTH}: "
-                                   f"{AUTH} in production: GET {deployments['production'].url}/health: no answer")
-    assert run_alert.startswith("proj: vso_deploy_test failed for slice-002-todos (run "), run_alert
-    assert all(WEBHOOK_SECRET not in body["text"] and TOKEN not in body["text"] for body in received)
+    # Each incident told once. (On a loaded machine the test service may miss a probe's timeout: that
+    # is an incident of its own, told once too, and not what this test is about.)
+    assert all(set(body) == {"text"} for body in received), received
+    texts = [body["text"] for body in received]
+    down = [t for t in texts if t.startswith(f"proj: check health of production_deployment failed for {AUTH}: ")]
+    assert len(down) == 1, texts
+    assert f"{AUTH} in production: GET {deployments['production'].url}/health: no answer" in down[0]
+    assert len([t for t in texts if t.startswith("proj: vso_deploy_test failed for slice-002-todos (run ")]) == 1
+    assert all(WEBHOOK_SECRET not in text and TOKEN not in text for text in texts)
 
-    status = run_vso(project.root, "status")
-    assert "production (local, UNHEALTHY)" in status.stdout and "test (local)" in status.stdout, status.stdout
     probed = run_vso(project.root, "health", "--json")
     assert probed.returncode == 1 and probed.stdout, probed.stderr[-3000:]
     answers = {a["environment"]: a for a in json.loads(probed.stdout)}
     assert answers["test"]["healthy"] is True and answers["test"]["answer"] == "HTTP 200"
     assert answers["production"]["healthy"] is False and answers["production"]["answer"].startswith("no answer")
     assert answers["production"]["url"] == deployments["production"].url
+    status = run_vso(project.root, "status")  # as the last probe left it
+    assert "production (local, UNHEALTHY)" in status.stdout and "test (local)" in status.stdout, status.stdout
     with dg.DagsterInstance.from_config(str(project.dagster_home)) as instance:
-        assert len(health_runs(instance)) == 1  # the answer had not changed since the sensor's run
+        assert len(production_runs(instance)) == 1  # the answer had not changed since the sensor's run
     shown = run_vso(project.root, "health", "--environment", "production")
     assert shown.returncode == 1 and "UNHEALTHY" in shown.stdout and "test" not in shown.stdout.split("━")[-1]
     unknown = run_vso(project.root, "health", "--slice-id", "slice-999-nope")
