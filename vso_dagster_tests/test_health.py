@@ -32,46 +32,47 @@ WEBHOOK_SECRET, TOKEN = "webhook-canary-5e1f", "hcloud-canary-0b7d"
 
 
 @contextmanager
-def receiving() -> Iterator[tuple[str, list[dict]]]:
-    """A chat webhook on loopback: its URL, and the JSON bodies posted to it."""
-    received: list[dict] = []
-
-    class Hook(http.server.BaseHTTPRequestHandler):
-        def do_POST(self):
-            received.append(json.loads(self.rfile.read(int(self.headers["Content-Length"]))))
-            self.send_response(200)
-            self.end_headers()
-
-        def log_message(self, *args):
-            pass
-
-    server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), Hook)
-    threading.Thread(target=server.serve_forever, daemon=True).start()
-    try:
-        yield f"http://127.0.0.1:{server.server_address[1]}/hooks/T0/{WEBHOOK_SECRET}", received
-    finally:
-        server.shutdown()
-        server.server_close()
-
-
-@contextmanager
-def answering(status: int) -> Iterator[str]:
-    """A loopback server whose /health answers `status`: all a probe sees of a slice."""
-    class Health(http.server.BaseHTTPRequestHandler):
-        def do_GET(self):
-            self.send_response(status if self.path == "/health" else 404)
-            self.end_headers()
-
-        def log_message(self, *args):
-            pass
-
-    server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), Health)
+def loopback(handler: type[http.server.BaseHTTPRequestHandler]) -> Iterator[str]:
+    """An HTTP server on a free loopback port, answering with `handler`: its base URL."""
+    server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), handler)
     threading.Thread(target=server.serve_forever, daemon=True).start()
     try:
         yield f"http://127.0.0.1:{server.server_address[1]}"
     finally:
         server.shutdown()
         server.server_close()
+
+
+class Quiet(http.server.BaseHTTPRequestHandler):
+    def log_message(self, *args):
+        pass
+
+
+@contextmanager
+def receiving() -> Iterator[tuple[str, list[dict]]]:
+    """A chat webhook on loopback: its URL, and the JSON bodies posted to it."""
+    received: list[dict] = []
+
+    class Hook(Quiet):
+        def do_POST(self):
+            received.append(json.loads(self.rfile.read(int(self.headers["Content-Length"]))))
+            self.send_response(200)
+            self.end_headers()
+
+    with loopback(Hook) as url:
+        yield f"{url}/hooks/T0/{WEBHOOK_SECRET}", received
+
+
+@contextmanager
+def answering(status: int) -> Iterator[str]:
+    """A loopback server whose /health answers `status`: all a probe sees of a slice."""
+    class Health(Quiet):
+        def do_GET(self):
+            self.send_response(status if self.path == "/health" else 404)
+            self.end_headers()
+
+    with loopback(Health) as url:
+        yield url
 
 
 def deployed_at(project, slice_id: str, environment: str, url: str, deployment_id: str = "d1") -> None:

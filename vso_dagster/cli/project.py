@@ -79,14 +79,14 @@ class SliceID(click.ParamType):
     def shell_complete(self, ctx, param, incomplete: str) -> list:
         from click.shell_completion import CompletionItem
 
-        from ..core.base.slice_selection import in_id_order
+        from ..core.base.slice_selection import in_id_order, short_name
 
         try:
             known = load_state(_project_of(ctx))["slices"]
         except VSOError:
             return []
         return [CompletionItem(sid) for sid in in_id_order(known)
-                if sid.startswith(incomplete) or sid.split("-", 2)[-1].startswith(incomplete)]
+                if sid.startswith(incomplete) or short_name(sid).startswith(incomplete)]
 
 
 def _project_of(ctx: click.Context) -> Project:

@@ -15,6 +15,7 @@ from ..core.base.approvals import approval_of
 from ..core.base.model import ENVIRONMENTS
 from ..core.base.plan import Plan
 from ..core.base.slice_selection import in_id_order
+from ..core.base.state import endpoints_in
 from ..launch.results import Outcome, Result
 
 # Piped or captured output keeps whole slice IDs on one line instead of rich's 80-column default.
@@ -62,7 +63,7 @@ def _slice_row(state: dict, slice_id: str, approvals: bool) -> list[str]:
     entry = state["slices"][slice_id]
     word = approval_of(state, slice_id, approvals)
     serving = [_serving(env, endpoints[slice_id]) for env, endpoints in
-               ((env, state["deployments"].get(env, {}).get("endpoints", {})) for env in ENVIRONMENTS)
+               ((env, endpoints_in(state, env)) for env in ENVIRONMENTS)
                if slice_id in endpoints]
     return [slice_id, entry.get("component", ""), entry.get("version", ""),
             entry.get("status", "") + (f" ({word})" if word else ""),

@@ -7,6 +7,8 @@ what serves test now, with no word yet on that deployment."""
 
 from __future__ import annotations
 
+from .state import endpoints_in
+
 AWAITING, APPROVED, REJECTED = "awaiting approval", "approved", "rejected"
 
 
@@ -15,7 +17,7 @@ def approval_of(state: dict, slice_id: str, required: bool) -> str | None:
     no approval is asked for, or the slice has not passed its integration tests there."""
     if not required:
         return None
-    current = state["deployments"].get("test", {}).get("endpoints", {}).get(slice_id)
+    current = endpoints_in(state, "test").get(slice_id)
     entry = state["slices"].get(slice_id, {})
     result = entry.get("integration")
     if not current or not result or not result["passed"] or result.get("deployment_id") != current["id"]:

@@ -6,7 +6,7 @@ from __future__ import annotations
 from .approvals import approval_of
 from .model import ENVIRONMENTS, LatencyBudget
 from .plan import Plan
-from .state import conflicts_of
+from .state import conflicts_of, endpoints_in
 from .worktrees import branch_name
 
 
@@ -14,7 +14,7 @@ def slice_report(plan: Plan, state: dict, slice_id: str, approvals: bool = False
     """`approvals`: whether production waits for a person's word ([deploy] require_approval)."""
     entry = state["slices"][slice_id]
     planned = plan.slice(slice_id) if slice_id in plan.slice_ids else None
-    serving = {env: _serving(state["deployments"].get(env, {}).get("endpoints", {}).get(slice_id))
+    serving = {env: _serving(endpoints_in(state, env).get(slice_id))
                for env in ENVIRONMENTS}
     return {
         "slice_id": slice_id,

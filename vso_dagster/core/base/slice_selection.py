@@ -78,18 +78,18 @@ def resolve_slice_id(known: Iterable[str], given: str) -> str:
     if given in ids:
         return given
     wanted = given.lower()
-    fits = [sid for sid in ids if _short_name(sid) == wanted or _number(sid) == wanted.lstrip("0")]
+    fits = [sid for sid in ids if short_name(sid) == wanted or _number(sid) == wanted.lstrip("0")]
     if len(fits) == 1:
         return fits[0]
     if fits:
         raise VSOError(f"{given}: could be {', '.join(fits)}; give the whole slice ID")
-    close = difflib.get_close_matches(wanted, ids + [_short_name(sid) for sid in ids], n=3, cutoff=0.6)
-    meant = list(dict.fromkeys(next(sid for sid in ids if close_one in (sid, _short_name(sid))) for close_one in close))
+    close = difflib.get_close_matches(wanted, ids + [short_name(sid) for sid in ids], n=3, cutoff=0.6)
+    meant = list(dict.fromkeys(next(sid for sid in ids if close_one in (sid, short_name(sid))) for close_one in close))
     hint = f"; did you mean {' or '.join(meant)}?" if meant else "; `vso status` lists them"
     raise VSOError(f"{given}: no such slice{hint}")
 
 
-def _short_name(slice_id: str) -> str:
+def short_name(slice_id: str) -> str:
     """`auth` of `slice-001-auth`: the component's part of the ID."""
     found = _NUMBER.match(slice_id)
     return slice_id[found.end() + 1:] if found else slice_id

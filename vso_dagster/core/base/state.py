@@ -255,6 +255,11 @@ def mark_deployed(project: Project, slice_id: str) -> None:
         state["slices"][slice_id].update(status=SliceStatus.DEPLOYED, last_modified=now())
 
 
+def endpoints_in(state: dict, environment: str) -> dict[str, dict]:
+    """Each slice's deployment record in `environment`, by slice ID (empty where nothing serves)."""
+    return state["deployments"].get(environment, {}).get("endpoints", {})
+
+
 def record_deployment(project: Project, slice_id: str, environment: str, record: dict) -> dict | None:
     """The slice now serves `environment` as `record` says; returns the record it replaced."""
     with updating_state(project) as state:

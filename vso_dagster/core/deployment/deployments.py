@@ -20,7 +20,7 @@ from ..base.errors import VSOError
 from ..base.log_sources import LogSource, file_source
 from ..base.model import SERVICE, WORKER
 from ..base.project import SERVICE_FILE, Project
-from ..base.state import load_state, now, record_deployment
+from ..base.state import endpoints_in, load_state, now, record_deployment
 from ..base.worktrees import existing_worktree
 
 log = logging.getLogger("vso.deploy")
@@ -43,16 +43,20 @@ class Deployment:
                 "url": self.url, "deployed_at": self.deployed_at, "id": self.id, **self.details}
 
 
+# What a local deployment's process is called, by the slice's kind.
+PROCESS = {SERVICE: "service", WORKER: "job"}
+
+
 def output_log_name(environment: str, kind: str) -> str:
     """The file in `logs/<slice>/` where a local deployment's process writes: a service's, a job's."""
-    return f"{environment}-{'service' if kind == SERVICE else 'job'}.log"
+    return f"{environment}-{PROCESS[kind]}.log"
 
 
 def deployment_logs(project: Project, slice_id: str, environments: tuple[str, ...]) -> list[LogSource]:
     """`vso logs --deploy`: what the slice's local processes wrote in each environment, and the
     lines of VSO's deployment log (Terraform's verdicts, Modal's output, health checks) about it."""
-    sources = [file_source(f"{env} {'service' if kind == SERVICE else 'job'}", path)
-               for env in environments for kind in (SERVICE, WORKER)
+    sources = [file_source(f"{env} {process}", path)
+               for env in environments for kind, process in PROCESS.items()
                if (path := project.logs_dir / slice_id / output_log_name(env, kind)).exists()]
     return [*sources, file_source("deployment", project.logs_dir / "deployment.log", lambda line: slice_id in line)]
 
@@ -72,7 +76,7 @@ def service_dir(project: Project, slice_id: str) -> Path:
 
 
 def deployments(project: Project, environment: str) -> dict[str, dict]:
-    return load_state(project)["deployments"].get(environment, {}).get("endpoints", {})
+    return endpoints_in(load_state(project), environment)
 
 
 def record(project: Project, deployment: Deployment) -> dict | None:

@@ -17,7 +17,7 @@ from dataclasses import dataclass
 
 from ..base.model import ENVIRONMENTS
 from ..base.project import Project
-from ..base.state import load_state, now, updating_state
+from ..base.state import endpoints_in, load_state, now, updating_state
 
 # Probes at once: each waits on the network, not on a core.
 PARALLEL_PROBES = 16
@@ -51,7 +51,7 @@ def served_endpoints(state: dict, environments: Iterable[str] = ENVIRONMENTS,
     """Every recorded deployment with a URL to probe: a worker slice serves nothing over HTTP."""
     return [Endpoint(slice_id, env, entry["url"], entry.get("id", ""))
             for env in environments
-            for slice_id, entry in sorted(state["deployments"].get(env, {}).get("endpoints", {}).items())
+            for slice_id, entry in sorted(endpoints_in(state, env).items())
             if entry.get("url") and (slice_ids is None or slice_id in slice_ids)]
 
 
@@ -84,7 +84,7 @@ def record_health(project: Project, probes: Iterable[Probe]) -> list[Probe]:
     with updating_state(project) as state:
         for p in probes:
             where = p.endpoint
-            entry = state["deployments"].get(where.environment, {}).get("endpoints", {}).get(where.slice_id)
+            entry = endpoints_in(state, where.environment).get(where.slice_id)
             if not entry or entry.get("id", "") != where.deployment_id:
                 continue
             known = entry.get("health", HEALTHY)

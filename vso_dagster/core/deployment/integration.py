@@ -12,7 +12,7 @@ from ..base.config import load_config
 from ..base.errors import VSOError
 from ..base.project import Project
 from ..base.slice_environment import slice_environment
-from ..base.state import load_state, record_integration
+from ..base.state import endpoints_in, load_state, record_integration
 from ..base.unit_tests import TestRun, run_tests
 from .deployments import deployments, service_dir
 from .worker import JOB
@@ -70,15 +70,16 @@ def _record(project: Project, run: IntegrationRun, endpoint: dict) -> None:
 def production_blocker(project: Project, slice_id: str) -> str | None:
     """Why the slice may not go to production (None when it may): its integration tests must have
     passed against what is deployed in test right now."""
-    result = load_state(project)["slices"].get(slice_id, {}).get("integration")
+    state = load_state(project)
+    result = state["slices"].get(slice_id, {}).get("integration")
     if result is None:
         return "integration tests have not run against the test deployment"
     if not result["passed"]:
         return f"integration tests failed ({result['summary']})"
-    current = deployments(project, "test").get(slice_id)
+    current = endpoints_in(state, "test").get(slice_id)
     if current is None or current["id"] != result.get("deployment_id"):
         return "the test deployment changed since its integration tests ran"
-    word = approval_of(load_state(project), slice_id, load_config(project).require_approval)
+    word = approval_of(state, slice_id, load_config(project).require_approval)
     if word == AWAITING:
         return f"{AWAITING}: `vso approve {slice_id}`, or `vso reject {slice_id} --reason ...`"
     if word is not None and word.startswith(REJECTED):
