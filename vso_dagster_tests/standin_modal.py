@@ -5,7 +5,8 @@ It answers the two commands VSO's Modal runner uses, and nothing else:
   Modal's web endpoint) and prints what the real CLI prints, URL on the line after "Created web
   function";
 - `modal app stop --yes APP` stops what the deploy of APP started, in the same MODAL_ENVIRONMENT.
-Each call appends {argv, MODAL_ENVIRONMENT, VSO_MODAL_MIN_CONTAINERS, token_given, env_names} as a JSON line to
+Each call appends {argv, MODAL_ENVIRONMENT, VSO_MODAL_MIN_CONTAINERS, VSO_MODAL_SECRETS, VSO_MODAL_VOLUMES,
+token_given, env_names} as a JSON line to
 $MODAL_STANDIN_LOG. It also prints its token ID, as a careless tool might, so that tests prove VSO
 masks whatever a tool prints.
 """
@@ -30,6 +31,8 @@ def main(argv: list[str]) -> int:
     with open(os.environ["MODAL_STANDIN_LOG"], "a") as log:
         log.write(json.dumps({"argv": argv, "MODAL_ENVIRONMENT": os.environ.get("MODAL_ENVIRONMENT"),
                               "VSO_MODAL_MIN_CONTAINERS": os.environ.get("VSO_MODAL_MIN_CONTAINERS"),
+                              "VSO_MODAL_SECRETS": os.environ.get("VSO_MODAL_SECRETS"),
+                              "VSO_MODAL_VOLUMES": os.environ.get("VSO_MODAL_VOLUMES"),
                               "token_given": bool(os.environ.get("MODAL_TOKEN_ID")),
                               "env_names": sorted(os.environ)}) + "\n")
     print(f"Using token {os.environ.get('MODAL_TOKEN_ID', '(none)')} (stand-in)")
@@ -55,6 +58,8 @@ def deploy(app_file: Path, env_name: str) -> int:
     (STATE / f"{env_name}__{name}.pid").write_text(str(process.pid))
     print("✓ Created objects.")
     print("├── 🔨 Created mount /root/slice_service")
+    print("├── 🔨 Created web function process =>")  # printed first: the URL VSO serves from is serve's
+    print(f"    https://stand-in--{name}-process.modal.run")
     print("└── 🔨 Created web function serve =>")
     print(f"    http://127.0.0.1:{port}")
     print(f"✓ App deployed in 0.4s! 🎉\n\nView Deployment: https://modal.com/apps/stand-in/{env_name}/deployed/{name}")

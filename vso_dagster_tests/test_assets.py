@@ -41,7 +41,7 @@ def test_plan_adds_slice_partitions_and_one_partition_materializes(todo_project,
     assert result.success
     assert [p.name for p in todo_project.slices_dir.iterdir()] == ["slice-002-todos"]
     [mat] = result.asset_materializations_for_node("slice_spec")
-    assert mat.partition == "slice-002-todos" and mat.metadata["files_written"].value == 12
+    assert mat.partition == "slice-002-todos" and mat.metadata["files_written"].value == 13
 
 
 def test_master_data_version_ignores_the_generated_section(todo_project, tmp_path, instance):

@@ -29,28 +29,28 @@ def criterion(line: str):
     return lambda text: text.replace(CRITERIA, CRITERIA + line + "\n")
 
 
-# (how the slice's spec.md is changed, what the error starts with). Line 36 is the endpoint added
+# (how the slice's spec.md is changed, what the error starts with). Line 37 is the endpoint added
 # after the last one, line 20 the criterion added first.
 EDITS = {
     "a path with an empty and a '..' segment": (endpoint("- DELETE //todos/../x → no body → Delete"),
-                                                f"{SPEC}:36: endpoint path '//todos/../x' has an empty, '.' or '..'"),
+                                                f"{SPEC}:37: endpoint path '//todos/../x' has an empty, '.' or '..'"),
     "a parameter named twice": (endpoint("- DELETE /todos/{a}/{a} → no body → Delete"),
-                                f"{SPEC}:36: endpoint path '/todos/{{a}}/{{a}}' names the parameter {{a}} twice"),
-    "an unknown method": (endpoint("- FETCH /todos/x → no body → Fetch"), f"{SPEC}:36: unknown HTTP method 'FETCH'"),
+                                f"{SPEC}:37: endpoint path '/todos/{{a}}/{{a}}' names the parameter {{a}} twice"),
+    "an unknown method": (endpoint("- FETCH /todos/x → no body → Fetch"), f"{SPEC}:37: unknown HTTP method 'FETCH'"),
     "a path with shell metacharacters": (endpoint("- GET /todos;rm → no body → Gone"),
-                                         f"{SPEC}:36: endpoint path '/todos;rm' may only hold letters"),
+                                         f"{SPEC}:37: endpoint path '/todos;rm' may only hold letters"),
     "a path with command substitution": (endpoint("- GET /$(reboot) → no body → Gone"),
-                                         f"{SPEC}:36: endpoint path '/$(reboot)' may only hold letters"),
+                                         f"{SPEC}:37: endpoint path '/$(reboot)' may only hold letters"),
     "a path parameter that is a Python keyword": (endpoint("- GET /todos/{class} → no body → Class"),
-                                                  f"{SPEC}:36: path parameter {{class}} is a Python keyword"),
+                                                  f"{SPEC}:37: path parameter {{class}} is a Python keyword"),
     "an endpoint line in no endpoint's form": (endpoint("- GET /todos/done: the finished ones"),
-                                               f"{SPEC}:36: an endpoint in a slice spec reads `- METHOD /path"),
+                                               f"{SPEC}:37: an endpoint in a slice spec reads `- METHOD /path"),
     "a criterion that is a heading in a list": (criterion("- ## Vertical Slices"),
                                                 f"{SPEC}:20: this line would not read back from the master spec"),
     "a criterion with a form feed": (criterion("- archive\x0cthem"),
                                      f"{SPEC}:20: this line would not read back from the master spec"),
-    "not UTF-8": (lambda text: text.replace("Read a todo", "Read a t\udce9do"), f"{SPEC}:35: not valid UTF-8"),
-    "a NUL byte": (lambda text: text.replace("Read a todo", "Read a t\x00do"), f"{SPEC}:35: the file holds a NUL"),
+    "not UTF-8": (lambda text: text.replace("Read a todo", "Read a t\udce9do"), f"{SPEC}:36: not valid UTF-8"),
+    "a NUL byte": (lambda text: text.replace("Read a todo", "Read a t\x00do"), f"{SPEC}:36: the file holds a NUL"),
     "6 MB of text": (lambda text: text + "x" * (6 * 1024 * 1024), f"{SPEC}:1: the file is 6.0 MiB"),
 }
 
@@ -92,7 +92,7 @@ def test_two_slices_adding_the_same_endpoint_is_refused_at_the_second(committed,
         spec.write_text(text.replace("\n## Data Models", "- DELETE /todos → no body → Delete all\n\n## Data Models"))
     commit(committed.root, "both add DELETE /todos")
     untouched = before()
-    refused(vso, "sync", f"{SPEC}:36: endpoint 'DELETE /todos' is listed twice")
+    refused(vso, "sync", f"{SPEC}:37: endpoint 'DELETE /todos' is listed twice")
     assert before() == untouched
 
 

@@ -249,11 +249,13 @@ def test_the_performance_test_loads_the_reads_the_budget_is_about_and_reports_p5
     implement_slice(implemented, load_plan(implemented), "slice-002-todos")
     perf = implemented.slice_dir("slice-002-todos") / "tests/integration/test_todos_performance.py"
     assert "PATHS = ['/todos']" in perf.read_text()  # the list read; not the read of one todo, nor /health
-    deploy_local(implemented, "slice-002-todos", "test")
+    auth = deploy_local(implemented, "slice-001-auth", "test")  # Todos calls it
+    deploy_local(implemented, "slice-002-todos", "test", {"VSO_DEP_AUTH_URL": auth.url})
     try:
         run = run_integration_tests(implemented, "slice-002-todos", "test")
     finally:
         destroy_local(implemented, "slice-002-todos", "test")
+        destroy_local(implemented, "slice-001-auth", "test")
     assert run.passed, run.summary()
     measured = run.performance
     assert (measured["paths"], measured["requests"], measured["concurrency"]) == (["/todos"], 50, 4)

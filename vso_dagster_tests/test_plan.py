@@ -7,6 +7,7 @@ import pytest
 from vso_dagster.core.base.errors import SpecError
 from vso_dagster.core.base.master_spec import parse_master_spec
 from vso_dagster.core.base.plan import mermaid
+from vso_dagster.core.base.slice_files import slice_files
 from vso_dagster.core.decomposition.planning import assign_slice_ids, build_plan, unassigned_errors
 
 from .conftest import EXAMPLES
@@ -67,11 +68,20 @@ def test_new_numbers_never_reuse_a_retired_one():
         ("- **Email**: Sends mail\n", "hetzner", "default"),
         ("- **Trainer**: Model training (platform: hetzner)\n", "hetzner", "set in the master spec"),
         ("- **Mailer**: Sends email (platform: modal)\n", "modal", "set in the master spec"),
+        ("- **Ranker**: Orders results (gpu: a10g)\n", "modal", "it asks for a GPU (A10G), which only Modal offers"),
     ],
 )
 def test_platform_rule(component, platform, why):
     s = plan_of(component).slices[0]
     assert s.platform == platform and why in s.platform_reason
+
+
+def test_a_gpu_asked_for_is_in_the_modal_app_and_the_slice_spec():
+    plan = plan_of("- **Ranker**: Orders results\n  - GPU: L4\n")
+    [ranker] = plan.slices
+    files = slice_files(plan.master, ranker, "1.0.0")
+    assert ranker.gpu == "L4" and '"gpu": \'L4\',' in files["modal/app.py"]
+    assert "GPU: L4; CPU and memory: Modal's defaults" in files["spec.md"]
 
 
 ENDPOINTS = (

@@ -52,6 +52,11 @@ variable "git_ref" {
   type    = string
   default = ""
 }
+# As generated: where each slice this one calls serves, set in the service's environment.
+variable "dependency_urls" {
+  type    = map(string)
+  default = {}
+}
 variable "standin_port" { type = number }
 variable "standin_python" { type = string }
 variable "standin_script" { type = string }
@@ -88,6 +93,7 @@ resource "terraform_data" "server" {
   }
   provisioner "local-exec" {
     command     = "start"
+    environment = var.dependency_urls
     interpreter = [var.standin_python, var.standin_script, var.repo_url, var.git_ref, var.slice_id,
                    var.standin_checkout, tostring(var.standin_port), tostring(var.standin_boot_seconds)]
   }
@@ -409,12 +415,22 @@ def test_the_generated_modal_app_imports_with_the_real_sdk_and_serves_locally(mo
         module = importlib.util.module_from_spec(spec)
         spec.loader.exec_module(module)
         assert module.app.name == "vso-{SLICE}"
+        # Both functions get the wiring and the named secret, the named volume at its path and, Auth owning
+        # data (its User), the slice's own volume at /data.
+        assert len(module.FUNCTION["secrets"]) == 2 and list(module.FUNCTION["volumes"]) == ["/models", "/data"]
+        assert "gpu" not in module.FUNCTION  # Auth asks for none
         client = TestClient(module.serve.local())
         print(client.get("/health").json()["slice"], client.post("/auth/login", json={{}}).status_code)
+        try:
+            module.process.local({{"batch": 1}})
+        except Exception as error:  # the skeleton defines no process(data)
+            print(error.status_code, error.detail)
     """)
-    done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=120)
+    env = {**os.environ, "VSO_MODAL_SECRETS": '["stripe-live"]', "VSO_MODAL_VOLUMES": '{"/models": "model-weights"}'}
+    done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=120, env=env)
     assert done.returncode == 0, done.stderr
-    assert done.stdout.split() == [SLICE, "501"]  # the skeleton answers; an implementation replaces it
+    # The skeleton answers; an implementation replaces it.
+    assert done.stdout.split("\n")[:2] == [f"{SLICE} 501", "501 service/main.py defines no process(data)"]
 
 
 def test_modal_deploy_and_stop_with_the_environment_set(modal_project, standin_modal, vso):
@@ -423,12 +439,14 @@ def test_modal_deploy_and_stop_with_the_environment_set(modal_project, standin_m
     assert deployed.exit_code == 0, deployed.output
     record = deployments(modal_project, "test")[SLICE]
     assert record["platform"] == "modal" and record["app"] == f"vso-{SLICE}"
+    assert record["url"].startswith("http://127.0.0.1:")  # serve's URL, not process's, printed before it
+    assert record["process_url"] == f"https://stand-in--vso-{SLICE}-process.modal.run"
     assert httpx.get(f"{record['url']}/health").json()["slice"] == SLICE
     assert httpx.post(f"{record['url']}/auth/login", json={"email": "a@b.c"}).status_code == 201  # the build
     [call] = standin_modal()
     assert {k: v for k, v in call.items() if k != "env_names"} == {
         "argv": ["deploy", str(app_file)], "MODAL_ENVIRONMENT": "test", "VSO_MODAL_MIN_CONTAINERS": "0",
-        "token_given": False}
+        "VSO_MODAL_SECRETS": "[]", "VSO_MODAL_VOLUMES": "{}", "token_given": False}
     assert "modal deploy" in (modal_project.logs_dir / "deployment.log").read_text()
 
     assert vso("destroy", "--slice-id", SLICE, "--environment", "test").exit_code == 0
@@ -441,12 +459,21 @@ def test_modal_deploy_and_stop_with_the_environment_set(modal_project, standin_m
 
 def test_production_uses_the_production_modal_environment_and_warm_containers(modal_project, standin_modal):
     config = modal_project.root / "deployments/production/modal_config.json"
-    config.write_text(json.dumps({**json.loads(config.read_text()), "environment": "prod-eu"}))
+    config.write_text(json.dumps({**json.loads(config.read_text()), "environment": "prod-eu",
+                                  "secrets": ["stripe-live"], "volumes": {"/models": "model-weights"}}))
     built(modal_project, SLICE)
     deploy_modal.deploy_modal(modal_project, SLICE, "production")
     [call] = standin_modal()
     assert call["MODAL_ENVIRONMENT"] == "prod-eu" and call["VSO_MODAL_MIN_CONTAINERS"] == "1"
+    # The secrets and volumes by name, for app.py to hand to both of the slice's functions.
+    assert json.loads(call["VSO_MODAL_SECRETS"]) == ["stripe-live"]
+    assert json.loads(call["VSO_MODAL_VOLUMES"]) == {"/models": "model-weights"}
     destroy(modal_project, SLICE, "production")
+    config.write_text(json.dumps({"volumes": {"models": "model-weights"}}))
+    with pytest.raises(VSOError) as info:
+        deploy_modal.deploy_modal(modal_project, SLICE, "production")
+    assert str(info.value).startswith('deployments/production/modal_config.json: "volumes" must map absolute mount '
+                                      'paths to Modal volume names')
 
 
 def test_modal_without_a_token_fails_clearly_with_the_real_cli(modal_project, monkeypatch, tmp_path):

@@ -1,7 +1,8 @@
 """A project whose Dagster instance lives in PostgreSQL (`vso init --storage postgres`), driven by the
 real `vso` command against a real server: everything Dagster records goes there and nothing into
 SQLite, the password stays out of every file, and each way it can go wrong is said as the user's to fix.
-(The live sensor, queue and sync tests run on both storages through the `storage` fixture.)"""
+(Through the `storage` fixture, the live queue test runs on PostgreSQL and the live git-sensor test
+on SQLite.)"""
 
 from __future__ import annotations
 

@@ -13,10 +13,14 @@ import subprocess
 import time
 
 import dagster as dg
+import pytest
 
 from .conftest import EXAMPLES, venv_bin
 
 
+# On PostgreSQL only, the storage a shared run queue and pool live on: the same daemon, sensor and queue
+# on SQLite run in test_code_location_runs.py and test_health.py.
+@pytest.mark.parametrize("storage", ["postgres"], indirect=True)
 def test_sensor_and_queue_build_every_slice_in_waves(project, vso, storage):
     subprocess.run(["git", "init", "-q", str(project.root)], check=True)
     assert vso("init", *storage).exit_code == 0

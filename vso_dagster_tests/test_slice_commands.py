@@ -38,6 +38,7 @@ def test_show_says_everything_of_one_slice_named_short_with_its_runs(committed):
     assert [(r["job"], r["status"]) for r in report["runs"]] == [("vso_unit_tests", "SUCCESS")]
     text = run_vso(committed.root, "show", "--slice-id", "2", check=True).stdout
     assert text.startswith("slice-002-todos  Todos  (service,") and "depends on:   slice-001-auth" in text
+    assert "calls:        Auth ($VSO_DEP_AUTH_URL)" in text
 
 
 def test_a_slice_named_wrong_gets_the_ones_it_could_have_meant(committed):

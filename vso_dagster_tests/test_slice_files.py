@@ -17,43 +17,64 @@ import httpx
 import pytest
 
 from vso_dagster.core.base.project import Project
+from vso_dagster.core.deployment.hetzner import hcl_map
 from vso_dagster.core.deployment.local import free_port
 
 from .conftest import decompose_example
 
 # A correct implementation of the Todo example's Todos slice, as an agent would write it.
 TODOS_IMPLEMENTATION = textwrap.dedent('''\
+    import json
+    import os
+    import sqlite3
     from typing import Any
+
+    import httpx
     from fastapi import Body, FastAPI, HTTPException
 
     app = FastAPI()
-    todos: dict[str, dict] = {}
+    db = sqlite3.connect(os.environ.get("VSO_DATABASE_URL", "").removeprefix("sqlite:///") or ":memory:",
+                         check_same_thread=False)
+    db.execute("CREATE TABLE IF NOT EXISTS todos (id INTEGER PRIMARY KEY, body TEXT)")
 
     @app.get("/health")
     def health():
         return {"status": "ok"}
 
+    @app.get("/health/dependencies")
+    def health_dependencies():
+        if not (url := os.environ.get("VSO_DEP_AUTH_URL")):
+            return {"Auth": {"status": "VSO_DEP_AUTH_URL is not set"}}
+        try:
+            answer = httpx.get(f"{url}/health/dependencies", timeout=5).json()
+        except httpx.HTTPError as error:
+            return {"Auth": {"status": f"no answer: {error}"}}
+        return {"Auth": {"status": "ok", "dependencies": answer}}
+
     @app.post("/todos", status_code=201)
     def post_todos(payload: dict[str, Any] = Body(default_factory=dict)):
-        todo = {"id": str(len(todos) + 1), "title": payload.get("title", ""), "done": bool(payload.get("done", False)),
+        todo = {"title": payload.get("title", ""), "done": bool(payload.get("done", False)),
                 "owner_id": payload.get("owner_id"), "created_at": payload.get("created_at")}
-        todos[todo["id"]] = todo
-        return todo
+        with db:
+            todo_id = db.execute("INSERT INTO todos (body) VALUES (?)", (json.dumps(todo),)).lastrowid
+        return {"id": str(todo_id), **todo}
 
     @app.get("/todos")
     def get_todos():
-        return list(todos.values())
+        return [{"id": str(i), **json.loads(body)} for i, body in db.execute("SELECT id, body FROM todos")]
 
     @app.get("/todos/{todo_id}")
     def get_todos_by_todo_id(todo_id: str):
-        if todo_id not in todos:
+        row = db.execute("SELECT body FROM todos WHERE id = ?", (todo_id,)).fetchone()
+        if row is None:
             raise HTTPException(404, "no such todo")
-        return todos[todo_id]
+        return {"id": todo_id, **json.loads(row[0])}
 
     @app.delete("/todos/{todo_id}", status_code=204)
     def delete_todos_by_todo_id(todo_id: str):
-        if todos.pop(todo_id, None) is None:
-            raise HTTPException(404, "no such todo")
+        with db:
+            if db.execute("DELETE FROM todos WHERE id = ?", (todo_id,)).rowcount == 0:
+                raise HTTPException(404, "no such todo")
 ''')
 
 
@@ -165,7 +186,8 @@ def test_the_firewall_has_no_ssh_rule_until_ssh_source_ips_names_networks(genera
 
 def test_the_servers_boot_script_checks_out_exactly_git_ref(generated, tmp_path):
     """user-data.sh as Terraform renders it, its git steps run here (as root would, without sudo):
-    the checkout is the commit named, even one that is not its branch's tip."""
+    the checkout is the commit named, even one that is not its branch's tip. The service's unit
+    sets the URL of each slice it calls."""
     repo = tmp_path / "repo"
     subprocess.run(["git", "init", "--quiet", str(repo)], check=True)
     for message in ("tested", "newer"):
@@ -175,9 +197,15 @@ def test_the_servers_boot_script_checks_out_exactly_git_ref(generated, tmp_path)
                             check=True).stdout.strip()
     terraform = slice_dirs(generated)[0] / "terraform"
     (tmp_path / "console").mkdir()
+    # As `vso deploy` passes them: Terraform reads the map literally, template sequences and all.
+    urls = {"VSO_DEP_AUTH_URL": "http://10.0.0.2:8000", "VSO_DEP_ODD_URL": "http://h/${x}%{y}"}
     script = terraform_console(tmp_path / "console", f'templatefile("{terraform}/user-data.sh", '
                                f'{{slice_id = "s", environment = "test", repo_url = "{repo}", git_ref = "{tested}", '
-                               f'service_port = 8000}})')
+                               f'service_port = 8000, dependency_urls = {hcl_map(urls)}, '
+                               f'data_device = "/dev/disk/by-id/scsi-0HC_Volume_1"}})')
+    assert ('Environment="VSO_DEP_AUTH_URL=http://10.0.0.2:8000"\nEnvironment="VSO_DEP_ODD_URL=http://h/${x}%{y}"\n'
+            'Environment="VSO_DATABASE_URL=sqlite:////var/lib/vso-data/s.sqlite3"\nExecStart=') in script
+    assert "mount /var/lib/vso-data" in script
     server = tmp_path / "server"
     steps = [line.replace("sudo -u vso ", "").replace("/opt/vso/app", str(server))
              for line in script.splitlines() if "git " in line and not line.startswith(("#", "apt"))]
@@ -209,30 +237,51 @@ def test_contract_tests_fail_against_the_skeleton(generated):
     tests = generated.root / "todo-small/vertical-slices/slice-002-todos/tests/unit"
     result = run_pytest("-q", str(tests))
     assert result.returncode == 1
-    assert "5 failed, 2 passed" in result.stdout, result.stdout[-2000:]
+    assert "6 failed, 4 passed" in result.stdout, result.stdout[-2000:]
     assert "is not implemented yet" in result.stdout
 
 
 def test_contract_and_integration_tests_pass_against_a_correct_implementation(generated, tmp_path):
+    """Todos calls Auth, and keeps its todos in its database: deployed with Auth's URL, its integration
+    tests see the call go through; redeployed on the same database, they find what the last run
+    stored; on an empty one, they say it is gone."""
     slice_dir = tmp_path / "slice-002-todos"
     shutil.copytree(generated.root / "todo-small/vertical-slices/slice-002-todos", slice_dir)
     (slice_dir / "service/main.py").write_text(TODOS_IMPLEMENTATION)
     unit = run_pytest("-q", str(slice_dir / "tests/unit"))
     assert unit.returncode == 0, unit.stdout[-3000:]
-    assert "7 passed" in unit.stdout
+    assert "10 passed" in unit.stdout
+    assert "test_calls_auth" in (slice_dir / "tests/integration/test_todos_integration.py").read_text()
 
+    auth_port = free_port()
+    auth = subprocess.Popen([sys.executable, "-m", "uvicorn", "main:app", "--port", str(auth_port), "--log-level",
+                             "warning"], cwd=generated.root / "todo-small/vertical-slices/slice-001-auth/service")
+    memo = {"VSO_DATA_MEMO": str(tmp_path / "memo.json")}
+    try:
+        _wait_healthy(f"http://127.0.0.1:{auth_port}/health")
+        for database, expected in (("kept", "8 passed"), ("kept", "8 passed"), ("new", "1 failed, 7 passed")):
+            integration = _deployed(slice_dir, tmp_path / f"{database}.sqlite3", auth_port, memo)
+            assert expected in integration.stdout, integration.stdout[-3000:]
+    finally:
+        auth.terminate()
+        auth.wait(timeout=10)
+    assert "stored by an earlier deployment, is gone" in integration.stdout
+
+
+def _deployed(slice_dir: Path, database: Path, auth_port: int, env: dict[str, str]) -> subprocess.CompletedProcess:
+    """The slice's service started on its database, calling Auth, and its integration tests run against it."""
     port = free_port()
     server = subprocess.Popen([sys.executable, "-m", "uvicorn", "main:app", "--port", str(port), "--log-level",
-                               "warning"], cwd=slice_dir / "service")
+                               "warning"], cwd=slice_dir / "service",
+                              env={**os.environ, "VSO_DEP_AUTH_URL": f"http://127.0.0.1:{auth_port}",
+                                   "VSO_DATABASE_URL": f"sqlite:///{database}"})
     try:
         _wait_healthy(f"http://127.0.0.1:{port}/health")
-        integration = run_pytest("-q", str(slice_dir / "tests/integration"),
-                                 env={"VSO_BASE_URL": f"http://127.0.0.1:{port}"})
+        return run_pytest("-q", str(slice_dir / "tests/integration"), env={"VSO_BASE_URL": f"http://127.0.0.1:{port}",
+                                                                           **env})
     finally:
         server.terminate()
         server.wait(timeout=10)
-    assert integration.returncode == 0, integration.stdout[-3000:]
-    assert "6 passed" in integration.stdout
 
 
 def test_integration_tests_skip_with_a_reason_when_nothing_is_deployed(generated):

@@ -10,6 +10,7 @@ import subprocess
 import time
 
 import dagster as dg
+import pytest
 
 from vso_dagster.core.base.state import load_state
 from vso_dagster.core.deployment.deploy import destroy
@@ -18,6 +19,9 @@ from .conftest import EXAMPLES, commit, venv_bin
 from .test_sync import git
 
 
+# On SQLite only, a new project's storage. On PostgreSQL, a sensor's ticks, cursor and runs in a real
+# daemon are test_queue_live.py's, and `vso sync` is test_postgres_storage.py's.
+@pytest.mark.parametrize("storage", ["sqlite"], indirect=True)
 def test_a_commit_starts_exactly_the_runs_it_makes_stale(project, vso, storage):
     assert vso("init", *storage).exit_code == 0
     shutil.copy(EXAMPLES / "todo-small.md", project.master_spec)

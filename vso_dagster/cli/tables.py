@@ -95,14 +95,19 @@ def slice_report_text(report: dict) -> str:
         f"{report['status']}  v{report['version']}",
         *(f"  {line}" for line in report["description"].splitlines()[:3]),
         f"  depends on:   {', '.join(report['depends_on']) or '-'}",
+        f"  calls:        {', '.join(report['calls']) or '-'}",
         f"  endpoints:    {', '.join(report['endpoints']) or '-'}",
         f"  latency:      {report['latency_budget'] or '-'}",
         f"  branch:       {report['branch'] or '-'}"
         + (f" (tested at {report['tested_commit'][:8]})" if report["tested_commit"] else " (not tested yet)"),
         "  integration:  " + (f"{'passed' if integration['passed'] else 'FAILED'}: {integration.get('summary', '')} "
                               f"({integration['at']})" if integration else "-"),
+        *(f"  path:         {' -> '.join(p['path'])}: {p['result']}"
+          for p in ((integration or {}).get("e2e") or {}).get("paths", [])),
         *([f"  approval:     {report['approval']}"] if report["approval"] else []),
         *(f"  {env + ':':<13} {serving(env)}" for env in ENVIRONMENTS),
+        *(f"  {env + ' data:':<13} {where['database']}" for env, where in report["serving"].items()
+          if where.get("database")),
         f"  coverage:     {covered}",
         f"  agent spend:  {_spend(report['agent_spend'])}",
         f"  conflicts:    {', '.join(report['conflicts']) or '-'}",

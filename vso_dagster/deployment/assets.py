@@ -89,12 +89,14 @@ def build(names: Naming) -> list:
 
     @dg.asset(key=names.key("integration_tests"), kinds={"pytest"}, deps=[test_deployment], **common,
               check_specs=[dg.AssetCheckSpec("integration_junit", asset=names.key("integration_tests"), blocking=True,
-                                             description="The slice's integration and performance tests all passed "
+                                             description="The slice's integration and performance tests, and the "
+                                                         "end-to-end tests of its dependency paths, all passed "
                                                          "(JUnit); production waits for it")])
     def integration_tests(context: dg.AssetExecutionContext) -> dg.MaterializeResult:
-        """tests/integration (and the latency-budget performance test) against the test endpoint; for a
-        worker, its job's run in test. The run is recorded either way; its blocking check fails when a
-        test did, so production does not follow."""
+        """tests/integration (and the latency-budget performance test) against the test endpoint, then
+        tests/e2e once every slice on its dependency paths serves test; for a worker, its job's run in
+        test. The run is recorded either way; its blocking check fails when a test did, so production
+        does not follow."""
         with names.project_resource(context).log_to("deployment", context) as project:
             try:
                 slice_run_project(context, names)
@@ -111,6 +113,11 @@ def build(names: Naming) -> list:
                 "skipped": run.tests.skipped, "duration_s": round(run.tests.duration_s, 2),
                 "failing": dg.MetadataValue.json(run.tests.failing),
             })
+        if e2e := run.e2e:
+            # Each dependency path that ends at the slice, and whether a request went all along it.
+            metadata["end_to_end"] = e2e.summary()
+            metadata["dependency_paths"] = dg.MetadataValue.json(
+                [{"path": " -> ".join(p["path"]), "result": p["result"]} for p in e2e.paths])
         if perf := run.performance:
             # p50, p95 and p99 of what the test loaded; the budget's own percentile among them.
             metadata.update({key: round(perf[key], 1) for key in ("p50_ms", "p95_ms", "p99_ms") if key in perf})

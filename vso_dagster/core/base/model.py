@@ -10,6 +10,9 @@ ENVIRONMENTS = ("test", "production")
 PLATFORM_NAMES = ("local", "hetzner", "modal")
 # The platforms a master spec's `Platform:` line may name (local is for VSO's own runs, never planned).
 SPEC_PLATFORMS = ("hetzner", "modal")
+# The GPUs a component may ask for (`gpu: A10G`): Modal's names. Only Modal offers them; Hetzner
+# Cloud has no GPU servers.
+GPU_TYPES = ("T4", "L4", "A10G", "A100", "A100-40GB", "A100-80GB", "L40S", "H100", "H200", "B200")
 # Not a platform: each slice goes to the platform its plan names (the master spec's platform rule).
 PLANNED = "planned"
 DEPLOY_TARGETS = (*PLATFORM_NAMES, PLANNED)
@@ -37,6 +40,7 @@ class Component:
     platform: str | None
     notes: tuple[str, ...]
     line: int
+    gpu: str | None = None  # the GPU its code needs, by Modal's name for it (GPU_TYPES)
 
 
 @dataclass(frozen=True)

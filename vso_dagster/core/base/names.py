@@ -62,3 +62,9 @@ def python_identifier(slug: str) -> str:
 def modal_app_name(slice_id: str) -> str:
     """The Modal app a slice deploys as: generated into modal/app.py, and what `modal app stop` stops."""
     return f"vso-{slice_id}"
+
+
+def dependency_variable(slice_id: str) -> str:
+    """The environment variable that gives a slice the URL of a slice it calls ('slice-001-auth' ->
+    VSO_DEP_AUTH_URL): set by each deploy, read by the service, in every environment alike."""
+    return f"VSO_DEP_{python_identifier(slice_id.split('-', 2)[2]).upper()}_URL"

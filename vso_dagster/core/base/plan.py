@@ -47,6 +47,10 @@ class PlannedSlice:
     functional: list[str]
     non_functional: list[dict]
     latency: dict | None
+    gpu: str | None = None  # the GPU it asked for (Modal's name); None: none
+    # The services among its dependencies, which it calls over HTTP: {slice_id, name, variable}, where
+    # `variable` (VSO_DEP_<SLICE>_URL) holds the URL each one serves at in the same environment.
+    calls: list[dict] = field(default_factory=list)
     input_hash: str = ""
 
 
@@ -78,6 +82,21 @@ class Plan:
     @cached_property
     def _by_id(self) -> dict[str, PlannedSlice]:
         return {s.slice_id: s for s in self.slices}  # a plan is never changed once built
+
+    def upstream(self, slice_id: str) -> list[str]:
+        """Every service the slice calls, directly or through the slices it calls: the dependency paths
+        that end at it, in plan order."""
+        seen: set[str] = set()
+        todo = [call["slice_id"] for call in self.slice(slice_id).calls]
+        while todo:
+            if (sid := todo.pop()) not in seen:
+                seen.add(sid)
+                todo.extend(call["slice_id"] for call in self.slice(sid).calls)
+        return [sid for sid in self.slice_ids if sid in seen]
+
+    def dependents(self, slice_id: str) -> list[str]:
+        """The slices that call this one directly."""
+        return [s.slice_id for s in self.slices if any(call["slice_id"] == slice_id for call in s.calls)]
 
     def slice(self, slice_id: str) -> PlannedSlice:
         if (found := self._by_id.get(slice_id)) is None:

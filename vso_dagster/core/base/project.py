@@ -82,6 +82,10 @@ class Project:
         return self.state_dir / "cache"
 
     @property
+    def data_dir(self) -> Path:
+        return self.state_dir / "data"
+
+    @property
     def state_file(self) -> Path:
         return self.state_dir / "state.json"
 
@@ -125,14 +129,22 @@ class Project:
         return path
 
     def make_cache_dir(self, *parts: str) -> Path:
-        """A directory in VSO's cache. The cache ignores itself in git (its own .gitignore), so
-        nothing in it is ever committed, in a project of any age."""
-        ignore = self.cache_dir / ".gitignore"
+        """A directory in VSO's cache."""
+        return self._make_ignored(self.cache_dir, "project/cache-gitignore.j2", parts)
+
+    def make_data_dir(self, *parts: str) -> Path:
+        """A directory of the slices' own data on this machine (local databases)."""
+        return self._make_ignored(self.data_dir, "project/data-gitignore.j2", parts)
+
+    def _make_ignored(self, top: Path, ignore_template: str, parts: tuple[str, ...]) -> Path:
+        """A directory under `top`, which ignores itself in git (its own .gitignore): nothing in it is
+        ever committed, in a project of any age."""
+        ignore = top / ".gitignore"
         if not ignore.exists():
             from .templating import render  # Jinja loads only here: a git hook imports this module
 
-            self.write(ignore, render("project/cache-gitignore.j2"))
-        return self.make_dir(self.cache_dir.joinpath(*parts))
+            self.write(ignore, render(ignore_template))
+        return self.make_dir(top.joinpath(*parts))
 
     def open_append(self, path: Path) -> BinaryIO:
         """A file VSO appends to (a lock, a log), opened without following a symlink: a dangling

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from ... import __version__
 from .model import WORKER
-from .names import match_key, modal_app_name
+from .names import match_key, modal_app_name, python_identifier
 from .plan import PlannedSlice
 from .project import JOB_FILE, SERVICE_FILE
 from .templating import render
@@ -57,6 +57,8 @@ def slice_files(master: dict, s: PlannedSlice, version: str) -> dict[str, str]:
         "terraform/outputs.tf": render("slice/terraform/outputs.tf.j2", **ctx),
         "terraform/user-data.sh": render("slice/terraform/user-data.sh.j2", **ctx),
     }
+    for name in ctx["e2e_tests"]:
+        files[f"tests/e2e/{name}"] = render(f"{tests}/e2e/test_e2e.py.j2", **ctx)
     if s.platform == "modal":
         files["modal/app.py"] = render("slice/modal/app.py.j2", **ctx)
     return files
@@ -74,6 +76,9 @@ def _context(master: dict, s: PlannedSlice, version: str) -> dict:
         "version": version,
         "vso_version": __version__,
         "cases": cases,
+        # The services it calls: {slice_id, name, variable, function} (the test's name for each).
+        "calls": [{**call, "function": python_identifier(call['slice_id'].split('-', 2)[2])} for call in s.calls],
+        "dependencies": {call["name"]: call["variable"] for call in s.calls},
         "endpoint_pairs": [(ep["method"], ep["path"]) for ep in s.endpoints],
         "round_trips": _round_trips(s, cases),
         "has_health": any(ep["method"] == "GET" and ep["path"].rstrip("/") == "/health" for ep in s.endpoints),
@@ -86,6 +91,9 @@ def _context(master: dict, s: PlannedSlice, version: str) -> dict:
         "unit_tests": [f"test_{s.module}_{'job' if worker else 'contract'}.py"],
         "integration_tests": [] if worker else [f"test_{s.module}_integration.py",
                                                 f"test_{s.module}_performance.py"],
+        # A database of its own in each environment (VSO_DATABASE_URL), for the records its models describe.
+        "owns_data": bool(s.models) and not worker,
+        "e2e_tests": [f"test_{s.module}_e2e.py"] if s.calls else [],
         "modal_app": modal_app_name(s.slice_id),
     }
 

@@ -23,6 +23,8 @@ def slice_report(plan: Plan, state: dict, slice_id: str, approvals: bool = False
         "kind": planned.kind if planned else "",
         "platform": entry.get("platform", ""),
         "depends_on": entry.get("dependencies", []),
+        # The services it calls, and the variable its deploy puts each one's URL in.
+        "calls": [f"{c['name']} (${c['variable']})" for c in planned.calls] if planned else [],
         "endpoints": [f"{e['method']} {e['path']}" for e in planned.endpoints] if planned else [],
         "latency_budget": _budget(planned.latency) if planned and planned.latency else None,
         "version": entry.get("version", ""),
@@ -48,4 +50,5 @@ def _serving(deployment: dict | None) -> dict | None:
     health = deployment.get("health", {})
     return {"url": deployment.get("url") or "", "platform": deployment.get("platform", ""),
             "commit": deployment.get("commit"), "deployed_at": deployment.get("deployed_at"),
-            "healthy": health.get("healthy", True), "health": health.get("detail", "as deployed")}
+            "healthy": health.get("healthy", True), "health": health.get("detail", "as deployed"),
+            "database": deployment.get("VSO_DATABASE_URL")}

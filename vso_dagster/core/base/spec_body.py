@@ -14,7 +14,7 @@ import re
 from dataclasses import dataclass, field
 
 from .errors import Diagnostic
-from .model import SPEC_PLATFORMS, TEAM_TYPES, Component, DataModel, Endpoint, LatencyBudget, Requirement
+from .model import GPU_TYPES, SPEC_PLATFORMS, TEAM_TYPES, Component, DataModel, Endpoint, LatencyBudget, Requirement
 from .names import IDENTIFIER, component_name_problem
 from .spec_blocks import BlockCache, Heading, Item, Paragraph, body_blocks
 
@@ -23,10 +23,11 @@ HTTP_METHODS = ("GET", "POST", "PUT", "PATCH", "DELETE", "HEAD", "OPTIONS")
 _COMPONENT = re.compile(r"(\*\*|__)(?P<name>.+?)\1\s*[:—–-]?\s*(?P<rest>.*)", re.S)
 _DEPS_PAREN = re.compile(r"\(\s*(?:depends on|requires)\s*:\s*(?P<list>[^)]*)\)", re.I)
 _PLATFORM_PAREN = re.compile(r"\(\s*platform\s*:\s*(?P<value>[^)]*)\)", re.I)
+_GPU_PAREN = re.compile(r"\(\s*gpu\s*:\s*(?P<value>[^)]*)\)", re.I)
 _DEPS_INLINE = re.compile(r"(?:^|(?<=[\s.;,]))(?:depends on|requires)\s*:\s*(?P<list>.*)$", re.I | re.S)
 # A component's `Team: <type>` line: the kind of team that builds its slice (model.TEAM_TYPES).
 TEAM_NOTE = re.compile(r"team\s*:\s*(?P<value>.*)", re.I | re.S)
-_NESTED = re.compile(r"(?P<key>depends on|requires|platform)\s*:\s*(?P<value>.*)", re.I | re.S)
+_NESTED = re.compile(r"(?P<key>depends on|requires|platform|gpu)\s*:\s*(?P<value>.*)", re.I | re.S)
 _ENDPOINT = re.compile(r"`?(?P<method>[A-Za-z]+)\s+(?P<path>/[^\s`]*)`?\s*(?:→|->)\s*(?P<desc>.*)", re.S)
 _PATH_SEGMENT = r"(?:[A-Za-z0-9._~:-]+|\{[A-Za-z_][A-Za-z0-9_]*\})"
 _ENDPOINT_PATH = re.compile(rf"/{_PATH_SEGMENT}?(?:/{_PATH_SEGMENT})*/?")
@@ -99,13 +100,16 @@ class BodyParser:
         name = m["name"].strip()
         if problem := component_name_problem(name):
             return self._error(item.line, problem)
-        rest, depends, platform = m["rest"], [], None
+        rest, depends, platform, gpu = m["rest"], [], None, None
         for found in _DEPS_PAREN.finditer(rest):
             depends += _name_list(found["list"])
         rest = _DEPS_PAREN.sub("", rest)
         if found := _PLATFORM_PAREN.search(rest):
             platform = found["value"]
             rest = _PLATFORM_PAREN.sub("", rest)
+        if found := _GPU_PAREN.search(rest):
+            gpu = found["value"]
+            rest = _GPU_PAREN.sub("", rest)
         if found := _DEPS_INLINE.search(rest):
             depends += _name_list(found["list"])
             rest = rest[: found.start()]
@@ -114,6 +118,8 @@ class BodyParser:
             nested = _NESTED.fullmatch(child.text)
             if nested and nested["key"].lower() == "platform":
                 platform = nested["value"]
+            elif nested and nested["key"].lower() == "gpu":
+                gpu = nested["value"]
             elif nested:
                 depends += _name_list(nested["value"])
             elif child.text:
@@ -125,9 +131,23 @@ class BodyParser:
                 self._error(item.line, f"component {name!r} has platform {platform!r}; use one of: "
                                        f"{', '.join(SPEC_PLATFORMS)}")
                 platform = None
+        gpu = self._gpu(item.line, name, gpu, platform)
         description = rest.strip().rstrip(".;, ").strip() or name
         self.components.append(Component(name, description, tuple(dict.fromkeys(depends)), platform,
-                                         tuple(notes), item.line))
+                                         tuple(notes), item.line, gpu))
+
+    def _gpu(self, line: int, name: str, asked: str | None, platform: str | None) -> str | None:
+        """The GPU by Modal's own spelling of it; None, with the error said, when it is not one."""
+        if asked is None:
+            return None
+        gpu = next((g for g in GPU_TYPES if g.lower() == asked.strip().lower()), None)
+        if gpu is None:
+            self._error(line, f"component {name!r} asks for GPU {asked.strip()!r}; use one of: {', '.join(GPU_TYPES)}")
+        elif platform not in (None, "modal"):
+            self._error(line, f"component {name!r} asks for a GPU on {platform}, which has none (Hetzner Cloud offers "
+                              f"no GPU servers); use platform: modal, or drop the GPU")
+            return None
+        return gpu
 
     def _team_note(self, item: Item) -> None:
         """A `Team: <type>` line stays a note (the team reads it in the slice spec), and must name a type."""

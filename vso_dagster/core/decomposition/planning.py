@@ -11,7 +11,7 @@ import networkx as nx
 
 from ..base.errors import Diagnostic, SpecError
 from ..base.model import SERVICE, WORKER, Component, DataModel, Endpoint, LatencyBudget, MasterSpec, Requirement
-from ..base.names import component_keys, match_key, python_identifier, slugify
+from ..base.names import component_keys, dependency_variable, match_key, python_identifier, slugify
 from ..base.plan import Plan, PlannedSlice, Unassigned
 
 # A component is compute-heavy, and so goes to Modal unless its platform is explicit, when its name
@@ -271,7 +271,11 @@ def _platform(comp: Component, kind: str) -> tuple[str, str]:
     if comp.platform:
         return comp.platform, "set in the master spec"
     if kind == WORKER:
-        return WORKER_PLATFORM, "a worker runs as a job on this machine: VSO does not generate cloud schedules yet"
+        unused = f"; the GPU it asks for ({comp.gpu}) waits for that" if comp.gpu else ""
+        return WORKER_PLATFORM, ("a worker runs as a job on this machine: VSO does not generate cloud schedules "
+                                 f"yet{unused}")
+    if comp.gpu:
+        return "modal", f"it asks for a GPU ({comp.gpu}), which only Modal offers"
     if m := _COMPUTE_HEAVY.search(f"{comp.name} {comp.description}"):
         return "modal", f"compute-heavy: mentions {m.group(0).lower()!r}"
     return DEFAULT_PLATFORM, "the default"
@@ -323,6 +327,9 @@ def _planned_slice(spec: MasterSpec, comp: Component, ids: dict[str, str], owner
         functional=[r.text for r in owners.functional[comp.name]],
         non_functional=[{"kind": r.kind, "text": r.text} for r in nfr],
         latency=vars(latency).copy() if latency else None,
+        gpu=comp.gpu,
+        calls=[{"slice_id": ids[d], "name": d, "variable": dependency_variable(ids[d])} for d in deps
+               if _kind(owners.by_name[d], bool(owners.endpoints[d]))[0] == SERVICE],
     )
 
 

@@ -6,7 +6,7 @@ from collections.abc import Callable
 
 from ..base.errors import VSOError
 from ..base.model import PLANNED, PLATFORM_NAMES, WORKER
-from ..base.plan import load_plan
+from ..base.plan import Plan, load_plan
 from ..base.project import Project
 from ..base.state import BUILT, load_state
 from ..base.worktrees import existing_worktree, head, uncommitted
@@ -14,9 +14,12 @@ from .deployments import Deployment, deployments, log
 from .hetzner import deploy_hetzner, destroy_hetzner
 from .local import deploy_local, destroy_local, stop_strays
 from .modal import deploy_modal, destroy_modal
+from .storage import forget_memo
+from .wiring import stale_dependents, wiring_for
 from .worker import JOB, forget_run, run_job
 
-_DEPLOYERS: dict[str, tuple[Callable[[Project, str, str], Deployment], Callable[[Project, str, str], bool]]] = {
+_DEPLOYERS: dict[str, tuple[Callable[[Project, str, str, dict[str, str]], Deployment],
+                            Callable[[Project, str, str], bool]]] = {
     "local": (deploy_local, destroy_local),
     "hetzner": (deploy_hetzner, destroy_hetzner),
     "modal": (deploy_modal, destroy_modal),
@@ -28,7 +31,8 @@ def deploy(project: Project, slice_id: str, environment: str, platform: str) -> 
     """Deploys a built slice: its unit tests passed (the implementation's blocking check).
     `platform` "planned": the one the slice's plan names."""
     entry = load_state(project)["slices"].get(slice_id, {})
-    worker = load_plan(project).slice(slice_id).kind == WORKER
+    plan = load_plan(project)
+    worker = plan.slice(slice_id).kind == WORKER
     if platform == PLANNED:
         platform = "local" if worker else entry.get("platform", "local")
     if worker and platform != "local":
@@ -45,8 +49,29 @@ def deploy(project: Project, slice_id: str, environment: str, platform: str) -> 
     if current and current["platform"] != platform:
         raise VSOError(f"{slice_id} already serves {environment} on {current['platform']}; `vso destroy --slice-id "
                        f"{slice_id} --environment {environment}` first, then deploy it to {platform}")
+    wiring = wiring_for(project, plan, slice_id, environment, platform)
     log.info(f"{slice_id}: deploying {shipped[:12] if shipped else 'the skeleton'} to {environment} ({platform})")
-    return (run_job if worker else _DEPLOYERS[platform][0])(project, slice_id, environment)
+    deployment = (run_job if worker else _DEPLOYERS[platform][0])(project, slice_id, environment, wiring)
+    _rewire(project, plan, slice_id, environment)
+    return deployment
+
+
+def _rewire(project: Project, plan: Plan, slice_id: str, environment: str) -> None:
+    """The slices that call this one learn its new address (a local redeploy takes a new port): each
+    is redeployed as it is, the same tested commit on the same platform. One whose branch moved on
+    since is not: what it ships next must pass its own gates first, and the log says so."""
+    for dependent in stale_dependents(project, plan, slice_id, environment):
+        entry = deployments(project, environment)[dependent]
+        old = f"{dependent} ({environment}) still calls {slice_id} at its old address"
+        if entry.get("commit") != load_state(project)["slices"].get(dependent, {}).get("tested_commit"):
+            log.warning(f"{old}: its branch moved on since it was deployed; deploy it again once it passed its "
+                        f"tests")
+            continue
+        log.info(f"{dependent}: redeploying to {environment}, to call {slice_id} at its new address")
+        try:
+            deploy(project, dependent, environment, entry["platform"])
+        except VSOError as error:
+            log.warning(f"{old}: {error}")
 
 
 def tested_head(project: Project, slice_id: str, tested: str | None) -> str | None:
@@ -70,6 +95,7 @@ def tested_head(project: Project, slice_id: str, tested: str | None) -> str | No
 
 def destroy(project: Project, slice_id: str, environment: str) -> bool:
     """Tears down whatever the slice runs on in that environment; False when nothing was deployed."""
+    forget_memo(project, slice_id, environment)
     current = deployments(project, environment).get(slice_id)
     if current is not None and current.get("kind") == JOB:
         return forget_run(project, slice_id, environment)

@@ -9,6 +9,7 @@ records nothing: state.json keeps the last good deployment, and Terraform keeps 
 
 from __future__ import annotations
 
+import json
 import os
 from pathlib import Path
 
@@ -35,14 +36,18 @@ TOKEN_HINT = ("HCLOUD_TOKEN is not set: export your Hetzner Cloud API token (Con
               "never writes it down. Nothing was deployed")
 
 
-def deploy_hetzner(project: Project, slice_id: str, environment: str,
+def deploy_hetzner(project: Project, slice_id: str, environment: str, wiring: dict[str, str] | None = None,
                    health_timeout_s: float = HEALTH_TIMEOUT_S) -> Deployment:
+    """`wiring` (VSO_DEP_<SLICE>_URL of each slice it calls) becomes the module's dependency_urls, which
+    the server's systemd unit sets in the service's environment."""
     if not (os.environ.get("HCLOUD_TOKEN") or os.environ.get("TF_VAR_hcloud_token")):
         raise VSOError(TOKEN_HINT)
     published = publish_tested(project, slice_id, tested_commit(project, slice_id), load_config(project))
     log.info(f"{slice_id}: pushed {published.commit[:12]} to {published.remote} ({published.branch})")
     tf = TerraformRunner.for_slice(project, slice_id, environment, module_dir(project, slice_id),
-                                   repo_url=published.repo_url, git_ref=published.commit)
+                                   repo_url=published.repo_url, git_ref=published.commit,
+                                   # Only when it calls any: a module VSO generated before had no such input.
+                                   **({"dependency_urls": hcl_map(wiring)} if wiring else {}))
     log.info(f"{slice_id}: terraform init/plan/apply in {project.relative(tf.workdir)} ({environment})")
     for step in (tf.init, tf.plan, tf.apply):
         run = step()
@@ -59,7 +64,8 @@ def deploy_hetzner(project: Project, slice_id: str, environment: str,
                        f"--environment {environment}`")
     deployment = Deployment(slice_id, environment, "hetzner", url.rstrip("/"),
                             {"outputs": outputs, "terraform_dir": project.relative(tf.workdir),
-                             "repo_url": published.repo_url, "git_ref": published.commit})
+                             "repo_url": published.repo_url, "git_ref": published.commit,
+                             "wiring": wiring or {}})
     record(project, deployment)
     return deployment
 
@@ -72,6 +78,14 @@ def destroy_hetzner(project: Project, slice_id: str, environment: str) -> bool:
         log.info(f"{slice_id}: terraform destroy in {project.relative(tf.workdir)} ({environment})")
         log.info(f"{slice_id}: terraform destroy: {_summary(tf.destroy().output)}")
     return forget_deployment(project, slice_id, environment) is not None or had_state
+
+
+def hcl_map(values: dict[str, str]) -> str:
+    """A map(string) as `-var` takes it: JSON strings are HCL strings, once `${` and `%{` (template
+    sequences in HCL) are escaped."""
+    body = ", ".join(f"{json.dumps(k)} = {json.dumps(v).replace('${', '$${').replace('%{', '%%{')}"
+                     for k, v in sorted(values.items()))
+    return "{" + body + "}"
 
 
 def _summary(output: str) -> str:

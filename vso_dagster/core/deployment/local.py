@@ -21,6 +21,7 @@ from ..base.secrets import slice_env
 from ..base.slice_environment import slice_environment
 from ..base.state import forget_deployment
 from .deployments import Deployment, log, output_log_name, record, service_dir, wait_healthy
+from .storage import local_database
 
 HEALTH_TIMEOUT_S = 20.0
 # In each local service's environment: which project, slice and environment it serves.
@@ -33,15 +34,20 @@ def free_port() -> int:
         return sock.getsockname()[1]
 
 
-def deploy_local(project: Project, slice_id: str, environment: str) -> Deployment:
+def deploy_local(project: Project, slice_id: str, environment: str,
+                 wiring: dict[str, str] | None = None) -> Deployment:
+    """`wiring`: VSO_DEP_<SLICE>_URL of each slice it calls (wiring.py), set in the service's environment
+    with its database (storage.py)."""
     source = service_dir(project, slice_id)
+    database = local_database(project, slice_id, environment)
     python = slice_environment(project, source.parent).python
     log_path = project.make_dir(project.logs_dir / slice_id) / output_log_name(environment, SERVICE)
     last_error = ""
     for _attempt in range(3):  # a port taken between choosing and binding: try another one
         port = free_port()
         log.info(f"{slice_id}: starting {project.relative(source)} on 127.0.0.1:{port} ({environment})")
-        process = _start(project, python, source, port, log_path, service_marker(project, slice_id, environment))
+        process = _start(project, python, source, port, log_path,
+                         {**(wiring or {}), **database, SERVICE_MARK: service_marker(project, slice_id, environment)})
         last_error = wait_healthy(f"http://127.0.0.1:{port}", HEALTH_TIMEOUT_S, lambda p=process: _exited(p))
         if last_error is None:
             break
@@ -51,7 +57,8 @@ def deploy_local(project: Project, slice_id: str, environment: str) -> Deploymen
         raise VSOError(f"{slice_id}: the service never became healthy ({last_error}); see "
                        f"{project.relative(log_path)}. The previous deployment, if any, keeps serving.")
     deployment = Deployment(slice_id, environment, "local", f"http://127.0.0.1:{port}",
-                            {"pid": process.pid, "port": port, "source": str(source)})
+                            {"pid": process.pid, "port": port, "source": str(source), "wiring": wiring or {},
+                             **database})
     previous = record(project, deployment)
     if previous and "pid" in previous:
         stop_if_ours(previous["pid"], previous["source"])
@@ -84,13 +91,14 @@ def stop_strays(project: Project, slice_id: str, environment: str, keep: int | N
     return strays
 
 
-def _start(project: Project, python: str, source: Path, port: int, log_path: Path, marker: str) -> subprocess.Popen:
+def _start(project: Project, python: str, source: Path, port: int, log_path: Path,
+           env: dict[str, str]) -> subprocess.Popen:
     with project.open_append(log_path) as log:
         return subprocess.Popen(
             [python, "-m", "uvicorn", "main:app", "--host", "127.0.0.1", "--port", str(port),
              "--log-level", "warning"],
             cwd=source, stdout=log, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL, start_new_session=True,
-            env=slice_env(load_config(project).pass_env, **{SERVICE_MARK: marker}))
+            env=slice_env(load_config(project).pass_env, **env))
 
 
 def _leads_its_group(pid: int) -> bool:

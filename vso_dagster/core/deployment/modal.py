@@ -26,8 +26,11 @@ from .deployments import Deployment, log, record, service_dir, wait_healthy
 DEPLOY_TIMEOUT_S = 900.0
 STOP_TIMEOUT_S = 120.0
 HEALTH_TIMEOUT_S = 300.0  # a cold container starts on the first request
-# `modal deploy` prints "Created web function serve" and the endpoint's URL right after it.
-WEB_URL = re.compile(r"Created web function\b.*?(https?://[^\s\]\[]+)", re.S)
+# `modal deploy` prints "Created web function serve" (and "… process") and each one's URL right after it.
+WEB_URL = re.compile(r"Created web function serve\b.*?(https?://[^\s\]\[]+)", re.S)
+PROCESS_URL = re.compile(r"Created web function process\b.*?(https?://[^\s\]\[]+)", re.S)
+# What Modal accepts as the name of a secret or a volume.
+MODAL_NAME = re.compile(r"[A-Za-z0-9][A-Za-z0-9._-]{0,63}")
 NO_TOKEN = re.compile(r"token missing|could not authenticate|no token", re.I)
 INSTALL_HINT = ("the `modal` CLI is not installed: `pip install 'vso-dagster[modal]'` (or `pip install modal`), "
                 "then run again")
@@ -41,17 +44,30 @@ class ModalSettings:
 
     modal_environment: str
     min_containers: int
+    secrets: tuple[str, ...] = ()  # Modal secrets, by name, made beforehand with `modal secret create`
+    volumes: tuple[tuple[str, str], ...] = ()  # (mount path, Modal volume name)
 
     @classmethod
     def load(cls, project: Project, environment: str) -> ModalSettings:
         path = project.root / "deployments" / environment / "modal_config.json"
+        shown = project.relative(path)
         try:
             raw = json.loads(path.read_text())
         except FileNotFoundError:
             raw = {}
         except json.JSONDecodeError as exc:
-            raise VSOError(f"{project.relative(path)}:{exc.lineno}: not valid JSON ({exc.msg}); fix it") from None
-        return cls(str(raw.get("environment", environment)), int(raw.get("min_containers", 0)))
+            raise VSOError(f"{shown}:{exc.lineno}: not valid JSON ({exc.msg}); fix it") from None
+        secrets, volumes = raw.get("secrets", []), raw.get("volumes", {})
+        if not isinstance(secrets, list) or not all(isinstance(n, str) and MODAL_NAME.fullmatch(n) for n in secrets):
+            raise VSOError(f'{shown}: "secrets" must be a list of Modal secret names (letters, digits, ".", "_", '
+                           f'"-"), such as ["stripe-test"]; fix it')
+        if not isinstance(volumes, dict) or not all(
+                isinstance(p, str) and p.startswith("/") and isinstance(n, str) and MODAL_NAME.fullmatch(n)
+                for p, n in volumes.items()):
+            raise VSOError(f'{shown}: "volumes" must map absolute mount paths to Modal volume names, such as '
+                           f'{{"/models": "model-weights"}}; fix it')
+        return cls(str(raw.get("environment", environment)), int(raw.get("min_containers", 0)), tuple(secrets),
+                   tuple(sorted(volumes.items())))
 
 
 def modal_binary() -> str:
@@ -70,12 +86,14 @@ def app_file(project: Project, slice_id: str) -> Path:
     return path
 
 
-def deploy_modal(project: Project, slice_id: str, environment: str,
+def deploy_modal(project: Project, slice_id: str, environment: str, wiring: dict[str, str] | None = None,
                  health_timeout_s: float = HEALTH_TIMEOUT_S) -> Deployment:
+    """`wiring` (VSO_DEP_<SLICE>_URL of each slice it calls) is in `modal deploy`'s environment, and
+    app.py hands it to the function as a secret made from those values."""
     app = app_file(project, slice_id)
     settings = ModalSettings.load(project, environment)
     log.info(f"{slice_id}: modal deploy {project.relative(app)} (MODAL_ENVIRONMENT={settings.modal_environment})")
-    output = _modal(project, settings, ["deploy", str(app)], DEPLOY_TIMEOUT_S, slice_id)
+    output = _modal(project, settings, ["deploy", str(app)], DEPLOY_TIMEOUT_S, slice_id, wiring or {})
     log.info(f"{slice_id}: modal deploy said:\n{output.strip()}")  # one log event, already masked
     found = WEB_URL.search(output)
     if found is None:
@@ -85,8 +103,10 @@ def deploy_modal(project: Project, slice_id: str, environment: str,
     if error := wait_healthy(url, health_timeout_s):
         raise VSOError(f"{slice_id}: deployed to Modal, but the endpoint is not healthy ({error}); state.json keeps "
                        f"the previous deployment. See `modal app logs {modal_app_name(slice_id)}`")
+    process = PROCESS_URL.search(output)
     deployment = Deployment(slice_id, environment, "modal", url,
-                            {"app": modal_app_name(slice_id), "modal_environment": settings.modal_environment})
+                            {"app": modal_app_name(slice_id), "modal_environment": settings.modal_environment,
+                             "wiring": wiring or {}, **({"process_url": process.group(1)} if process else {})})
     record(project, deployment)
     return deployment
 
@@ -98,10 +118,13 @@ def destroy_modal(project: Project, slice_id: str, environment: str) -> bool:
     return forget_deployment(project, slice_id, environment) is not None
 
 
-def _modal(project: Project, settings: ModalSettings, args: list[str], timeout_s: float, slice_id: str) -> str:
+def _modal(project: Project, settings: ModalSettings, args: list[str], timeout_s: float, slice_id: str,
+           wiring: dict[str, str] | None = None) -> str:
     """Runs the modal CLI; its output, masked. Raises with the reason on failure or timeout."""
-    env = tool_env("MODAL_", MODAL_ENVIRONMENT=settings.modal_environment,
-                   VSO_MODAL_MIN_CONTAINERS=str(settings.min_containers), COLUMNS="400")  # no wrapped URL
+    env = tool_env("MODAL_", **(wiring or {}), MODAL_ENVIRONMENT=settings.modal_environment,
+                   VSO_MODAL_MIN_CONTAINERS=str(settings.min_containers),
+                   VSO_MODAL_SECRETS=json.dumps(settings.secrets), VSO_MODAL_VOLUMES=json.dumps(dict(settings.volumes)),
+                   COLUMNS="400")  # no wrapped URL
     try:
         done = subprocess.run([modal_binary(), *args], cwd=project.root, env=env, stdin=subprocess.DEVNULL,
                               capture_output=True, text=True, timeout=timeout_s)

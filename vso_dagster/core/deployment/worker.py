@@ -19,12 +19,14 @@ from ..base.secrets import slice_env
 from ..base.slice_environment import slice_environment
 from ..base.state import forget_deployment
 from .deployments import Deployment, built_file, log, output_log_name, record
+from .storage import local_database
 
 RUN_TIMEOUT_S = 600.0
 JOB = "job"  # a deployment record's `kind` when it is a job's run
 
 
-def run_job(project: Project, slice_id: str, environment: str) -> Deployment:
+def run_job(project: Project, slice_id: str, environment: str, wiring: dict[str, str] | None = None) -> Deployment:
+    """`wiring`: VSO_DEP_<SLICE>_URL of each service the job calls, in its environment."""
     job = built_file(project, slice_id, JOB_FILE, "job to run")
     log_path = project.make_dir(project.logs_dir / slice_id) / output_log_name(environment, WORKER)
     log.info(f"{slice_id}: running {project.relative(job)} ({environment})")
@@ -32,7 +34,9 @@ def run_job(project: Project, slice_id: str, environment: str) -> Deployment:
         python = slice_environment(project, job.parent.parent).python
         done = subprocess.run([python, str(job)], cwd=job.parent, capture_output=True, text=True,
                               stdin=subprocess.DEVNULL, timeout=RUN_TIMEOUT_S,
-                              env=slice_env(load_config(project).pass_env, VSO_ENVIRONMENT=environment))
+                              env=slice_env(load_config(project).pass_env, **(wiring or {}),
+                                            **local_database(project, slice_id, environment),
+                                            VSO_ENVIRONMENT=environment))
     except subprocess.TimeoutExpired:
         raise VSOError(f"{slice_id}: the job did not finish within {RUN_TIMEOUT_S:.0f}s in {environment}; "
                        f"nothing was recorded") from None
@@ -43,7 +47,8 @@ def run_job(project: Project, slice_id: str, environment: str) -> Deployment:
         raise VSOError(f"{slice_id}: the job {why} in {environment}; see {project.relative(log_path)}. "
                        f"Nothing was recorded")
     deployment = Deployment(slice_id, environment, "local", "",
-                            {"kind": JOB, "summary": summary, "log": project.relative(log_path)})
+                            {"kind": JOB, "summary": summary, "log": project.relative(log_path),
+                             "wiring": wiring or {}})
     record(project, deployment)
     log.info(f"{slice_id}: the job ran to completion in {environment}: {json.dumps(summary, sort_keys=True)}")
     return deployment
