@@ -14,14 +14,14 @@ from vso_dagster.core.deployment.local import free_port
 CHECK = "check:production_deployment:health:slice-001-auth"
 
 
-def test_a_check_that_keeps_failing_is_told_once_and_a_pass_closes_it():
-    failing = Finding(CHECK, True, "slice-001-auth is down")
-    told, still_open = new_incidents([], [failing])
-    assert told == [failing] and still_open == [CHECK]
+def test_a_check_that_keeps_failing_is_told_once_and_a_pass_closes_it_and_says_so():
+    failing, passing = Finding(CHECK, True, "slice-001-auth is down"), Finding(CHECK, False, "slice-001-auth is up")
+    told, still_open = new_incidents([], [passing, failing])
+    assert told == [failing] and still_open == [CHECK]  # a pass with no incident open says nothing
     told, still_open = new_incidents(still_open, [failing, failing])
     assert told == [] and still_open == [CHECK]
-    told, still_open = new_incidents(still_open, [Finding(CHECK, False, ""), failing])
-    assert told == [failing] and still_open == [CHECK]  # it recovered, then went down again: a new incident
+    told, still_open = new_incidents(still_open, [passing, passing, failing])
+    assert told == [passing, failing] and still_open == [CHECK]  # it recovered, then went down again
 
 
 def test_a_failed_run_is_told_once_and_its_own_red_check_is_not_told_again():

@@ -102,7 +102,8 @@ def test_test_deploy_then_integration_tests_then_production(implemented):
         assert mats["integration_tests"].metadata["p95_ms"].value <= 200
         measured = mats["integration_tests"].metadata
         assert measured["p50_ms"].value <= measured["p95_ms"].value <= measured["p99_ms"].value
-        assert measured["perf_load"].value == "50 GETs of /health, 4 at a time"  # Auth has no read of its own
+        # The budget is for reads, and Auth has none of its own: /health stands in.
+        assert measured["perf_load"].value == "50 requests to GET /health, 4 at a time"
         url = mats["production_deployment"].metadata["endpoint"].value
     assert httpx.get(f"{url}/health").status_code == 200
     assert load_state(implemented)["slices"]["slice-001-auth"]["status"] == "deployed"
@@ -248,7 +249,8 @@ def test_the_performance_test_loads_the_reads_the_budget_is_about_and_reports_p5
 
     implement_slice(implemented, load_plan(implemented), "slice-002-todos")
     perf = implemented.slice_dir("slice-002-todos") / "tests/integration/test_todos_performance.py"
-    assert "PATHS = ['/todos']" in perf.read_text()  # the list read; not the read of one todo, nor /health
+    # The budget is "for reads": the list and the read of one todo (on one made first), not /health.
+    assert "It loads GET /todos, GET /todos/{todo_id}:" in perf.read_text()
     auth = deploy_local(implemented, "slice-001-auth", "test")  # Todos calls it
     deploy_local(implemented, "slice-002-todos", "test", {"VSO_DEP_AUTH_URL": auth.url})
     try:
@@ -258,6 +260,7 @@ def test_the_performance_test_loads_the_reads_the_budget_is_about_and_reports_p5
         destroy_local(implemented, "slice-001-auth", "test")
     assert run.passed, run.summary()
     measured = run.performance
-    assert (measured["paths"], measured["requests"], measured["concurrency"]) == (["/todos"], 50, 4)
+    assert (measured["load"], measured["requests"], measured["concurrency"]) == (
+        ["GET /todos", "GET /todos/{todo_id}"], 100, 4)
     assert measured["p50_ms"] <= measured["p95_ms"] <= measured["p99_ms"]
     assert measured["percentile"] == 95 and measured["measured_ms"] == measured["p95_ms"]

@@ -1,7 +1,7 @@
 """Deployed slices are watched: the deployment_health sensor, ticked by a real dagster-daemon, and
 `vso health` probe every recorded endpoint's /health; a slice that stops answering shows as a
 failed `health` check of its deployment in the instance and as UNHEALTHY in `vso status`, and the
-alerts sensor tells a webhook (a receiver on loopback) once per incident."""
+alerts sensor tells a webhook (a receiver on loopback) once per incident, and once when it is over."""
 
 from __future__ import annotations
 
@@ -141,7 +141,7 @@ def alerts_cursor(instance: dg.DagsterInstance) -> str | None:
     return states[0].instigator_data.cursor if states and states[0].instigator_data else None
 
 
-def test_the_sensor_in_the_daemon_sees_a_production_slice_die_vso_says_so_and_the_webhook_is_told_once(serving):
+def test_the_sensor_in_the_daemon_sees_a_production_slice_die_and_come_back_and_the_webhook_hears_each_once(serving):
     project, deployments = serving
     config = project.state_dir / "config.toml"
     # Both sensors every second ([health] says 60 and [alerts] 30 as `vso init` writes them).
@@ -178,19 +178,35 @@ def test_the_sensor_in_the_daemon_sees_a_production_slice_die_vso_says_so_and_th
                 assert failed.returncode == 1, failed.stdout + failed.stderr
                 wait_for(lambda: len(received) >= 2, "the alert of the failed run")
                 time.sleep(3)  # more ticks: nothing is told twice
+                told_while_down = len(received)
+                still_down(project, deployments, instance)
+                # Redeployed, it answers again: its check turns green, and the webhook hears it is over.
+                deploy_local(project, AUTH, "production")
+                wait_for(lambda: len(production_runs(instance)) == 2, "the health check run of the redeployed slice",
+                         timeout_s=120)
+                assert production_runs(instance)[0][3] is True  # newest first
+                wait_for(lambda: len(received) > told_while_down, "the alert that the slice recovered")
+                time.sleep(3)
         finally:
             os.killpg(daemon.pid, signal.SIGTERM)
             daemon.wait(timeout=60)
-    # Each incident told once. (On a loaded machine the test service may miss a probe's timeout: that
-    # is an incident of its own, told once too, and not what this test is about.)
+    # Each incident told once, and its end once. (On a loaded machine the test service may miss a
+    # probe's timeout: that is an incident of its own, told once too, and not what this test is about.)
     assert all(set(body) == {"text"} for body in received), received
     texts = [body["text"] for body in received]
     down = [t for t in texts if t.startswith(f"proj: check health of production_deployment failed for {AUTH}: ")]
     assert len(down) == 1, texts
     assert f"{AUTH} in production: GET {deployments['production'].url}/health: no answer" in down[0]
     assert len([t for t in texts if t.startswith("proj: vso_deploy_test failed for slice-002-todos (run ")]) == 1
+    up = [t for t in texts if t.startswith(f"proj: check health of production_deployment passes again for {AUTH}: ")]
+    assert len(up) == 1 and up[0].endswith(": HTTP 200"), texts
     assert all(WEBHOOK_SECRET not in text and TOKEN not in text for text in texts)
+    assert "production (local)" in run_vso(project.root, "status").stdout
 
+
+def still_down(project, deployments, instance) -> None:
+    """`vso health` and `vso status` say what the sensor saw and start no second check run; `vso health`
+    refuses a slice that does not exist."""
     probed = run_vso(project.root, "health", "--json")
     assert probed.returncode == 1 and probed.stdout, probed.stderr[-3000:]
     answers = {a["environment"]: a for a in json.loads(probed.stdout)}
@@ -199,8 +215,7 @@ def test_the_sensor_in_the_daemon_sees_a_production_slice_die_vso_says_so_and_th
     assert answers["production"]["url"] == deployments["production"].url
     status = run_vso(project.root, "status")  # as the last probe left it
     assert "production (local, UNHEALTHY)" in status.stdout and "test (local)" in status.stdout, status.stdout
-    with dg.DagsterInstance.from_config(str(project.dagster_home)) as instance:
-        assert len(production_runs(instance)) == 1  # the answer had not changed since the sensor's run
+    assert len(production_runs(instance)) == 1  # the check already says it is down
     shown = run_vso(project.root, "health", "--environment", "production")
     assert shown.returncode == 1 and "UNHEALTHY" in shown.stdout and "test" not in shown.stdout.split("━")[-1]
     unknown = run_vso(project.root, "health", "--slice-id", "slice-999-nope")

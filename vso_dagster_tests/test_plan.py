@@ -119,11 +119,42 @@ def test_non_functional_requirements_apply_to_every_slice_unless_tagged():
                    "## Requirements\n### Non-Functional\n- Performance: p95 < 300ms\n- Availability: 99.9%\n"
                    "- Performance: p99 < 2s [B]\n")
     a, b = plan.slices
-    assert a.latency == {"percentile": 95.0, "millis": 300.0}
-    assert b.latency == {"percentile": 99.0, "millis": 2000.0}
+    assert a.latency == {"percentile": 95.0, "millis": 300.0, "scope": None, "endpoints": []}
+    assert b.latency == {"percentile": 99.0, "millis": 2000.0, "scope": None, "endpoints": []}
     assert [r["text"] for r in a.non_functional] == ["Performance: p95 < 300ms", "Availability: 99.9%"]
     # B's own budget replaces the global one: its spec asks for one latency, the one its test measures.
     assert [r["text"] for r in b.non_functional] == ["Availability: 99.9%", "Performance: p99 < 2s"]
+
+
+SHOP = ("- **Catalog**: products\n- **Orders**: orders and checkout\n",
+        "## API Endpoints\n- GET /catalog/items → List\n- GET /catalog/items/{item_id} → One\n"
+        "- POST /catalog/items → Add\n- GET /orders → List\n"
+        "- POST /orders/checkout → Check out\n")
+
+
+def test_a_latency_budget_is_about_the_endpoints_its_scope_names():
+    plan = plan_of(*SHOP[:1], SHOP[1] + "## Requirements\n### Non-Functional\n"
+                   "- Performance: p95 < 300ms for every read\n- Performance: p99 < 100ms for checkout\n")
+    catalog, orders = plan.slices
+    # The checkout budget is about Orders' POST only; Catalog has no checkout, so its reads' budget holds.
+    assert orders.latency == {"percentile": 99.0, "millis": 100.0, "scope": "checkout",
+                              "endpoints": [["POST", "/orders/checkout"]]}
+    assert catalog.latency["endpoints"] == [["GET", "/catalog/items"], ["GET", "/catalog/items/{item_id}"]]
+    assert [r["text"] for r in catalog.non_functional] == ["Performance: p95 < 300ms for every read"]
+
+
+def test_a_budget_that_names_endpoints_no_slice_has_is_refused_at_its_line():
+    with pytest.raises(SpecError) as refused:
+        plan_of(*SHOP[:1], SHOP[1] + "## Requirements\n### Non-Functional\n- Performance: p99 < 1s for GET /order\n"
+                "- Performance: p95 < 1s for catalog writes [Orders]\n")
+    first, second = refused.value.diagnostics
+    assert str(first).endswith("the latency budget's scope 'GET /order' names no endpoint of any component "
+                               "(endpoints: GET /catalog/items, GET /catalog/items/{item_id}, POST /catalog/items, "
+                               "GET /orders, POST /orders/checkout); name one as `for GET /path`, "
+                               "or write `for every read`")
+    assert "scope 'catalog writes' names no endpoint of Orders (endpoints: GET /orders, POST /orders/checkout)" \
+        in str(second)
+    assert first.line + 1 == second.line
 
 
 def test_a_model_goes_to_the_component_its_name_points_at_before_one_whose_prose_mentions_it():

@@ -34,7 +34,7 @@ def test_show_says_everything_of_one_slice_named_short_with_its_runs(committed):
     assert (report["slice_id"], report["component"], report["status"]) == ("slice-001-auth", "Auth", "implemented")
     assert report["branch"] == "slice-001-auth-v1.0.0" and report["tested_commit"]
     assert report["endpoints"] == ["POST /auth/login"]
-    assert report["latency_budget"] == "p95 < 200ms" and report["serving"] == {}
+    assert report["latency_budget"] == "p95 < 200ms for reads" and report["serving"] == {}
     assert [(r["job"], r["status"]) for r in report["runs"]] == [("vso_unit_tests", "SUCCESS")]
     text = run_vso(committed.root, "show", "--slice-id", "2", check=True).stdout
     assert text.startswith("slice-002-todos  Todos  (service,") and "depends on:   slice-001-auth" in text

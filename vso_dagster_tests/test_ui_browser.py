@@ -1,7 +1,8 @@
 """The Dagster UI of a VSO project, in a real browser: Debian's Chromium, headless, driven by
 Playwright, against `vso ui` on loopback. What a user looks at after `vso decompose`: the code
-location, the lineage, the partitions of 10,000 slices and one of them, a job's runs, re-executing
-a run the CLI started, and what the sensors and the schedule say they do.
+location, the lineage, the partitions of 10,000 slices and one of them, a production slice's failed
+health check, a job's runs, re-executing a run the CLI started, and what the sensors and the
+schedule say they do.
 
 VSO_UPDATE_SCREENSHOTS=1 copies the screenshots to docs/img/, where the README shows them."""
 
@@ -16,6 +17,8 @@ from pathlib import Path
 import dagster as dg
 import pytest
 
+from vso_dagster.core.base.state import record_deployment
+from vso_dagster.core.deployment.local import free_port
 from vso_dagster.lib.naming import Naming
 from vso_dagster.lib.partitions import ensure_slice_partitions
 
@@ -47,6 +50,11 @@ def test_the_dagster_ui_shows_vso_as_a_user_meets_it(todo_project, browser_page,
     run_vso(todo_project.root, "init", check=True)
     run_vso(todo_project.root, "decompose", check=True)
     commit(todo_project.root)
+    # Auth serving production at an address where nothing answers any more: `vso health` finds it
+    # down and runs its health check, as the deployment_health sensor would.
+    record_deployment(todo_project, "slice-001-auth", "production",
+                      {"platform": "local", "url": f"http://127.0.0.1:{free_port()}", "id": "gone"})
+    assert "UNHEALTHY" in run_vso(todo_project.root, "health").stdout
     with dg.DagsterInstance.from_config(str(todo_project.dagster_home)) as instance:
         [plan_run] = [r.run_id for r in instance.get_runs() if r.job_name == "vso_plan"]
         [specs_run] = [r.run_id for r in instance.get_runs() if r.job_name == "vso_slice_specs"]
@@ -86,6 +94,13 @@ def test_the_dagster_ui_shows_vso_as_a_user_meets_it(todo_project, browser_page,
         assert re.search(r"component\s+Todos", metadata) and re.search(r"version\s+1\.0\.0", metadata)
         assert "slice-001-auth" in metadata  # its dependency
         shot("slice-partition")
+
+        visit(ui, "/assets/production_deployment?view=checks", "Latest execution")
+        checks = page.locator("body").inner_text()
+        assert re.search(r"health\s+Failed", checks), checks  # red in the list of the asset's checks
+        assert re.search(r"slice-001-auth in production: GET http://127\.0\.0\.1:\d+/health: no answer", checks)
+        assert re.search(r"Evaluation result\s+Failed", checks) and re.search(r"Partition\s+slice-001-auth", checks)
+        shot("health-check")
 
         visit(ui, "/locations/vso/jobs/vso_plan/runs", plan_run[:8])
         shot("job-runs")

@@ -37,15 +37,17 @@ class Cursor:
 # Slack URL out of git) when one of VSO's runs fails, or a check fails on a slice: the health
 # sensor's check run makes an unhealthy production slice one of those.
 # Guards: once per incident (a check failing again before it passes says nothing; a failed run's
-# own red checks are in its one message); it starts watching from the moment it first ticks, so
-# turning it on does not replay history; a webhook that does not take a message leaves the cursor
-# where it was, and the next tick tries again; messages go through the secrets mask and never carry
-# the webhook's URL. On by default: it starts nothing and posts only where a webhook is configured.
+# own red checks are in its one message), and once when it is over (the check passes again); it
+# starts watching from the moment it first ticks, so turning it on does not replay history; a
+# webhook that does not take a message leaves the cursor where it was, and the next tick tries
+# again; messages go through the secrets mask and never carry the webhook's URL. On by default:
+# it starts nothing and posts only where a webhook is configured.
 def alerts_sensor(names: Naming, interval_s: int) -> dg.SensorDefinition:
     @dg.sensor(name=names.name("alerts"), minimum_interval_seconds=interval_s,
                default_status=dg.DefaultSensorStatus.RUNNING, required_resource_keys={names.resource},
                description=f"Every {interval_s} s ([alerts] interval_seconds): a failed VSO run, or a check that "
-                           "starts failing on a slice (an unhealthy production slice among them), posted once to "
+                           "starts failing on a slice (an unhealthy production slice among them) and when it passes "
+                           "again, posted once to "
                            "the chat webhook in [alerts] webhook_url or $VSO_ALERT_WEBHOOK_URL. Starts no runs and "
                            "costs no money. On by default; it posts nothing until a webhook is configured.")
     def alerts(context: dg.SensorEvaluationContext):
@@ -104,11 +106,12 @@ def _findings(instance: dg.DagsterInstance, run: dg.DagsterRun, project_name: st
         check = event.event_specific_data
         if check.severity == dg.AssetCheckSeverity.WARN:
             continue  # a warning (a check with nothing to look at) is no incident
-        said = f"{project_name}: check {check.check_name} of {check.asset_key.to_user_string()} failed for " \
-               f"{check.partition or 'the project'}: {check.description or 'no description'}"
+        said = f"{project_name}: check {check.check_name} of {check.asset_key.to_user_string()} " \
+               f"{'passes again' if check.passed else 'failed'} for {check.partition or 'the project'}: " \
+               f"{check.description or 'no description'}"
         # A failed run's red check is told in the run's own message, and opens its incident silently.
         findings.append(Finding(f"check:{check.asset_key.to_user_string()}:{check.check_name}:{check.partition}",
-                                not check.passed, "" if failed else said))
+                                not check.passed, "" if failed and not check.passed else said))
     if failed:
         reason, _ = failure_reason(run.run_id, events)
         findings.append(Finding(f"run:{run.run_id}", True,

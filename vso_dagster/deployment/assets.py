@@ -123,8 +123,9 @@ def build(names: Naming) -> list:
             metadata.update({key: round(perf[key], 1) for key in ("p50_ms", "p95_ms", "p99_ms") if key in perf})
             metadata[f"p{perf['percentile']:g}_ms"] = round(perf["measured_ms"], 1)
             metadata["latency_budget_ms"] = perf["budget_ms"]
-            if "paths" in perf:
-                metadata["perf_load"] = f"{perf['requests']} GETs of {', '.join(perf['paths'])}, " \
+            # "paths" (GETs only) is what a performance test generated before budgets had a scope wrote.
+            if load := perf.get("load") or [f"GET {path}" for path in perf.get("paths", [])]:
+                metadata["perf_load"] = f"{perf['requests']} requests to {', '.join(load)}, " \
                                         f"{perf['concurrency']} at a time"
         check = dg.AssetCheckResult(check_name="integration_junit", passed=run.passed, metadata=metadata,
                                     description=f"{context.partition_key}: integration tests "

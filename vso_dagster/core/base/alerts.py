@@ -3,8 +3,8 @@ JSON (`{"text": ...}`; Slack, Mattermost, Rocket.Chat and most chat tools accept
 
 An incident is a failed run, or a check that went from passing (or never run) to failing on one
 slice. A check that fails again before it passes is the same incident and says nothing more; a
-pass closes it. Every message goes through the secrets mask, and the webhook's own URL (a secret,
-for Slack) is never part of one."""
+pass closes it, and says so (the slice recovered, or was redeployed and answers). Every message
+goes through the secrets mask, and the webhook's own URL (a secret, for Slack) is never part of one."""
 
 from __future__ import annotations
 
@@ -28,17 +28,20 @@ class Finding:
 
     key: str  # "run:<run id>" or "check:<asset>:<check>:<slice>"
     failed: bool
-    text: str  # the message, if this opens an incident
+    text: str  # the message, if this opens an incident (or, passing, closes one)
 
 
 def new_incidents(open_keys: Iterable[str], findings: Iterable[Finding]) -> tuple[list[Finding], list[str]]:
-    """The findings that open an incident and are to be told (a finding with no text opens its
-    incident silently: another message tells it), and the incidents open afterwards."""
+    """The findings to tell: each that opens an incident (one with no text opens it silently:
+    another message tells it) and each that closes one; and the incidents open afterwards."""
     still_open = dict.fromkeys(open_keys)
     told = []
     for finding in findings:
         if not finding.failed:
-            still_open.pop(finding.key, None)
+            if finding.key in still_open:
+                del still_open[finding.key]
+                if finding.text:
+                    told.append(finding)
         elif finding.key not in still_open:
             still_open[finding.key] = None
             if finding.text:

@@ -27,9 +27,10 @@ TEAM_TYPES = ("web-api", "worker", "data-pipeline", "infrastructure", "ml")
 class LatencyBudget:
     percentile: float
     millis: float
+    scope: str | None = None  # the words after it that say which requests (latency_scope.py)
 
     def __str__(self) -> str:
-        return f"p{self.percentile:g} < {self.millis:g}ms"
+        return f"p{self.percentile:g} < {self.millis:g}ms" + (f" for {self.scope}" if self.scope else "")
 
 
 @dataclass(frozen=True)

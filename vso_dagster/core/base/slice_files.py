@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from ... import __version__
+from .latency_scope import select
 from .model import WORKER
 from .names import match_key, modal_app_name, python_identifier
 from .plan import PlannedSlice
@@ -83,10 +84,7 @@ def _context(master: dict, s: PlannedSlice, version: str) -> dict:
         "round_trips": _round_trips(s, cases),
         "has_health": any(ep["method"] == "GET" and ep["path"].rstrip("/") == "/health" for ep in s.endpoints),
         "latency": s.latency or DEFAULT_LATENCY,
-        # What the performance test loads: the slice's reads that need no record to exist (a budget
-        # is about the requests users wait on); /health when it has none.
-        "perf_paths": [ep["path"] for ep in s.endpoints if ep["method"] == "GET" and not ep["params"]
-                       and ep["path"].rstrip("/") != "/health"] or ["/health"],
+        **_performance_load(s, cases),
         "latency_from_spec": s.latency is not None,
         "unit_tests": [f"test_{s.module}_{'job' if worker else 'contract'}.py"],
         "integration_tests": [] if worker else [f"test_{s.module}_integration.py",
@@ -142,16 +140,47 @@ def _expected(method: str, has_params: bool) -> list[int]:
 
 def _round_trips(s: PlannedSlice, cases: list[dict]) -> list[dict]:
     """POST /things then GET /things/{id}: what is created can be read back (needs a model with `id`)."""
-    trips = []
-    for create in cases:
-        if create["method"] != "POST" or create["params"] or not create["model"]:
+    return [{"create": create, "read": read, "param": read["params"][0],
+             "fields": [f for f in _model(s, create)["fields"] if f != "id"]}
+            for read in cases if read["method"] == "GET" for create in _creators(s, cases, read)]
+
+
+def _creators(s: PlannedSlice, cases: list[dict], case: dict) -> list[dict]:
+    """The POSTs that make the record `/things/{id}` is about: POST /things, whose model has an `id`."""
+    if len(case["params"]) != 1:
+        return []
+    collection = case["path"].rsplit("/", 1)[0]
+    return [create for create in cases
+            if create["method"] == "POST" and not create["params"] and create["model"]
+            and "id" in _model(s, create)["fields"] and create["path"].rstrip("/") == collection]
+
+
+def _model(s: PlannedSlice, case: dict) -> dict:
+    return next(m for m in s.models if m["name"] == case["model"])
+
+
+def _performance_load(s: PlannedSlice, cases: list[dict]) -> dict:
+    """What the performance test sends: the endpoints the latency budget is about. One about a record
+    (`/things/{id}`) is loaded on a record made first, where the slice has the POST that makes it; it
+    is left out, and said so, where it has none. /health stands in when nothing is left."""
+    scope = (s.latency or {}).get("scope")
+    # Planning chose the endpoints of a budget from the spec; VSO's default budget is about reads.
+    about = [tuple(ep) for ep in s.latency["endpoints"]] if s.latency else \
+        select(None, [(case["method"], case["path"]) for case in cases], set()).endpoints
+    load, unloadable = [], []
+    for case in cases:
+        label = f"{case['method']} {case['path']}"
+        if (case["method"], case["path"]) not in about:
             continue
-        model = next(m for m in s.models if m["name"] == create["model"])
-        if "id" not in model["fields"]:
+        create = next(iter(_creators(s, cases, case)), None)
+        if case["params"] and create is None:
+            unloadable.append(label)
             continue
-        for read in cases:
-            if (read["method"] == "GET" and len(read["params"]) == 1
-                    and read["path"].rsplit("/", 1)[0] == create["path"].rstrip("/")):
-                trips.append({"create": create, "read": read, "param": read["params"][0],
-                              "fields": [f for f in model["fields"] if f != "id"]})
-    return trips
+        load.append({"label": label, "method": case["method"], "path": case["path"], "body": case["body"],
+                     "expect": _EXPECT[case["method"]], "param": case["params"][0] if create else None,
+                     "create": {"path": create["path"], "body": create["body"]} if create else None})
+    if not load:
+        load = [{"label": "GET /health", "method": "GET", "path": "/health", "body": None, "expect": [200],
+                 "param": None, "create": None}]
+    return {"perf_load": load, "perf_unloadable": unloadable, "perf_scope": scope or "every read",
+            "perf_about": [f"{method} {path}" for method, path in about]}

@@ -41,7 +41,7 @@ def slice_report(plan: Plan, state: dict, slice_id: str, approvals: bool = False
 
 
 def _budget(latency: dict) -> str:
-    return str(LatencyBudget(**latency))
+    return str(LatencyBudget(latency["percentile"], latency["millis"], latency.get("scope")))
 
 
 def _serving(deployment: dict | None) -> dict | None:

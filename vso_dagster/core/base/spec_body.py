@@ -35,6 +35,8 @@ _MODEL = re.compile(r"(?P<name>[^:{]+?)\s*:\s*\{(?P<fields>[^}]*)\}\s*(?P<after>
 _TRAILING_TAG = re.compile(r"\s*\[(?P<tag>[^\[\]]+)\]\s*$")
 _KIND = re.compile(r"(?P<kind>[A-Za-z][A-Za-z /-]{0,30}?)\s*:\s*(?P<text>.+)", re.S)
 _LATENCY = re.compile(r"\bp(?P<pct>\d{1,2}(?:\.\d+)?)\s*(?:<=|<|≤)\s*(?P<num>\d+(?:\.\d+)?)\s*(?P<unit>ms|s)\b", re.I)
+# What the budget is about, right after it: "p95 < 200ms for every read" (see latency_scope.py).
+_LATENCY_SCOPE = re.compile(r"\s*(?:for|on|of|across)\s+(?P<scope>[^.;]*[^.;\s])", re.I)
 
 
 @dataclass
@@ -206,7 +208,8 @@ class BodyParser:
         latency = None
         if not functional and (m := _LATENCY.search(text)):
             millis = float(m["num"]) * (1000 if m["unit"].lower() == "s" else 1)
-            latency = LatencyBudget(float(m["pct"]), millis)
+            scope = _LATENCY_SCOPE.match(text, m.end())
+            latency = LatencyBudget(float(m["pct"]), millis, scope["scope"] if scope else None)
         into.append(Requirement(text, kind, tag, item.line, latency))
 
 

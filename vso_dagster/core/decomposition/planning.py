@@ -10,7 +10,8 @@ import re
 import networkx as nx
 
 from ..base.errors import Diagnostic, SpecError
-from ..base.model import SERVICE, WORKER, Component, DataModel, Endpoint, LatencyBudget, MasterSpec, Requirement
+from ..base.latency_scope import Selection, segment_keys, select
+from ..base.model import SERVICE, WORKER, Component, DataModel, Endpoint, MasterSpec, Requirement
 from ..base.names import component_keys, dependency_variable, match_key, python_identifier, slugify
 from ..base.plan import Plan, PlannedSlice, Unassigned
 
@@ -36,6 +37,8 @@ _PATH_SKIP = re.compile(r"api|v\d+|\{.*\}")
 _PATH_PARAM = re.compile(r"\{([A-Za-z_][A-Za-z0-9_]*)\}")
 _NOT_IDENTIFIER = re.compile(r"[^a-z0-9]+")
 DEFAULT_PLATFORM = "hetzner"
+# A latency requirement and the endpoints it is about in one slice; (None, None) when none applies.
+_Budget = tuple[Requirement, Selection] | tuple[None, None]
 WORKER_PLATFORM = "local"
 
 
@@ -50,6 +53,7 @@ def build_plan(spec: MasterSpec, known_slices: dict[str, dict], generator: str =
 
     owners = _Owners(spec, by_name, errors)
     _raise(errors)
+    _raise(_budget_scope_errors(owners))
     slices = [
         _planned_slice(spec, by_name[name], ids, owners, graph) for name in order
     ]
@@ -157,6 +161,8 @@ class _Owners:
         self.functional: dict[str, list[Requirement]] = {c.name: [] for c in spec.components}
         self.non_functional: dict[str, list[Requirement]] = {c.name: [] for c in spec.components}
         self.global_nfr: list[Requirement] = []
+        # Every path segment of the spec: the words a latency budget's scope can name endpoints by.
+        self.vocabulary = {key for ep in spec.endpoints for key in segment_keys(ep.path)}
         segment_owner: dict[str, str] = {}
         for ep in spec.endpoints:
             owner = self._tag(ep.tag, ep.line) if ep.tag else self._by_path(ep.path)
@@ -289,9 +295,36 @@ def _kind(comp: Component, has_endpoints: bool) -> tuple[str, str]:
     return SERVICE, "the default (its description names no job, batch or worker)"
 
 
-def _latency(reqs: list[Requirement]) -> LatencyBudget | None:
-    budgets = [r.latency for r in reqs if r.latency]
-    return min(budgets, key=lambda b: b.millis) if budgets else None
+def _latency(reqs: list[Requirement], endpoints: list[Endpoint], vocabulary: set[str]) -> _Budget:
+    """The tightest budget that is about this slice, and the endpoints it is about there. A budget
+    that names endpoints (`for GET /todos`, `for checkout`) is about the slices that have them; one
+    about reads or writes, about every slice."""
+    pairs = [(ep.method, ep.path) for ep in endpoints]
+    budgets = [(r, selection) for r in reqs if r.latency
+               and _about(selection := select(r.latency.scope, pairs, vocabulary))]
+    return min(budgets, key=lambda budget: budget[0].latency.millis) if budgets else (None, None)
+
+
+def _about(selection: Selection) -> bool:
+    return bool(selection.endpoints) or not selection.named
+
+
+def _budget_scope_errors(owners: _Owners) -> list[Diagnostic]:
+    """A budget whose scope names endpoints no slice it applies to has would be measured nowhere."""
+    errors = []
+    for req in owners.spec.non_functional:
+        if not req.latency or not req.latency.scope:
+            continue
+        owner = _resolve(req.tag, owners.by_name, owners.by_key) if req.tag else None
+        endpoints = owners.endpoints[owner] if owner else [ep for eps in owners.endpoints.values() for ep in eps]
+        if not _about(select(req.latency.scope, [(ep.method, ep.path) for ep in endpoints], owners.vocabulary)):
+            where = f"of {owner}" if owner else "of any component"
+            listed = ", ".join(ep.label for ep in endpoints[:8]) or "none"
+            errors.append(Diagnostic(owners.spec.path, req.line, f"the latency budget's scope {req.latency.scope!r} "
+                                                                 f"names no endpoint {where} (endpoints: {listed}); "
+                                                                 "name one as `for GET /path`, or write "
+                                                                 "`for every read`"))
+    return errors
 
 
 def _endpoint_dict(ep: Endpoint) -> dict:
@@ -313,8 +346,14 @@ def _planned_slice(spec: MasterSpec, comp: Component, ids: dict[str, str], owner
     platform, reason = _platform(comp, kind)
     # A latency budget of the slice's own replaces the global one: listing both would ask for two.
     # A worker answers no requests: no latency budget applies to it.
-    latency = None if kind == WORKER else _latency(own) or _latency(owners.global_nfr)
-    nfr = [r for r in owners.global_nfr if not (r.latency and (_latency(own) or kind == WORKER))] + own
+    # A budget about other slices' endpoints is left out of this one's spec.
+    budget, about = (None, None)
+    if kind != WORKER:
+        owned = owners.endpoints[comp.name]
+        budget, about = _latency(own, owned, owners.vocabulary)
+        if budget is None:
+            budget, about = _latency(owners.global_nfr, owned, owners.vocabulary)
+    nfr = [r for r in owners.global_nfr if not r.latency or r is budget] + own
     endpoints = [_endpoint_dict(ep) for ep in owners.endpoints[comp.name]]
     _dedupe_functions(endpoints)
     return PlannedSlice(
@@ -326,7 +365,7 @@ def _planned_slice(spec: MasterSpec, comp: Component, ids: dict[str, str], owner
         models=[{"name": m.name, "fields": list(m.fields)} for m in owners.models[comp.name]],
         functional=[r.text for r in owners.functional[comp.name]],
         non_functional=[{"kind": r.kind, "text": r.text} for r in nfr],
-        latency=vars(latency).copy() if latency else None,
+        latency={**vars(budget.latency), "endpoints": [list(ep) for ep in about.endpoints]} if budget else None,
         gpu=comp.gpu,
         calls=[{"slice_id": ids[d], "name": d, "variable": dependency_variable(ids[d])} for d in deps
                if _kind(owners.by_name[d], bool(owners.endpoints[d]))[0] == SERVICE],
