@@ -107,6 +107,8 @@ def test_a_failing_apply_keeps_the_previous_state(project, module):
     with pytest.raises(TerraformError, match="terraform apply failed") as info:
         bad.apply()
     assert "Failing on purpose." in str(info.value)
+    # Terraform's reason is on the first line, the one a table of runs shows.
+    assert str(info.value).splitlines()[0].startswith("slice-001-auth (test): terraform apply failed: Error: ")
     assert good.output().outputs == before
 
 

@@ -37,9 +37,9 @@ _PATH_SKIP = re.compile(r"api|v\d+|\{.*\}")
 _PATH_PARAM = re.compile(r"\{([A-Za-z_][A-Za-z0-9_]*)\}")
 _NOT_IDENTIFIER = re.compile(r"[^a-z0-9]+")
 DEFAULT_PLATFORM = "hetzner"
+WORKER_PLATFORM = "local"
 # A latency requirement and the endpoints it is about in one slice; (None, None) when none applies.
 _Budget = tuple[Requirement, Selection] | tuple[None, None]
-WORKER_PLATFORM = "local"
 
 
 def build_plan(spec: MasterSpec, known_slices: dict[str, dict], generator: str = "") -> Plan:

@@ -143,8 +143,12 @@ class TerraformRunner:
 
     def _checked(self, run: TerraformRun) -> TerraformRun:
         if not run.ok:
-            tail = "\n".join(run.output.strip().splitlines()[-15:])
-            raise TerraformError(f"{self.slice_id} ({self.environment}): terraform {run.step} failed:\n{tail}")
+            lines = run.output.strip().splitlines()
+            # Terraform's reason on the first line, which is all a table of runs or an alert shows.
+            reason = next((line.strip() for line in lines if line.strip().startswith("Error:")), "")
+            tail = "\n".join(lines[-15:])
+            raise TerraformError(f"{self.slice_id} ({self.environment}): terraform {run.step} failed"
+                                 f"{': ' + reason if reason else ''}:\n{tail}")
         return run
 
 
