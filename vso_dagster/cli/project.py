@@ -79,7 +79,8 @@ class SliceID(click.ParamType):
     def shell_complete(self, ctx, param, incomplete: str) -> list:
         from click.shell_completion import CompletionItem
 
-        from ..core.base.slice_selection import in_id_order, short_name
+        from ..core.base.names import short_name
+        from ..core.base.slice_selection import in_id_order
 
         try:
             known = load_state(_project_of(ctx))["slices"]

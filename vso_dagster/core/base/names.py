@@ -12,6 +12,8 @@ COMPONENT_NAME = re.compile(r"[A-Za-z][A-Za-z0-9 _-]{0,62}")
 IDENTIFIER = re.compile(r"[A-Za-z_][A-Za-z0-9_]*")
 # Words that name the kind of thing rather than the thing ("User Service" serves /users).
 GENERIC_SUFFIXES = ("service", "services", "api", "manager", "module", "engine", "system", "server", "svc")
+# The number VSO gives a slice, at the start of its ID (`slice-001-auth`).
+SLICE_NUMBER = re.compile(r"slice-(\d+)")
 
 
 def component_name_problem(name: str) -> str | None:
@@ -64,7 +66,13 @@ def modal_app_name(slice_id: str) -> str:
     return f"vso-{slice_id}"
 
 
+def short_name(slice_id: str) -> str:
+    """`auth` of `slice-001-auth`: the component's part of the ID."""
+    found = SLICE_NUMBER.match(slice_id)
+    return slice_id[found.end() + 1:] if found else slice_id
+
+
 def dependency_variable(slice_id: str) -> str:
     """The environment variable that gives a slice the URL of a slice it calls ('slice-001-auth' ->
     VSO_DEP_AUTH_URL): set by each deploy, read by the service, in every environment alike."""
-    return f"VSO_DEP_{python_identifier(slice_id.split('-', 2)[2]).upper()}_URL"
+    return f"VSO_DEP_{python_identifier(short_name(slice_id)).upper()}_URL"

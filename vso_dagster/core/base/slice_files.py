@@ -5,7 +5,7 @@ from __future__ import annotations
 from ... import __version__
 from .latency_scope import select
 from .model import WORKER
-from .names import match_key, modal_app_name, python_identifier
+from .names import match_key, modal_app_name, python_identifier, short_name
 from .plan import PlannedSlice
 from .project import JOB_FILE, SERVICE_FILE
 from .templating import render
@@ -78,7 +78,7 @@ def _context(master: dict, s: PlannedSlice, version: str) -> dict:
         "vso_version": __version__,
         "cases": cases,
         # The services it calls: {slice_id, name, variable, function} (the test's name for each).
-        "calls": [{**call, "function": python_identifier(call['slice_id'].split('-', 2)[2])} for call in s.calls],
+        "calls": [{**call, "function": python_identifier(short_name(call["slice_id"]))} for call in s.calls],
         "dependencies": {call["name"]: call["variable"] for call in s.calls},
         "endpoint_pairs": [(ep["method"], ep["path"]) for ep in s.endpoints],
         "round_trips": _round_trips(s, cases),

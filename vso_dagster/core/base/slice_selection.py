@@ -6,21 +6,20 @@ from __future__ import annotations
 
 import difflib
 import fnmatch
-import re
 from collections import Counter
 from collections.abc import Iterable
 from dataclasses import dataclass
 
 from .errors import VSOError
+from .names import SLICE_NUMBER, short_name
 from .state import SliceStatus
 
 STATUSES = tuple(status.value for status in SliceStatus)
-_NUMBER = re.compile(r"slice-(\d+)")
 
 
 def id_order(slice_id: str) -> tuple[int, str]:
     """An ID without a number (not one VSO gave) goes last, in text order."""
-    found = _NUMBER.match(slice_id)
+    found = SLICE_NUMBER.match(slice_id)
     return (int(found.group(1)) if found else 1 << 62, slice_id)
 
 
@@ -89,12 +88,6 @@ def resolve_slice_id(known: Iterable[str], given: str) -> str:
     raise VSOError(f"{given}: no such slice{hint}")
 
 
-def short_name(slice_id: str) -> str:
-    """`auth` of `slice-001-auth`: the component's part of the ID."""
-    found = _NUMBER.match(slice_id)
-    return slice_id[found.end() + 1:] if found else slice_id
-
-
 def _number(slice_id: str) -> str | None:
-    found = _NUMBER.match(slice_id)
+    found = SLICE_NUMBER.match(slice_id)
     return (found.group(1).lstrip("0") or "0") if found else None
