@@ -8,6 +8,7 @@
 #              adds PostgreSQL; BENCH_ARGS="--sizes 100 1000" skips 10,000 components)
 # make agents: the real agent CLIs (Claude Code, Codex, Aider) at pinned versions, into .agents/;
 #              the tests that run them against a stand-in model skip without them (CI installs them)
+# make standins: the stand-in of Terraform's hcloud provider, in .standins/ (`make test` builds it first)
 # make image : the image runs execute in under Dagster's container launchers (Dockerfile), as $(IMAGE)
 # make image-test: that image built, then a decomposition and a slice's build run in containers of it,
 #              started by DockerRunLauncher from a daemon (needs a Docker engine at DOCKER_HOST; where
@@ -21,6 +22,8 @@ DEMO_SPEC ?= examples/marketplace.md
 DEMO_TITLE ?= Craft Marketplace
 
 AGENTS ?= .agents
+STANDINS ?= .standins
+TF_PLUGIN_VERSION ?= 1.2.0
 CLAUDE_CODE_VERSION ?= 2.1.197
 CODEX_VERSION ?= 0.171.0
 AIDER_VERSION ?= 0.86.2
@@ -29,7 +32,7 @@ IMAGE  ?= vso:latest
 DOCKER ?= docker
 IMAGE_BUILD_ARGS ?=
 
-.PHONY: install lint test demo bench clean agents image image-test
+.PHONY: install lint test demo bench clean agents standins image image-test
 
 install: $(BIN)/.installed
 
@@ -52,6 +55,16 @@ $(AGENTS)/.installed: Makefile
 	ln -sf ../node_modules/.bin/claude ../node_modules/.bin/codex ../aider/bin/aider $(AGENTS)/bin/
 	touch $@
 
+standins: $(STANDINS)/.installed
+
+# The hcloud stand-in provider (vso_dagster_tests/standin_hcloud_provider.py) speaks Terraform's plugin
+# protocol with the `tf` package's protocol stubs, in a virtualenv of its own: `tf` needs protobuf < 6,
+# Dagster protobuf 6.
+$(STANDINS)/.installed: Makefile
+	test -x $(STANDINS)/bin/python || $(PYTHON) -m venv $(STANDINS)
+	$(STANDINS)/bin/python -m pip install --quiet --disable-pip-version-check tf==$(TF_PLUGIN_VERSION)
+	touch $@
+
 image:
 	$(DOCKER) build $(IMAGE_BUILD_ARGS) -t $(IMAGE) .
 
@@ -66,7 +79,7 @@ lint: install
 
 # One worker per core; a file's tests stay together (module fixtures are built once per file), and
 # the longest files start first (conftest.py) rather than the ones with the most tests.
-test: lint
+test: lint standins
 	$(BIN)/python -m pytest -n auto --dist loadfile --no-loadscope-reorder
 
 GIT_DEMO = git -C $(DEMO) -c user.name="VSO demo" -c user.email=demo@localhost

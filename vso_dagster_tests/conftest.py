@@ -70,13 +70,14 @@ TODO_SPEC = textwrap.dedent("""\
 # The files that take longest, longest first (measured with --durations=0). With `--dist loadfile`
 # each worker takes the next file when it is free, so these start first and the suite does not end
 # with one worker on a minute-long file while the other has nothing left to do.
-LONGEST_FIRST = ("test_platforms.py", "test_packaging.py", "test_journeys.py", "test_deploy_waves.py",
-                 "test_deploy_local.py", "test_agent_clis.py", "test_tmux_team.py", "test_queue_live.py",
-                 "test_runs_elsewhere.py", "test_postgres_storage.py", "test_ui_browser.py", "test_sync.py",
-                 "test_bad_slice_specs.py", "test_agent_faults.py", "test_dagster_staleness.py", "test_approval.py",
-                 "test_cli.py", "test_component.py", "test_code_location_runs.py", "test_health.py",
-                 "test_refine.py", "test_slice_commands.py", "test_sync_live.py", "test_faults.py", "test_workers.py",
-                 "test_corrupt_state.py")
+LONGEST_FIRST = ("test_platforms.py", "test_journeys.py", "test_sync.py", "test_deploy_waves.py", "test_health.py",
+                 "test_deploy_local.py", "test_agent_clis.py", "test_queue_live.py", "test_ui_browser.py",
+                 "test_tmux_team.py", "test_dagster_staleness.py", "test_packaging.py", "test_agent_faults.py",
+                 "test_code_location_runs.py", "test_runs_elsewhere.py", "test_slice_commands.py",
+                 "test_approval.py", "test_faults.py", "test_postgres_storage.py", "test_refine.py",
+                 "test_sync_live.py", "test_bad_slice_specs.py", "test_component.py", "test_cli.py",
+                 "test_workers.py", "test_slice_files.py", "test_progress_and_json.py", "test_implementation.py",
+                 "test_hetzner_module.py", "test_slice_logs.py", "test_corrupt_state.py")
 
 
 def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
