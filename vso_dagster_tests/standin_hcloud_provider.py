@@ -203,6 +203,10 @@ def made_value(name: str, kind: Any, resource_id: int, state: dict) -> Any:
 
 
 class HcloudStandin(rpc.ProviderServicer):
+    """Terraform's calls, answered the way a provider built on Hashicorp's SDK answers them: a new
+    resource's computed attributes are unknown until apply, a changed attribute in `replacing` plans a
+    replacement, and reads report what the stand-in cloud holds (nothing, once deleted)."""
+
     def __init__(self, cloud: Cloud):
         self.cloud = cloud
 

@@ -46,6 +46,7 @@ SPEC = textwrap.dedent("""\
 
     ### Data Models
     - Position: {id, vehicle_id, lat, lon, at}
+    - ArchiveBatch: {id, day, moved} [Archiver]
 
     ## API Endpoints
     - POST /tracking/positions → Record a position
@@ -68,7 +69,8 @@ def test_a_component_with_no_endpoints_described_as_a_job_is_a_worker():
     [service] = plan_of(SPEC.replace("- **Tracking**: Buses post their GPS positions",
                                      "- **Tracking**: Buses post their GPS positions; a nightly batch compacts them")
                         .replace("- **Archiver**: Nightly batch job that moves old positions to cold storage; "
-                                 "no HTTP API (depends on: Tracking)\n", "")).slices
+                                 "no HTTP API (depends on: Tracking)\n", "")
+                        .replace("- ArchiveBatch: {id, day, moved} [Archiver]\n", "")).slices
     assert service.kind == "service"
 
 
@@ -83,6 +85,9 @@ def test_a_worker_gets_a_job_a_unit_test_of_it_and_no_http_parts(project, vso):
     assert "- run to completion with `python worker/job.py`" in spec and "GET /health" not in spec
     assert "as described in the overview" not in spec and "p99" not in spec and "requests within" not in spec
     assert json.loads((slice_dir / "metadata.json").read_text())["kind"] == "worker"
+    # It owns ArchiveBatch: a database of its own, kept from one run to the next, says its spec and its job.
+    assert "- Data: a database of its own in each environment, at `$VSO_DATABASE_URL`" in spec
+    assert "It keeps its records (ArchiveBatch) in a database of its own" in (slice_dir / "worker/job.py").read_text()
     # The generated test is a contract: red against the skeleton, which the entry point shows too.
     red = run_tests(slice_dir / "tests/unit")
     assert red.failed == 3 and red.passed == 0, red.output_tail
@@ -110,12 +115,25 @@ def test_a_worker_is_built_run_in_test_and_in_production_through_the_cli(built, 
     refused = vso("deploy", "--slice-id", ARCHIVER, "--platform", "hetzner", "--environment", "test")
     assert refused.exit_code == 1 and "is a worker (a job, no HTTP)" in refused.output
 
+    # The job, as an agent would write it, counts its batches in its database.
+    job = project.state_dir / f"worktrees/{ARCHIVER}/vertical-slices/{ARCHIVER}/worker/job.py"
+    job.write_text(job.read_text().replace(
+        '    return {"environment"',
+        '    import sqlite3\n'
+        '    db = sqlite3.connect(os.environ["VSO_DATABASE_URL"].removeprefix("sqlite:///"))\n'
+        '    with db:\n'
+        '        db.execute("CREATE TABLE IF NOT EXISTS batches (day TEXT)")\n'
+        '        db.execute("INSERT INTO batches VALUES (\'today\')")\n'
+        '    return {"batches": db.execute("SELECT COUNT(*) FROM batches").fetchone()[0], "environment"'))
+    commit_on_branch(project, ARCHIVER, as_tested=True)
+    assert vso("deploy", "--slice-id", ARCHIVER, "--environment", "test").exit_code == 0
     delivered = vso("deploy", "--slice-id", ARCHIVER, "--platform", "planned", "--environment", "both")
     assert delivered.exit_code == 0, delivered.output
     assert "production: the job ran to completion" in " ".join(delivered.output.split())
-    for environment in ("test", "production"):
+    for environment, batches in (("test", 2), ("production", 1)):  # each environment's own, kept between runs
         record = deployments(project, environment)[ARCHIVER]
         assert record["kind"] == "job" and record["summary"]["environment"] == environment
+        assert record["summary"]["batches"] == batches
         assert record["commit"] == load_state(project)["slices"][ARCHIVER]["tested_commit"]
         assert (project.root / record["log"]).exists()
     assert load_state(project)["slices"][ARCHIVER]["integration"]["passed"] is True

@@ -53,6 +53,12 @@ class PlannedSlice:
     calls: list[dict] = field(default_factory=list)
     input_hash: str = ""
 
+    @property
+    def owns_data(self) -> bool:
+        """A slice whose component owns data models keeps their records in a database of its own in each
+        environment (deployment/storage.py), a service and a job alike."""
+        return bool(self.models)
+
 
 @dataclass
 class Plan:

@@ -90,7 +90,7 @@ def _context(master: dict, s: PlannedSlice, version: str) -> dict:
         "integration_tests": [] if worker else [f"test_{s.module}_integration.py",
                                                 f"test_{s.module}_performance.py"],
         # A database of its own in each environment (VSO_DATABASE_URL), for the records its models describe.
-        "owns_data": bool(s.models) and not worker,
+        "owns_data": s.owns_data,
         "e2e_tests": [f"test_{s.module}_e2e.py"] if s.calls else [],
         "modal_app": modal_app_name(s.slice_id),
     }

@@ -1,9 +1,10 @@
 """Slices that own data keep it. A slice whose component owns data models gets a database in each
-environment, whose location the service reads from VSO_DATABASE_URL (sqlite:///PATH): on this
-machine a SQLite file under .slice-orchestrator/data/<slice>/; on Hetzner a volume the module
-attaches (terraform/); on Modal a Modal volume (modal/app.py). It outlives every redeploy. `vso
-destroy` leaves the local file and the Modal volume in place (stopping a service is not deleting
-what it kept); on Hetzner, `terraform destroy` deletes the volume with the server.
+environment, whose location its service or job reads from VSO_DATABASE_URL (sqlite:///PATH): on
+this machine a SQLite file under .slice-orchestrator/data/<slice>/ (where jobs always run); on
+Hetzner a volume the module attaches (terraform/); on Modal a Modal volume (modal/app.py). It
+outlives every redeploy. `vso destroy` leaves the local file and the Modal volume in place (stopping
+a service is not deleting what it kept); on Hetzner, `terraform destroy` deletes the volume with the
+server.
 """
 
 from __future__ import annotations
@@ -39,4 +40,4 @@ def forget_memo(project: Project, slice_id: str, environment: str) -> None:
 
 
 def _owns_data(project: Project, slice_id: str) -> bool:
-    return bool(load_plan(project).slice(slice_id).models)
+    return load_plan(project).slice(slice_id).owns_data
