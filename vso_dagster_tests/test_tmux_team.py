@@ -143,6 +143,18 @@ def test_a_killed_tmux_server_fails_the_run_with_the_reason(committed, socket):
         killer.cancel()
 
 
+def test_a_look_at_a_session_whose_server_died_since_the_last_look_says_it_is_gone(tmp_path, socket):
+    """The test above, without its race: the server dies between the look that found the session and
+    the next read of a pane. That read says the session is gone, not tmux's "no server running"."""
+    subprocess.run(["tmux", "-L", socket, "new-session", "-d", "-s", "vso-slice-001-auth", "-n", "developer", "cat"],
+                   check=True)
+    team = Team(libtmux.Server(socket_name=socket), "slice-001-auth", tmp_path, standin(), Limits(), tmp_path, tmp_path)
+    assert team.alive() and isinstance(team.screen("developer"), str)
+    subprocess.run(["tmux", "-L", socket, "kill-server"], check=True)
+    with pytest.raises(TeamError, match="the tmux session vso-slice-001-auth is gone"):
+        team.screen("developer")
+
+
 def test_two_slices_at_once_do_not_cross_talk(committed, socket):
     jobs = [team_for(committed, socket, standin(), Limits(timeout_s=60), sid)
             for sid in ("slice-001-auth", "slice-003-reports")]

@@ -84,13 +84,18 @@ class Team:
 
     # --- tmux ------------------------------------------------------------------------------------
     def tmux(self, *args: str) -> list[str]:
+        """tmux's answer. A call on the session that fails because the session went meanwhile (its server
+        killed between two looks) says so, as every other look at a gone session does."""
         try:
             result = self.server.cmd(*args)
+            said = " ".join(result.stderr).strip() if result.returncode != 0 else None
         except LibTmuxException as exc:
-            raise TeamError(f"tmux {args[0]} failed: {exc}") from None
-        if result.returncode != 0:
-            raise TeamError(f"tmux {args[0]} failed: {' '.join(result.stderr).strip()}")
-        return result.stdout
+            said = str(exc)
+        if said is None:
+            return result.stdout
+        if args[0] != "new-session" and not self.alive():
+            raise self._gone()
+        raise TeamError(f"tmux {args[0]} failed: {said}")
 
     def alive(self) -> bool:
         try:
