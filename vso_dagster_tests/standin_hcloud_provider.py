@@ -25,7 +25,9 @@ import os
 import sys
 import tempfile
 import threading
+from collections.abc import Callable, Iterator
 from concurrent import futures
+from contextlib import contextmanager
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
@@ -152,8 +154,8 @@ def encode(value: Any) -> pb.DynamicValue:
         value, default=lambda v: ExtType(0, b"\x00") if v is UNKNOWN else v))
 
 
-def error(summary: str, detail: str = "") -> list[pb.Diagnostic]:
-    return [pb.Diagnostic(severity=pb.Diagnostic.ERROR, summary=summary, detail=detail)]
+def error(summary: str) -> list[pb.Diagnostic]:
+    return [pb.Diagnostic(severity=pb.Diagnostic.ERROR, summary=summary)]
 
 
 class Cloud:
@@ -162,15 +164,18 @@ class Cloud:
     def __init__(self, path: Path):
         self.path = path
 
-    def change(self, edit=None) -> Any:
-        """edit(data)'s answer, data saved after it (atomically, under a lock); without edit, data as it is."""
+    @contextmanager
+    def _held(self) -> Iterator[dict]:
+        """The record, under a lock no other provider process gets meanwhile."""
         self.path.parent.mkdir(parents=True, exist_ok=True)
         with open(self.path.with_suffix(".lock"), "w") as lock:
             fcntl.flock(lock, fcntl.LOCK_EX)
-            data = (json.loads(self.path.read_text()) if self.path.exists()
-                    else {"next_id": 1, "resources": {}, "log": []})
-            if edit is None:
-                return data
+            yield (json.loads(self.path.read_text()) if self.path.exists()
+                   else {"next_id": 1, "resources": {}, "log": []})
+
+    def change(self, edit: Callable[[dict], Any]) -> Any:
+        """edit(record)'s answer, the record saved after it (atomically)."""
+        with self._held() as data:
             result = edit(data)
             staged = self.path.with_suffix(".tmp")
             staged.write_text(json.dumps(data, indent=1, sort_keys=True))
@@ -178,7 +183,8 @@ class Cloud:
             return result
 
     def read(self, type_name: str, resource_id: str) -> dict | None:
-        return self.change()["resources"].get(f"{type_name}/{resource_id}")
+        with self._held() as data:
+            return data["resources"].get(f"{type_name}/{resource_id}")
 
 
 def made_value(name: str, kind: Any, resource_id: int, state: dict) -> Any:
@@ -212,7 +218,6 @@ class HcloudStandin(rpc.ProviderServicer):
 
     def GetMetadata(self, request, context):
         return pb.GetMetadata.Response(
-            server_capabilities=pb.ServerCapabilities(plan_destroy=False),
             resources=[pb.GetMetadata.ResourceMetadata(type_name=name) for name in RESOURCES])
 
     def GetProviderSchema(self, request, context):

@@ -65,6 +65,9 @@ class Module:
         return self.terraform("apply", "-auto-approve", "-input=false", *(a for v in args for a in ("-var", v)),
                               check=check)
 
+    def destroy(self) -> None:
+        self.terraform("destroy", "-auto-approve", "-var", f"hcloud_token={TOKEN}")
+
     def output(self, name: str) -> str:
         return json.loads(self.terraform("output", "-json").stdout)[name]["value"]
 
@@ -129,7 +132,7 @@ def test_server_count_scales_out_behind_a_load_balancer_and_back_keeping_the_fir
     assert list(module.held("hcloud_server")) == [first_id] and not module.held("hcloud_load_balancer")
     assert not module.held("hcloud_load_balancer_target") and not module.held("hcloud_load_balancer_service")
     assert module.output("endpoint_url") == f"http://{first['ipv4_address']}:8000"
-    module.terraform("destroy", "-auto-approve", "-var", f"hcloud_token={TOKEN}")
+    module.destroy()
     assert module.cloud()["resources"] == {}
 
 
@@ -150,5 +153,5 @@ def test_a_redeploy_replaces_the_server_and_attaches_the_same_data_volume_to_the
     (attachment,) = module.held("hcloud_volume_attachment").values()
     assert (attachment["server_id"], attachment["volume_id"]) == (int(server_id), int(volume_id))
     assert "4567def" in server["user_data"] and module.output("endpoint_url") == f"http://{server['ipv4_address']}:8000"
-    module.terraform("destroy", "-auto-approve", "-var", f"hcloud_token={TOKEN}")
+    module.destroy()
     assert module.cloud()["resources"] == {}  # `vso destroy` deletes the volume with the rest
